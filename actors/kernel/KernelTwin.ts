@@ -1,0 +1,186 @@
+// KernelTwin: the kernel twin — rproc machines, per-process descriptor tables, and the sysfs and cdev front ends.
+
+import { fail, ok, type Result } from '../../machines/errno.js';
+import { DEFAULT_PROFILE, type KernelProfile } from '../../machines/profile.js';
+import { type CrashType, RPROC_DEFAULTS, type RprocContext, type RprocOptions } from '../../machines/rprocTypes.js';
+import { type TwinClock, VirtualClock } from '../VirtualClock.js';
+import { cdevIoctl, cdevRelease, cdevWrite } from './cdevFile.js';
+import { FdTable, type OpenFileDescription } from './FdTable.js';
+import { PendingCall } from './PendingCall.js';
+import { Processor } from './Processor.js';
+import { type SysfsAttr, sysfsRead, sysfsWrite } from './sysfsAttributes.js';
+
+/** A processor as a driver declares it: a `name`, and any {@link RprocOptions} to override. */
+export type ProcessorSpec = Partial<RprocOptions> & { name: string };
+
+/** Options of {@link KernelTwin}. */
+export interface KernelTwinOptions {
+  /** @default '5.19' */
+  profile?: KernelProfile;
+  /** Registered in order as `remoteproc0`, `remoteproc1`, … */
+  processors: ProcessorSpec[];
+  /** Time source for boots, stops and recoveries. @default a new {@link VirtualClock} */
+  clock?: TwinClock;
+}
+
+/** How a process opens `/dev/remoteprocN`. @default { write: true } (O_RDWR) */
+export interface OpenMode {
+  write?: boolean;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The kernel twin: what `/sys/class/remoteproc` and `/dev/remoteprocN` do on a given kernel profile.
+ * Calls that block in the kernel return a {@link PendingCall} that settles in virtual time; the others
+ * return a {@link Result} at once. Processes are named by pid and come alive when first used.
+ *
+ * @example
+ * const clock = new VirtualClock();
+ * const twin = new KernelTwin({ processors: [{ name: 'm4' }], clock });
+ * const fd = twin.cdevOpen(100, 0);                 // { ok: true, value: 3 }
+ * twin.cdevIoctl(100, 3, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
+ * twin.cdevWrite(100, 3, 'start');                  // settles after bootMs
+ * clock.advanceBy(100);
+ * twin.exit(100);                                   // SIGKILL: release stops the processor
+ */
+export class KernelTwin {
+  readonly profile: KernelProfile;
+  readonly clock: TwinClock;
+  readonly processors: readonly Processor[];
+  readonly fds = new FdTable();
+
+  constructor(options: KernelTwinOptions) {
+    this.profile = options.profile ?? DEFAULT_PROFILE;
+    this.clock = options.clock ?? new VirtualClock();
+    this.processors = options.processors.map(
+      (spec, i) => new Processor(i, this.profile, { ...RPROC_DEFAULTS, ...spec }, this.clock),
+    );
+  }
+
+  /** The processor called `ref` (its `name`, or `remoteprocN`), or undefined. */
+  resolve(ref: string): Processor | undefined {
+    const m = /^remoteproc(\d+)$/.exec(ref);
+    if (m) return this.processors[Number(m[1])];
+    return this.processors.find((p) => p.name === ref);
+  }
+
+  /** The processor at `index`; an unknown index is a programmer error. */
+  processor(index: number): Processor {
+    const p = this.processors[index];
+    if (!p) throw new Error(`no remoteproc${index}: the twin has ${this.processors.length} processors`);
+    return p;
+  }
+
+  /** `struct rproc` of a processor, including the power count no real interface shows. */
+  inspect(index: number): RprocContext {
+    return this.processor(index).context;
+  }
+
+  /** Reads `/sys/class/remoteproc/remoteprocN/<attr>`. */
+  sysfsRead(index: number, attr: SysfsAttr): Result<string> {
+    return sysfsRead(this.processor(index), attr);
+  }
+
+  /** Writes `value` to `/sys/class/remoteproc/remoteprocN/<attr>`. */
+  sysfsWrite(index: number, attr: SysfsAttr, value: string): PendingCall<number> {
+    return sysfsWrite(this.processor(index), attr, value);
+  }
+
+  /** `open("/dev/remoteprocN")` in process `pid`: the new descriptor, or ENXIO once unregistered. */
+  cdevOpen(pid: number, index: number, mode: OpenMode = {}): Result<number> {
+    const p = this.processor(index);
+    if (p.context.state === 'deleted') return fail('ENXIO', 'cdev.open', `${p.device} was unregistered`);
+    return this.fds.open(pid, index, mode.write ?? true);
+  }
+
+  #file(pid: number, fd: number): Result<{ p: Processor; ofd: OpenFileDescription }> {
+    const got = this.fds.get(pid, fd);
+    return got.ok ? ok({ p: this.processor(got.value.rproc), ofd: got.value }) : got;
+  }
+
+  /** `write(fd, data)` on a cdev descriptor. A string is sent as its UTF-8 bytes, without a newline added. */
+  cdevWrite(pid: number, fd: number, data: string | Uint8Array): PendingCall<number> {
+    const f = this.#file(pid, fd);
+    if (!f.ok) return PendingCall.settled<number>(f);
+    if (!f.value.ofd.writable) return PendingCall.settled<number>(fail('EBADF', 'cdev.write', 'opened read-only'));
+    return cdevWrite(f.value.p, typeof data === 'string' ? encoder.encode(data) : data);
+  }
+
+  /** `read(fd)`: the cdev has no read operation, so EINVAL. */
+  cdevRead(pid: number, fd: number): Result<never> {
+    const f = this.#file(pid, fd);
+    return f.ok ? fail('EINVAL', 'cdev.read', 'no read operation') : f;
+  }
+
+  /** `ioctl(fd, request, &arg)`; `arg` undefined stands for a bad pointer. */
+  cdevIoctl(pid: number, fd: number, request: number, arg?: number): Result<number> {
+    const f = this.#file(pid, fd);
+    return f.ok ? cdevIoctl(f.value.p, request, arg) : f;
+  }
+
+  /** `close(fd)`: settles after the release, if this was the description's last reference. */
+  close(pid: number, fd: number): PendingCall<undefined> {
+    const closed = this.fds.close(pid, fd);
+    if (!closed.ok) return PendingCall.settled<undefined>(closed);
+    return closed.value ? cdevRelease(this.processor(closed.value.rproc)) : PendingCall.settled(ok());
+  }
+
+  /** `fork()`: `child` shares every open file description of `parent`. */
+  fork(parent: number, child: number): Result {
+    return this.fds.fork(parent, child);
+  }
+
+  /**
+   * Process death for any reason, SIGKILL included: the kernel closes every descriptor. Settles when
+   * every release it caused has finished.
+   */
+  exit(pid: number): PendingCall<undefined> {
+    const released = this.fds.exit(pid);
+    if (!released.ok) return PendingCall.settled<undefined>(released);
+    const calls = released.value.map((ofd) => cdevRelease(this.processor(ofd.rproc)));
+    const all = new PendingCall<undefined>();
+    let left = calls.length;
+    if (left === 0) all.settle(ok());
+    for (const c of calls) c.onSettled(() => --left === 0 && all.settle(ok()));
+    return all;
+  }
+
+  /** `rproc_report_crash`: queues the crash worker, which takes the lock. Returns at once. */
+  crash(index: number, reason: CrashType = 'unknown'): void {
+    this.processor(index).call('crash', { reason });
+  }
+
+  /** Driver unbind, `rproc_del`: one shutdown, then DELETED. Settles when done. */
+  unbind(index: number): PendingCall<undefined> {
+    return this.processor(index).call('del');
+  }
+
+  /** Userspace wrote to devcoredump `data`: frees an inline dump, so a blocked recovery goes on. */
+  discardCoredump(index: number): void {
+    this.processor(index).actor.send({ type: 'rproc.coredump.free' });
+  }
+
+  /** Platform-driver system suspend: RUNNING → SUSPENDED (the core itself never does this). */
+  suspend(index: number): void {
+    this.processor(index).actor.send({ type: 'rproc.suspend' });
+  }
+
+  /** Platform-driver resume: SUSPENDED → RUNNING. */
+  resume(index: number): void {
+    this.processor(index).actor.send({ type: 'rproc.resume' });
+  }
+
+  /** Calls `listener` with a processor's index and context after each of its changes. Returns an unsubscribe. */
+  subscribe(listener: (index: number, context: RprocContext) => void): () => void {
+    const subs = this.processors.map((p) => p.actor.subscribe((s) => listener(p.index, s.context)));
+    return () => {
+      for (const s of subs) s.unsubscribe();
+    };
+  }
+
+  /** Stops every processor actor and its timers. */
+  stop(): void {
+    for (const p of this.processors) p.actor.stop();
+  }
+}

@@ -1,0 +1,65 @@
+// Processor: one remoteproc device of the twin: an rproc machine actor and the calls waiting on its lock.
+
+import { type Actor, createActor } from 'xstate';
+import type { Result } from '../../machines/errno.js';
+import type { KernelProfile } from '../../machines/profile.js';
+import { rprocMachine } from '../../machines/rprocMachine.js';
+import type { CoreCall, CoreOp, RprocContext, RprocOptions } from '../../machines/rprocTypes.js';
+import type { TwinClock } from '../VirtualClock.js';
+import { PendingCall } from './PendingCall.js';
+
+/** One processor of the twin: `remoteproc<index>`, driven through core calls. */
+export class Processor {
+  readonly index: number;
+  readonly profile: KernelProfile;
+  readonly actor: Actor<typeof rprocMachine>;
+  #nextId = 1;
+  #pending = new Map<number, PendingCall>();
+
+  constructor(index: number, profile: KernelProfile, options: RprocOptions, clock: TwinClock) {
+    this.index = index;
+    this.profile = profile;
+    this.actor = createActor(rprocMachine, { input: { profile, options }, clock, id: `remoteproc${index}` });
+    this.actor.on('rproc.reply', (e) => {
+      const call = this.#pending.get(e.id);
+      if (!call) return;
+      this.#pending.delete(e.id);
+      call.settle(e.result);
+    });
+    this.actor.start();
+  }
+
+  /** `remoteproc<index>`. */
+  get device(): string {
+    return `remoteproc${this.index}`;
+  }
+
+  /** The driver-given name. */
+  get name(): string {
+    return this.context.options.name;
+  }
+
+  /** `struct rproc` as the model holds it now. */
+  get context(): RprocContext {
+    return this.actor.getSnapshot().context;
+  }
+
+  /** Calls a core function that takes `rproc->lock`; settles with its return value. */
+  call(op: CoreOp, extra: Omit<CoreCall, 'id' | 'op'> = {}): PendingCall<undefined> {
+    const id = this.#nextId++;
+    const pending = new PendingCall<undefined>();
+    this.#pending.set(id, pending);
+    this.actor.send({ type: 'rproc.call', call: { id, op, ...extra } });
+    return pending;
+  }
+
+  /** Sets fields userspace changes without the lock (`recovery_disabled`, `dump_conf`, `cdev_put_on_release`). */
+  set(patch: { recoveryDisabled?: boolean; coredump?: RprocContext['coredump']; shutdownOnRelease?: boolean }): void {
+    this.actor.send({ type: 'rproc.set', ...patch });
+  }
+}
+
+/** A call's result with its error's `op` renamed to what userspace called. */
+export function asUserOp<T>(result: Result<T>, op: string): Result<T> {
+  return result.ok ? result : { ok: false, error: { ...result.error, op } };
+}

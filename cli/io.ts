@@ -1,0 +1,27 @@
+// CliIo: where a command reads and writes, injectable so tests run commands in-process.
+
+import { readFileSync } from 'node:fs';
+
+/** Streams and file access of one command run. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Reads a whole file, or standard input for `-`. Throws Node's error (with `code`) on failure. */
+  readFile(path: string): string;
+}
+
+/** The process's own streams. */
+export const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  readFile: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
+};
+
+/** Exit codes: 0 success, 1 the command failed at run time, 2 bad usage or bad input. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** The errno name of a Node error, or its message. */
+export function errnoOf(err: unknown): string {
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,42 @@
+// The `rproc-supervisor` command: dispatches to its subcommands.
+
+import { type CliIo, EXIT, processIo } from './io.js';
+import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
+
+export const MAIN_HELP = `Usage: rproc-supervisor <command> [options]
+
+Supervision of Linux remote processors (remoteproc), and a twin of the kernel's interfaces.
+
+Commands:
+  kernel run FILE|-   run a JSON document of sysfs/cdev operations against the kernel twin
+
+Run 'rproc-supervisor <command> --help' for a command's options.
+`;
+
+const KERNEL_HELP = `Usage: rproc-supervisor kernel <subcommand>
+
+Subcommands:
+  run   run a JSON document of operations against the kernel twin
+
+${KERNEL_RUN_HELP}`;
+
+/** Runs the command line `argv` (without `node` and the script). Returns the exit code. */
+export function main(argv: string[], io: CliIo = processIo): number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    (command === undefined ? io.stderr : io.stdout)(MAIN_HELP);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (command === 'kernel') {
+    const [sub, ...args] = rest;
+    if (sub === 'run') return kernelRun(args, io);
+    if (sub === '-h' || sub === '--help') {
+      io.stdout(KERNEL_HELP);
+      return EXIT.ok;
+    }
+    io.stderr(`rproc-supervisor kernel: ${sub === undefined ? 'missing subcommand' : `unknown subcommand "${sub}"`}\n\n${KERNEL_HELP}`);
+    return EXIT.usage;
+  }
+  io.stderr(`rproc-supervisor: unknown command "${command}"\n\n${MAIN_HELP}`);
+  return EXIT.usage;
+}

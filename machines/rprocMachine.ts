@@ -1,0 +1,185 @@
+// machines/rproc: the kernel's remoteproc core as an XState v5 machine. Pure: no I/O, no timers of its own.
+//
+// The machine's states say what the holder of `rproc->lock` is doing (`idle`, `booting`, `stopping`,
+// `recovering.*` …); `context.state` is `rproc->state` itself, set exactly where the kernel sets it, so
+// that a lock-free `state` read sees the same transients a poller sees on a board (kernel-semantics §3.3).
+
+import { enqueueActions, setup } from 'xstate';
+import { ok } from './errno.js';
+import { attachedStateOf, type CorePlan, planCall } from './rprocCore.js';
+import {
+  type CoreStep,
+  type KernelState,
+  DEVCD_TIMEOUT_MS,
+  type RprocContext,
+  type RprocEmitted,
+  type RprocEvent,
+  type RprocInput,
+} from './rprocTypes.js';
+
+/** The context a processor has right after `rproc_add`, before any auto-boot. */
+export function initialRprocContext({ profile, options }: RprocInput): RprocContext {
+  return {
+    profile,
+    options,
+    state: options.initial,
+    power: 0,
+    firmware: options.firmware,
+    recoveryDisabled: options.recovery === 'disabled',
+    coredump: options.coredump,
+    shutdownOnRelease: false,
+    crashCount: 0,
+    lastCrash: null,
+    dumps: 0,
+    failedRecoveries: 0,
+    // auto_boot: rproc_add calls rproc_boot once; that reference belongs to no process (§2).
+    waiters: options.autoBoot ? [{ id: -1, op: 'boot' }] : [],
+    holder: null,
+    step: 'idle',
+  };
+}
+
+/**
+ * The remoteproc core of one processor. Send `rproc.call` for every core function that takes the lock
+ * (they queue, first come first served, as on the kernel mutex); listen for `rproc.reply` to learn each
+ * call's return value. Provide a clock to the actor: durations come from `options.bootMs`, `stopMs` and
+ * `attachMs`.
+ *
+ * @example
+ * const actor = createActor(rprocMachine, { input: { profile: '5.19', options }, clock });
+ * actor.on('rproc.reply', (e) => console.log(e.id, e.result));
+ * actor.start();
+ * actor.send({ type: 'rproc.call', call: { id: 1, op: 'boot' } });
+ */
+export const rprocMachine = setup({
+  types: {
+    context: {} as RprocContext,
+    events: {} as RprocEvent,
+    input: {} as RprocInput,
+    emitted: {} as RprocEmitted,
+  },
+  delays: {
+    boot: ({ context }) => context.options.bootMs,
+    stop: ({ context }) => context.options.stopMs,
+    attach: ({ context }) => context.options.attachMs,
+    devcd: DEVCD_TIMEOUT_MS,
+  },
+  guards: {
+    hasWaiter: ({ context }) => context.waiters.length > 0,
+    stepIs: ({ context }, params: { step: CoreStep }) => context.step === params.step,
+    dumpDone: ({ context }) => context.coredump !== 'inline',
+    firmwareMissing: ({ context }) => context.options.firmwareMissing,
+    isRunning: ({ context }) => context.state === 'running',
+    isSuspended: ({ context }) => context.state === 'suspended',
+  },
+  actions: {
+    enqueue: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'rproc.call') enqueue.assign({ waiters: [...context.waiters, event.call] });
+    }),
+    set: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'rproc.set') return;
+      const { type: _type, ...patch } = event;
+      enqueue.assign(patch);
+    }),
+    takeLock: enqueueActions(({ context, enqueue }) => {
+      const [holder, ...waiters] = context.waiters;
+      if (!holder) return;
+      const plan: CorePlan = planCall({ ...context, waiters }, holder);
+      enqueue.assign({ waiters, ...plan.patch, holder, step: plan.step });
+      if (plan.reply) enqueue.emit({ type: 'rproc.reply', id: holder.id, op: holder.op, result: plan.reply });
+    }),
+    dropLock: enqueueActions(({ enqueue }) => enqueue.assign({ holder: null, step: 'idle' })),
+    /** The holder's timed step is over: set the state it ends in and return 0 to the caller. */
+    finish: enqueueActions(({ context, enqueue }, params: { state: 'running' | 'attached' | 'offline' | 'detached' }) => {
+      let state = params.state === 'attached' ? attachedStateOf(context) : params.state;
+      if (context.holder?.op === 'del') state = 'deleted';
+      enqueue.assign({ state });
+      if (context.holder) {
+        enqueue.emit({ type: 'rproc.reply', id: context.holder.id, op: context.holder.op, result: ok() });
+      }
+    }),
+    setState: enqueueActions(({ enqueue }, params: { state: KernelState }) =>
+      enqueue.assign({ state: params.state }),
+    ),
+    takeDump: enqueueActions(({ context, enqueue }) => {
+      if (context.coredump !== 'disabled') enqueue.assign({ dumps: context.dumps + 1 });
+    }),
+    /** Firmware load failed after the stop step: OFFLINE with the count untouched (§3.4); the caller sees 0. */
+    wedge: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ failedRecoveries: context.failedRecoveries + 1 });
+      if (context.holder) {
+        enqueue.emit({ type: 'rproc.reply', id: context.holder.id, op: context.holder.op, result: ok() });
+      }
+    }),
+  },
+}).createMachine({
+  id: 'rproc',
+  context: ({ input }) => initialRprocContext(input),
+  initial: 'idle',
+  on: {
+    'rproc.call': { actions: 'enqueue' },
+    'rproc.set': { actions: 'set' },
+    // Platform drivers move RUNNING <-> SUSPENDED around system suspend; the core never does (§1.1).
+    'rproc.suspend': { guard: 'isRunning', actions: { type: 'setState', params: { state: 'suspended' } } },
+    'rproc.resume': { guard: 'isSuspended', actions: { type: 'setState', params: { state: 'running' } } },
+  },
+  states: {
+    idle: {
+      entry: 'dropLock',
+      always: { guard: 'hasWaiter', target: 'dispatch' },
+    },
+    dispatch: {
+      entry: 'takeLock',
+      always: [
+        { guard: { type: 'stepIs', params: { step: 'booting' } }, target: 'booting' },
+        { guard: { type: 'stepIs', params: { step: 'attaching' } }, target: 'attaching' },
+        { guard: { type: 'stepIs', params: { step: 'stopping' } }, target: 'stopping' },
+        { guard: { type: 'stepIs', params: { step: 'detaching' } }, target: 'detaching' },
+        { guard: { type: 'stepIs', params: { step: 'recoverStop' } }, target: 'recovering.stopping' },
+        { guard: { type: 'stepIs', params: { step: 'recoverDetach' } }, target: 'recovering.detaching' },
+        { target: 'idle' },
+      ],
+    },
+    booting: {
+      after: { boot: { target: 'idle', actions: { type: 'finish', params: { state: 'running' } } } },
+    },
+    attaching: {
+      after: { attach: { target: 'idle', actions: { type: 'finish', params: { state: 'attached' } } } },
+    },
+    stopping: {
+      after: { stop: { target: 'idle', actions: { type: 'finish', params: { state: 'offline' } } } },
+    },
+    detaching: {
+      after: { attach: { target: 'idle', actions: { type: 'finish', params: { state: 'detached' } } } },
+    },
+    recovering: {
+      initial: 'stopping',
+      states: {
+        stopping: {
+          after: { stop: { target: 'dumping', actions: { type: 'setState', params: { state: 'offline' } } } },
+        },
+        dumping: {
+          entry: 'takeDump',
+          always: { guard: 'dumpDone', target: 'loading' },
+          on: { 'rproc.coredump.free': 'loading' },
+          after: { devcd: 'loading' },
+        },
+        loading: {
+          always: [{ guard: 'firmwareMissing', target: '#rproc.idle', actions: 'wedge' }, { target: 'starting' }],
+        },
+        starting: {
+          after: { boot: { target: '#rproc.idle', actions: { type: 'finish', params: { state: 'running' } } } },
+        },
+        detaching: {
+          after: { attach: { target: 'attaching', actions: { type: 'setState', params: { state: 'detached' } } } },
+        },
+        attaching: {
+          after: { attach: { target: '#rproc.idle', actions: { type: 'finish', params: { state: 'attached' } } } },
+        },
+      },
+    },
+  },
+});
+
+/** The logic type of {@link rprocMachine}. */
+export type RprocLogic = typeof rprocMachine;
