@@ -61,7 +61,8 @@ export class VirtualClock implements TwinClock {
 
   /** Runs every timer due at or before `time`, in due order, then sets the time to `time`. */
   advanceTo(time: number): void {
-    if (time < this.#now) throw new Error(`VirtualClock cannot go back in time (now ${this.#now}, asked ${time})`);
+    if (time < this.#now)
+      throw new Error(`VirtualClock cannot go back in time (now ${this.#now}, asked ${time})`);
     for (;;) {
       const next = this.#earliest();
       if (!next || next.due > time) break;

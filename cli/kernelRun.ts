@@ -49,11 +49,24 @@ function table(results: OpResult[], ops: Record<string, unknown>[]): string {
 
 /** Runs `kernel run` with `args` (after the words `kernel run`). Returns the exit code. */
 export function kernelRun(args: string[], io: CliIo): number {
-  let parsed: ReturnType<typeof parseArgs<{ options: { kernel: { type: 'string' }; json: { type: 'boolean' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      options: {
+        kernel: { type: 'string' };
+        json: { type: 'boolean' };
+        help: { type: 'boolean'; short: 'h' };
+      };
+      allowPositionals: true;
+    }>
+  >;
   try {
     parsed = parseArgs({
       args,
-      options: { kernel: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        kernel: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
   } catch (err) {
@@ -66,12 +79,16 @@ export function kernelRun(args: string[], io: CliIo): number {
     return EXIT.ok;
   }
   if (positionals.length !== 1) {
-    io.stderr(`rproc-supervisor kernel run: expected one FILE (or - for standard input)\n\n${KERNEL_RUN_HELP}`);
+    io.stderr(
+      `rproc-supervisor kernel run: expected one FILE (or - for standard input)\n\n${KERNEL_RUN_HELP}`,
+    );
     return EXIT.usage;
   }
   const kernel = values.kernel;
   if (kernel !== undefined && !isKernelProfile(kernel)) {
-    io.stderr(`rproc-supervisor kernel run: --kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}\n`);
+    io.stderr(
+      `rproc-supervisor kernel run: --kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}\n`,
+    );
     return EXIT.usage;
   }
   const file = positionals[0] as string;
@@ -92,7 +109,9 @@ export function kernelRun(args: string[], io: CliIo): number {
   const checked = parseKernelDocument(json, kernel);
   if (!checked.ok) {
     const lines = checked.errors ?? [checked.error.detail ?? 'malformed document'];
-    io.stderr(`rproc-supervisor kernel run: ${file}: malformed document, nothing was run:\n${lines.map((l) => `  ${l}\n`).join('')}`);
+    io.stderr(
+      `rproc-supervisor kernel run: ${file}: malformed document, nothing was run:\n${lines.map((l) => `  ${l}\n`).join('')}`,
+    );
     return EXIT.usage;
   }
   const { doc, profile } = checked.value;
@@ -102,10 +121,14 @@ export function kernelRun(args: string[], io: CliIo): number {
   });
   if (!values.json) {
     const procs = run.twin.processors.map((p) => `${p.device} "${p.name}"`).join(', ');
-    io.stdout(`kernel ${profile} · ${procs}\n\n${table(run.results, doc.ops as Record<string, unknown>[])}\n\nat ${run.clock.now()} ms:\n`);
+    io.stdout(
+      `kernel ${profile} · ${procs}\n\n${table(run.results, doc.ops as Record<string, unknown>[])}\n\nat ${run.clock.now()} ms:\n`,
+    );
     for (const p of run.twin.processors) {
       const c = p.context;
-      io.stdout(`  ${p.device} ${p.name}: ${c.state}, power ${c.power}, shutdown-on-release ${c.shutdownOnRelease ? 1 : 0}, crashes ${c.crashCount}\n`);
+      io.stdout(
+        `  ${p.device} ${p.name}: ${c.state}, power ${c.power}, shutdown-on-release ${c.shutdownOnRelease ? 1 : 0}, crashes ${c.crashCount}\n`,
+      );
     }
   }
   run.twin.stop();

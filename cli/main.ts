@@ -34,7 +34,9 @@ export function main(argv: string[], io: CliIo = processIo): number {
       io.stdout(KERNEL_HELP);
       return EXIT.ok;
     }
-    io.stderr(`rproc-supervisor kernel: ${sub === undefined ? 'missing subcommand' : `unknown subcommand "${sub}"`}\n\n${KERNEL_HELP}`);
+    io.stderr(
+      `rproc-supervisor kernel: ${sub === undefined ? 'missing subcommand' : `unknown subcommand "${sub}"`}\n\n${KERNEL_HELP}`,
+    );
     return EXIT.usage;
   }
   io.stderr(`rproc-supervisor: unknown command "${command}"\n\n${MAIN_HELP}`);

@@ -1,6 +1,10 @@
 // Kernel profiles: what changes between the remoteproc generations we model (kernel-semantics §7).
 
-/** The kernel profiles the twin models: `5.9` (v5.9–v5.12), `5.13` (v5.13–v5.18), `5.19` (v5.19+). */
+/**
+ * The kernel profiles the twin models. Each is the first release of its generation, as read in the
+ * kernel sources: `5.9` is v5.9 (cdev, DETACHED, no sysfs `recovery`/`coredump` yet), `5.13` is v5.13
+ * (ATTACHED, `detach`; `start` still EBUSY when running), `5.19` is v5.19 and later (`start` stacks).
+ */
 export const KERNEL_PROFILES = ['5.9', '5.13', '5.19'] as const;
 
 /** One kernel profile. `5.19` stands for 5.19 and every later kernel. */
@@ -17,10 +21,20 @@ export interface ProfileFeatures {
   detachCommand: boolean;
   /** sysfs `recovery` and `coredump` exist (v5.10); before, debugfs only. */
   sysfsRecoveryAndCoredump: boolean;
-  /** `rproc_shutdown` returns its error to the writer (v5.13); before, it was void. */
+  /**
+   * `rproc_shutdown` returns its error to the writer (v5.18, "Change rproc_shutdown() to return a
+   * status"); before, it was void and a failed `stop` write still returned success.
+   */
   shutdownReturnsError: boolean;
-  /** `firmware` reads `unknown` while attached (v5.13 with ATTACHED). */
+  /**
+   * `firmware` reads `unknown` while the state is ATTACHED (v5.13). Before, it read `unknown` while the
+   * `autonomous` flag was set: from registration in DETACHED until the processor was stopped.
+   */
   firmwareUnknownWhenAttached: boolean;
+  /** `rproc_set_firmware` (v5.11) rejects an empty name before taking the lock; before, after the state check. */
+  setFirmwareApi: boolean;
+  /** `rproc_del` always calls `rproc_shutdown` (v5.13); before, only when `auto_boot` was set. */
+  delAlwaysShutsDown: boolean;
   /**
    * The sysfs/cdev layer checks the state, without the lock, before calling the core (v4.10–v5.18):
    * `start` while running (or attached) is EBUSY. From v5.19 the core checks under the lock and `start`
@@ -40,6 +54,8 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     sysfsRecoveryAndCoredump: false,
     shutdownReturnsError: false,
     firmwareUnknownWhenAttached: false,
+    setFirmwareApi: false,
+    delAlwaysShutsDown: false,
     layerStateChecks: true,
     sysfsReadOnlyFlag: false,
     attachOnRecovery: false,
@@ -48,8 +64,10 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     attachedState: true,
     detachCommand: true,
     sysfsRecoveryAndCoredump: true,
-    shutdownReturnsError: true,
+    shutdownReturnsError: false,
     firmwareUnknownWhenAttached: true,
+    setFirmwareApi: true,
+    delAlwaysShutsDown: true,
     layerStateChecks: true,
     sysfsReadOnlyFlag: false,
     attachOnRecovery: false,
@@ -60,6 +78,8 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     sysfsRecoveryAndCoredump: true,
     shutdownReturnsError: true,
     firmwareUnknownWhenAttached: true,
+    setFirmwareApi: true,
+    delAlwaysShutsDown: true,
     layerStateChecks: false,
     sysfsReadOnlyFlag: true,
     attachOnRecovery: true,

@@ -25,7 +25,11 @@ function boot(ctx: RprocContext): CorePlan {
   if (power > 1) return { patch: { power }, step: 'idle', reply: ok() };
   if (ctx.state === 'detached') return { patch: { power }, step: 'attaching' };
   if (ctx.options.firmwareMissing) {
-    return { patch: {}, step: 'idle', reply: fail('ENOENT', 'rproc_boot', `request_firmware failed: ${ctx.firmware}`) };
+    return {
+      patch: {},
+      step: 'idle',
+      reply: fail('ENOENT', 'rproc_boot', `request_firmware failed: ${ctx.firmware}`),
+    };
   }
   return { patch: { power }, step: 'booting' };
 }
@@ -38,13 +42,14 @@ function shutdown(ctx: RprocContext): CorePlan {
   // atomic_dec_and_test: anything but exactly 0 returns at once (a redundant shutdown goes negative).
   const power = ctx.power - 1;
   if (power !== 0) return { patch: { power }, step: 'idle', reply: ok() };
-  if (!ctx.options.canStop) return { patch: {}, step: 'idle', reply: fail('EINVAL', 'rproc_stop', 'no ops->stop') };
+  if (!ctx.options.canStop)
+    return { patch: {}, step: 'idle', reply: fail('EINVAL', 'rproc_stop', 'no ops->stop') };
   return { patch: { power }, step: 'stopping' };
 }
 
-/** `rproc_detach`: EINVAL unless attached; −1; detach only at 0; EINVAL without `ops->detach`. */
+/** `rproc_detach`: since 5.19 EINVAL unless attached; −1; detach only at 0; EINVAL without `ops->detach`. */
 function detach(ctx: RprocContext): CorePlan {
-  if (ctx.state !== 'attached') {
+  if (!profileFeatures(ctx.profile).layerStateChecks && ctx.state !== 'attached') {
     return { patch: {}, step: 'idle', reply: fail('EINVAL', 'rproc_detach', `state is ${ctx.state}`) };
   }
   const power = ctx.power - 1;
@@ -60,7 +65,9 @@ function recover(ctx: RprocContext): CorePlan {
   if (ctx.state !== 'crashed') return { patch: {}, step: 'idle', reply: ok() };
   const attachStyle = ctx.options.attachOnRecovery && profileFeatures(ctx.profile).attachOnRecovery;
   if (attachStyle) {
-    return ctx.options.canDetach ? { patch: {}, step: 'recoverDetach' } : { patch: {}, step: 'idle', reply: ok() };
+    return ctx.options.canDetach
+      ? { patch: {}, step: 'recoverDetach' }
+      : { patch: {}, step: 'idle', reply: ok() };
   }
   // rproc_stop(crashed=true) failing leaves the processor crashed; `recover` may retry (§3.4).
   return ctx.options.canStop ? { patch: {}, step: 'recoverStop' } : { patch: {}, step: 'idle', reply: ok() };
@@ -81,9 +88,10 @@ function crashWork(ctx: RprocContext, call: CoreCall): CorePlan {
   return { patch, step: 'idle', reply: ok() };
 }
 
-/** `rproc_del`: one `rproc_shutdown`, whatever the count, then DELETED. */
+/** `rproc_del`: one `rproc_shutdown` (before v5.13 only for auto-boot processors), then DELETED. */
 function del(ctx: RprocContext): CorePlan {
-  const plan = shutdown(ctx);
+  const shutsDown = profileFeatures(ctx.profile).delAlwaysShutsDown || ctx.options.autoBoot;
+  const plan: CorePlan = shutsDown ? shutdown(ctx) : { patch: {}, step: 'idle' };
   if (plan.step === 'stopping') return plan;
   return { patch: { ...plan.patch, state: 'deleted' }, step: 'idle', reply: ok() };
 }
@@ -91,10 +99,15 @@ function del(ctx: RprocContext): CorePlan {
 /** `rproc_set_firmware` under the lock: EBUSY unless offline. */
 function setFirmware(ctx: RprocContext, call: CoreCall): CorePlan {
   if (ctx.state !== 'offline') {
-    return { patch: {}, step: 'idle', reply: fail('EBUSY', 'rproc_set_firmware', "can't change firmware while running") };
+    return {
+      patch: {},
+      step: 'idle',
+      reply: fail('EBUSY', 'rproc_set_firmware', "can't change firmware while running"),
+    };
   }
   // v5.9 checked for an empty name only here, after the state (v5.13+ rejects it before the lock).
-  if (!call.firmware) return { patch: {}, step: 'idle', reply: fail('EINVAL', 'rproc_set_firmware', 'empty name') };
+  if (!call.firmware)
+    return { patch: {}, step: 'idle', reply: fail('EINVAL', 'rproc_set_firmware', 'empty name') };
   return { patch: { firmware: call.firmware }, step: 'idle', reply: ok() };
 }
 

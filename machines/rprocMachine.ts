@@ -9,8 +9,8 @@ import { ok } from './errno.js';
 import { attachedStateOf, type CorePlan, planCall } from './rprocCore.js';
 import {
   type CoreStep,
-  type KernelState,
   DEVCD_TIMEOUT_MS,
+  type KernelState,
   type RprocContext,
   type RprocEmitted,
   type RprocEvent,
@@ -28,6 +28,7 @@ export function initialRprocContext({ profile, options }: RprocInput): RprocCont
     recoveryDisabled: options.recovery === 'disabled',
     coredump: options.coredump,
     shutdownOnRelease: false,
+    autonomous: options.initial === 'detached',
     crashCount: 0,
     lastCrash: null,
     dumps: 0,
@@ -71,6 +72,9 @@ export const rprocMachine = setup({
     firmwareMissing: ({ context }) => context.options.firmwareMissing,
     isRunning: ({ context }) => context.state === 'running',
     isSuspended: ({ context }) => context.state === 'suspended',
+    /** A zero duration completes in the same step, with no timer: `rproc_add` attaches synchronously. */
+    instant: ({ context }, params: { ms: 'bootMs' | 'stopMs' | 'attachMs' }) =>
+      context.options[params.ms] === 0,
   },
   actions: {
     enqueue: enqueueActions(({ context, event, enqueue }) => {
@@ -90,16 +94,22 @@ export const rprocMachine = setup({
     }),
     dropLock: enqueueActions(({ enqueue }) => enqueue.assign({ holder: null, step: 'idle' })),
     /** The holder's timed step is over: set the state it ends in and return 0 to the caller. */
-    finish: enqueueActions(({ context, enqueue }, params: { state: 'running' | 'attached' | 'offline' | 'detached' }) => {
-      let state = params.state === 'attached' ? attachedStateOf(context) : params.state;
-      if (context.holder?.op === 'del') state = 'deleted';
-      enqueue.assign({ state });
-      if (context.holder) {
-        enqueue.emit({ type: 'rproc.reply', id: context.holder.id, op: context.holder.op, result: ok() });
-      }
-    }),
+    finish: enqueueActions(
+      ({ context, enqueue }, params: { state: 'running' | 'attached' | 'offline' | 'detached' }) => {
+        let state = params.state === 'attached' ? attachedStateOf(context) : params.state;
+        if (context.holder?.op === 'del') state = 'deleted';
+        // rproc_stop clears `autonomous`.
+        enqueue.assign(params.state === 'offline' ? { state, autonomous: false } : { state });
+        if (context.holder) {
+          enqueue.emit({ type: 'rproc.reply', id: context.holder.id, op: context.holder.op, result: ok() });
+        }
+      },
+    ),
     setState: enqueueActions(({ enqueue }, params: { state: KernelState }) =>
       enqueue.assign({ state: params.state }),
+    ),
+    stoppedForRecovery: enqueueActions(({ enqueue }) =>
+      enqueue.assign({ state: 'offline', autonomous: false }),
     ),
     takeDump: enqueueActions(({ context, enqueue }) => {
       if (context.coredump !== 'disabled') enqueue.assign({ dumps: context.dumps + 1 });
@@ -141,22 +151,47 @@ export const rprocMachine = setup({
       ],
     },
     booting: {
+      always: {
+        target: 'idle',
+        actions: { type: 'finish', params: { state: 'running' } },
+        guard: { type: 'instant', params: { ms: 'bootMs' } },
+      },
       after: { boot: { target: 'idle', actions: { type: 'finish', params: { state: 'running' } } } },
     },
     attaching: {
+      always: {
+        target: 'idle',
+        actions: { type: 'finish', params: { state: 'attached' } },
+        guard: { type: 'instant', params: { ms: 'attachMs' } },
+      },
       after: { attach: { target: 'idle', actions: { type: 'finish', params: { state: 'attached' } } } },
     },
     stopping: {
+      always: {
+        target: 'idle',
+        actions: { type: 'finish', params: { state: 'offline' } },
+        guard: { type: 'instant', params: { ms: 'stopMs' } },
+      },
       after: { stop: { target: 'idle', actions: { type: 'finish', params: { state: 'offline' } } } },
     },
     detaching: {
+      always: {
+        target: 'idle',
+        actions: { type: 'finish', params: { state: 'detached' } },
+        guard: { type: 'instant', params: { ms: 'attachMs' } },
+      },
       after: { attach: { target: 'idle', actions: { type: 'finish', params: { state: 'detached' } } } },
     },
     recovering: {
       initial: 'stopping',
       states: {
         stopping: {
-          after: { stop: { target: 'dumping', actions: { type: 'setState', params: { state: 'offline' } } } },
+          always: {
+            target: 'dumping',
+            actions: 'stoppedForRecovery',
+            guard: { type: 'instant', params: { ms: 'stopMs' } },
+          },
+          after: { stop: { target: 'dumping', actions: 'stoppedForRecovery' } },
         },
         dumping: {
           entry: 'takeDump',
@@ -165,16 +200,40 @@ export const rprocMachine = setup({
           after: { devcd: 'loading' },
         },
         loading: {
-          always: [{ guard: 'firmwareMissing', target: '#rproc.idle', actions: 'wedge' }, { target: 'starting' }],
+          always: [
+            { guard: 'firmwareMissing', target: '#rproc.idle', actions: 'wedge' },
+            { target: 'starting' },
+          ],
         },
         starting: {
-          after: { boot: { target: '#rproc.idle', actions: { type: 'finish', params: { state: 'running' } } } },
+          always: {
+            target: '#rproc.idle',
+            actions: { type: 'finish', params: { state: 'running' } },
+            guard: { type: 'instant', params: { ms: 'bootMs' } },
+          },
+          after: {
+            boot: { target: '#rproc.idle', actions: { type: 'finish', params: { state: 'running' } } },
+          },
         },
         detaching: {
-          after: { attach: { target: 'attaching', actions: { type: 'setState', params: { state: 'detached' } } } },
+          always: {
+            target: 'attaching',
+            actions: { type: 'setState', params: { state: 'detached' } },
+            guard: { type: 'instant', params: { ms: 'attachMs' } },
+          },
+          after: {
+            attach: { target: 'attaching', actions: { type: 'setState', params: { state: 'detached' } } },
+          },
         },
         attaching: {
-          after: { attach: { target: '#rproc.idle', actions: { type: 'finish', params: { state: 'attached' } } } },
+          always: {
+            target: '#rproc.idle',
+            actions: { type: 'finish', params: { state: 'attached' } },
+            guard: { type: 'instant', params: { ms: 'attachMs' } },
+          },
+          after: {
+            attach: { target: '#rproc.idle', actions: { type: 'finish', params: { state: 'attached' } } },
+          },
         },
       },
     },

@@ -120,6 +120,8 @@ export interface RprocContext {
   coredump: CoredumpMode;
   /** `rproc->cdev_put_on_release`: per processor, never reset (kernel-semantics §5.4). */
   shutdownOnRelease: boolean;
+  /** `rproc->autonomous` (v5.9–v5.12): registered DETACHED and not stopped since; `firmware` reads `unknown`. */
+  autonomous: boolean;
   /** `rproc->crash_cnt`. */
   crashCount: number;
   /** The last crash type reported and handled. */

@@ -79,7 +79,8 @@ export class FdTable {
   fork(parent: number, child: number): Result {
     const p = this.#proc(parent);
     if (!p.ok) return p;
-    if (this.#procs.has(child) || this.#dead.has(child)) return fail('EINVAL', 'fork', `pid ${child} already used`);
+    if (this.#procs.has(child) || this.#dead.has(child))
+      return fail('EINVAL', 'fork', `pid ${child} already used`);
     const fds = new Map(p.value.fds);
     for (const ofd of fds.values()) ofd.refs++;
     this.#procs.set(child, { fds });

@@ -2,7 +2,12 @@
 
 import { fail, ok, type Result } from '../../machines/errno.js';
 import { DEFAULT_PROFILE, type KernelProfile } from '../../machines/profile.js';
-import { type CrashType, RPROC_DEFAULTS, type RprocContext, type RprocOptions } from '../../machines/rprocTypes.js';
+import {
+  type CrashType,
+  RPROC_DEFAULTS,
+  type RprocContext,
+  type RprocOptions,
+} from '../../machines/rprocTypes.js';
 import { type TwinClock, VirtualClock } from '../VirtualClock.js';
 import { cdevIoctl, cdevRelease, cdevWrite } from './cdevFile.js';
 import { FdTable, type OpenFileDescription } from './FdTable.js';
@@ -103,7 +108,8 @@ export class KernelTwin {
   cdevWrite(pid: number, fd: number, data: string | Uint8Array): PendingCall<number> {
     const f = this.#file(pid, fd);
     if (!f.ok) return PendingCall.settled<number>(f);
-    if (!f.value.ofd.writable) return PendingCall.settled<number>(fail('EBADF', 'cdev.write', 'opened read-only'));
+    if (!f.value.ofd.writable)
+      return PendingCall.settled<number>(fail('EBADF', 'cdev.write', 'opened read-only'));
     return cdevWrite(f.value.p, typeof data === 'string' ? encoder.encode(data) : data);
   }
 

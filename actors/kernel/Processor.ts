@@ -54,7 +54,11 @@ export class Processor {
   }
 
   /** Sets fields userspace changes without the lock (`recovery_disabled`, `dump_conf`, `cdev_put_on_release`). */
-  set(patch: { recoveryDisabled?: boolean; coredump?: RprocContext['coredump']; shutdownOnRelease?: boolean }): void {
+  set(patch: {
+    recoveryDisabled?: boolean;
+    coredump?: RprocContext['coredump'];
+    shutdownOnRelease?: boolean;
+  }): void {
     this.actor.send({ type: 'rproc.set', ...patch });
   }
 }

@@ -2,7 +2,11 @@
 
 import { fail, ok, type Result } from '../../machines/errno.js';
 import { profileFeatures } from '../../machines/profile.js';
-import { parseCdevCommand, RPROC_GET_SHUTDOWN_ON_RELEASE, RPROC_SET_SHUTDOWN_ON_RELEASE } from './cdevCommand.js';
+import {
+  parseCdevCommand,
+  RPROC_GET_SHUTDOWN_ON_RELEASE,
+  RPROC_SET_SHUTDOWN_ON_RELEASE,
+} from './cdevCommand.js';
 import { PendingCall } from './PendingCall.js';
 import { asUserOp, type Processor } from './Processor.js';
 
@@ -26,7 +30,8 @@ export function cdevWrite(p: Processor, bytes: Uint8Array): PendingCall<number> 
       if (f.layerStateChecks && !powered) return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
       return done(p.call('shutdown'), !f.shutdownReturnsError);
     case 'detach':
-      if (f.layerStateChecks && s !== 'attached') return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
+      if (f.layerStateChecks && s !== 'attached')
+        return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
       return done(p.call('detach'));
   }
 }

@@ -1,7 +1,7 @@
 // kernelDocument: the public JSON format of `rproc-supervisor kernel run` (docs/kernel-run.md), parsed and checked.
 
 import { z } from 'zod';
-import { type Result } from '../../machines/errno.js';
+import type { Result } from '../../machines/errno.js';
 import { KERNEL_PROFILES, type KernelProfile, profileFeatures } from '../../machines/profile.js';
 import { CRASH_TYPES } from '../../machines/rprocTypes.js';
 import { ioctlRequestNumber } from './cdevCommand.js';
@@ -65,20 +65,32 @@ function crossCheck(doc: KernelDocument, profile: KernelProfile): string[] {
     if (names.has(p.name)) errors.push(`processors[${i}].name: duplicate name "${p.name}"`);
     names.add(p.name);
     if (p.attachOnRecovery && !profileFeatures(profile).attachOnRecovery) {
-      errors.push(`processors[${i}].attachOnRecovery: needs kernel 5.19 (RPROC_FEAT_ATTACH_ON_RECOVERY is a v6.1-era feature)`);
+      errors.push(
+        `processors[${i}].attachOnRecovery: needs kernel 5.19 (RPROC_FEAT_ATTACH_ON_RECOVERY is a v6.1-era feature)`,
+      );
     }
   });
-  const known = (ref: string) => names.has(ref) || Number(DEVICE.exec(ref)?.[1] ?? Number.NaN) < doc.processors.length;
+  const known = (ref: string) =>
+    names.has(ref) || Number(DEVICE.exec(ref)?.[1] ?? Number.NaN) < doc.processors.length;
   const fds = new Set<string>();
   doc.ops.forEach((o, i) => {
     const at = (field: string) => formatPath(['ops', i, field]);
     if ('rproc' in o && !known(o.rproc)) {
-      errors.push(`${at('rproc')}: unknown processor "${o.rproc}" (known: ${[...names].join(', ')}, remoteproc0…${doc.processors.length - 1})`);
+      errors.push(
+        `${at('rproc')}: unknown processor "${o.rproc}" (known: ${[...names].join(', ')}, remoteproc0…${doc.processors.length - 1})`,
+      );
     }
     if (o.op === 'cdev.open') fds.add(o.fd);
-    else if ('fd' in o && !fds.has(o.fd)) errors.push(`${at('fd')}: unknown fd "${o.fd}" (no earlier cdev.open names it)`);
-    if (o.op === 'cdev.ioctl' && typeof o.request === 'string' && ioctlRequestNumber(o.request) === undefined) {
-      errors.push(`${at('request')}: unknown ioctl "${o.request}" (use RPROC_SET_SHUTDOWN_ON_RELEASE, RPROC_GET_SHUTDOWN_ON_RELEASE or a number)`);
+    else if ('fd' in o && !fds.has(o.fd))
+      errors.push(`${at('fd')}: unknown fd "${o.fd}" (no earlier cdev.open names it)`);
+    if (
+      o.op === 'cdev.ioctl' &&
+      typeof o.request === 'string' &&
+      ioctlRequestNumber(o.request) === undefined
+    ) {
+      errors.push(
+        `${at('request')}: unknown ioctl "${o.request}" (use RPROC_SET_SHUTDOWN_ON_RELEASE, RPROC_GET_SHUTDOWN_ON_RELEASE or a number)`,
+      );
     }
   });
   return errors;
@@ -101,5 +113,9 @@ export function parseKernelDocument(
 }
 
 function invalid(errors: string[]) {
-  return { ok: false as const, error: { code: 'EINVAL' as const, op: 'kernel run', detail: errors.join('\n') }, errors };
+  return {
+    ok: false as const,
+    error: { code: 'EINVAL' as const, op: 'kernel run', detail: errors.join('\n') },
+    errors,
+  };
 }

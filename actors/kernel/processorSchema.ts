@@ -39,7 +39,10 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 /** One line per zod issue: `path: message`, with "received undefined" said as "missing field". */
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
-    const message = issue.message.replace(/^Invalid input: expected (\S+), received undefined$/, 'missing field (expected $1)');
+    const message = issue.message.replace(
+      /^Invalid input: expected (\S+), received undefined$/,
+      'missing field (expected $1)',
+    );
     return `${formatPath(issue.path)}: ${message}`;
   });
 }

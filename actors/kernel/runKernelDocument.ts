@@ -4,8 +4,8 @@ import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
 import type { KernelProfile } from '../../machines/profile.js';
 import { VirtualClock } from '../VirtualClock.js';
 import { ioctlRequestNumber, RPROC_GET_SHUTDOWN_ON_RELEASE } from './cdevCommand.js';
-import type { KernelDocument, KernelOp } from './kernelDocument.js';
 import { KernelTwin } from './KernelTwin.js';
+import type { KernelDocument, KernelOp } from './kernelDocument.js';
 import { PendingCall } from './PendingCall.js';
 
 /** The result of one operation. `value` is set for reads, GET ioctls and `power`. */
@@ -61,7 +61,8 @@ export function runKernelDocument(doc: KernelDocument, options: RunKernelOptions
     return f ? { pid: pid ?? f.pid, fd: f.fd } : undefined;
   };
   const now = <T extends Value>(r: Result<T>): PendingCall<Value> => PendingCall.settled<Value>(r);
-  const drop = <T>(c: PendingCall<T>): PendingCall<Value> => c.map((r): Result<Value> => (r.ok ? ok(undefined) : r));
+  const drop = <T>(c: PendingCall<T>): PendingCall<Value> =>
+    c.map((r): Result<Value> => (r.ok ? ok(undefined) : r));
 
   const execute = (o: KernelOp): PendingCall<Value> => {
     switch (o.op) {

@@ -37,7 +37,9 @@ export function sysfsRead(p: Processor, attr: SysfsAttr): Result<string> {
     case 'state':
       return ok(`${ctx.state}\n`);
     case 'firmware': {
-      const unknown = ctx.state === 'attached' && profileFeatures(p.profile).firmwareUnknownWhenAttached;
+      const unknown = profileFeatures(p.profile).firmwareUnknownWhenAttached
+        ? ctx.state === 'attached'
+        : ctx.autonomous;
       return ok(`${unknown ? 'unknown' : ctx.firmware}\n`);
     }
     case 'name':
@@ -68,7 +70,8 @@ function writeState(p: Processor, value: string, count: number): PendingCall<num
     return written(p.call('shutdown'), count, !f.shutdownReturnsError);
   }
   if (f.detachCommand && sysfsStreq(value, 'detach')) {
-    if (f.layerStateChecks && s !== 'attached') return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
+    if (f.layerStateChecks && s !== 'attached')
+      return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
     return written(p.call('detach'), count);
   }
   return PendingCall.settled(fail('EINVAL', OP, `Unrecognised option: ${value}`));
@@ -76,8 +79,8 @@ function writeState(p: Processor, value: string, count: number): PendingCall<num
 
 function writeFirmware(p: Processor, value: string, count: number): PendingCall<number> {
   const name = value.split('\n')[0] ?? '';
-  // rproc_set_firmware (v5.13+) rejects an empty name before taking the lock; v5.9 checked the state first.
-  if (!name && profileFeatures(p.profile).shutdownReturnsError) {
+  // rproc_set_firmware (v5.11+) rejects an empty name before taking the lock; v5.9 checked the state first.
+  if (!name && profileFeatures(p.profile).setFirmwareApi) {
     return PendingCall.settled(fail('EINVAL', OP, "can't provide empty string for firmware name"));
   }
   return written(p.call('setFirmware', { firmware: name }), count);
@@ -114,7 +117,8 @@ export function sysfsWrite(p: Processor, attr: SysfsAttr, value: string): Pendin
   const gone = missing(p, attr, OP);
   if (gone) return PendingCall.settled<number>(gone);
   // kernfs refuses to open a 0444 attribute for writing, even for root.
-  const readOnly = attr === 'name' || (p.context.options.sysfsReadOnly && profileFeatures(p.profile).sysfsReadOnlyFlag);
+  const readOnly =
+    attr === 'name' || (p.context.options.sysfsReadOnly && profileFeatures(p.profile).sysfsReadOnlyFlag);
   if (readOnly) return PendingCall.settled(fail('EACCES', OP, `${attr} is read-only`));
   const count = encoder.encode(value).length;
   switch (attr) {
