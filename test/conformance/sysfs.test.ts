@@ -31,7 +31,14 @@ describe('§4 state attribute', () =>
     {
       section: '§4 Attr state',
       title: 'accept one trailing newline on start and stop',
-      ops: [op.write('state', 'start\n'), op.read(), op.power(), op.write('state', 'stop\n'), op.read(), op.power()],
+      ops: [
+        op.write('state', 'start\n'),
+        op.read(),
+        op.power(),
+        op.write('state', 'stop\n'),
+        op.read(),
+        op.power(),
+      ],
       expect: ['ok', 'running\n', 1, 'ok', 'offline\n', 0],
     },
     {
@@ -94,7 +101,12 @@ describe('§4 firmware attribute', () =>
       section: '§4 Attr firmware',
       title: 'reject an empty firmware name with EINVAL while offline',
       processors: FW,
-      ops: [op.write('firmware', ''), op.write('firmware', '\n'), op.write('firmware', '\nx.elf'), op.read('firmware')],
+      ops: [
+        op.write('firmware', ''),
+        op.write('firmware', '\n'),
+        op.write('firmware', '\nx.elf'),
+        op.read('firmware'),
+      ],
       expect: ['EINVAL', 'EINVAL', 'EINVAL', 'fw.elf\n'],
     },
     {
@@ -141,9 +153,18 @@ describe('§4 firmware attribute', () =>
     },
     {
       section: '§4 Attr firmware',
-      title: 'read unknown as the firmware while attached (5.9: while autonomous, from registration until stopped)',
+      title:
+        'read unknown as the firmware while attached (5.9: while autonomous, from registration until stopped)',
       processors: [{ name: 'm4', firmware: 'fw.elf', initial: 'detached' }],
-      ops: [op.read('firmware'), op.start(), op.read(), op.read('firmware'), op.stop(), op.read(), op.read('firmware')],
+      ops: [
+        op.read('firmware'),
+        op.start(),
+        op.read(),
+        op.read('firmware'),
+        op.stop(),
+        op.read(),
+        op.read('firmware'),
+      ],
       expect: {
         '5.9': ['unknown\n', 'ok', 'running\n', 'unknown\n', 'ok', 'offline\n', 'fw.elf\n'],
         '5.13': ['fw.elf\n', 'ok', 'attached\n', 'unknown\n', 'ok', 'offline\n', 'fw.elf\n'],
@@ -191,7 +212,15 @@ describe('§4 recovery attribute', () =>
       section: '§4 Attr recovery',
       title: 'recover a crashed processor once on recover, leaving the policy disabled',
       processors: STAYS_CRASHED,
-      ops: [op.start(), op.crash(), op.read(), op.write('recovery', 'recover'), op.read(), op.read('recovery'), op.power()],
+      ops: [
+        op.start(),
+        op.crash(),
+        op.read(),
+        op.write('recovery', 'recover'),
+        op.read(),
+        op.read('recovery'),
+        op.power(),
+      ],
       expect: {
         '5.9': ['ok', 'ok', 'crashed\n', 'ENOENT', 'crashed\n', 'ENOENT', 1],
         '5.13': ['ok', 'ok', 'crashed\n', 'ok', 'running\n', 'disabled\n', 1],
@@ -202,7 +231,14 @@ describe('§4 recovery attribute', () =>
       section: '§4 Attr recovery',
       title: 'recover a crashed processor at once when enabled is written',
       processors: STAYS_CRASHED,
-      ops: [op.start(), op.crash(), op.write('recovery', 'enabled'), op.read(), op.read('recovery'), op.power()],
+      ops: [
+        op.start(),
+        op.crash(),
+        op.write('recovery', 'enabled'),
+        op.read(),
+        op.read('recovery'),
+        op.power(),
+      ],
       expect: {
         '5.9': ['ok', 'ok', 'ENOENT', 'crashed\n', 'ENOENT', 1],
         '5.13': ['ok', 'ok', 'ok', 'running\n', 'enabled\n', 1],
@@ -212,7 +248,14 @@ describe('§4 recovery attribute', () =>
     {
       section: '§4 Attr recovery',
       title: 'do nothing on recover when the processor is not crashed',
-      ops: [op.write('recovery', 'recover'), op.read(), op.start(), op.write('recovery', 'recover'), op.read(), op.power()],
+      ops: [
+        op.write('recovery', 'recover'),
+        op.read(),
+        op.start(),
+        op.write('recovery', 'recover'),
+        op.read(),
+        op.power(),
+      ],
       expect: {
         '5.9': ['ENOENT', 'offline\n', 'ok', 'ENOENT', 'running\n', 1],
         '5.13': ['ok', 'offline\n', 'ok', 'ok', 'running\n', 1],
@@ -260,7 +303,11 @@ describe('§4 coredump attribute', () =>
       section: '§4 Attr coredump',
       title: 'accept a coredump change while running',
       ops: [op.start(), op.write('coredump', 'inline'), op.read('coredump')],
-      expect: { '5.9': ['ok', 'ENOENT', 'ENOENT'], '5.13': ['ok', 'ok', 'inline\n'], '5.19': ['ok', 'ok', 'inline\n'] },
+      expect: {
+        '5.9': ['ok', 'ENOENT', 'ENOENT'],
+        '5.13': ['ok', 'ok', 'inline\n'],
+        '5.19': ['ok', 'ok', 'inline\n'],
+      },
     },
     {
       section: '§4 Attr coredump',
@@ -302,7 +349,8 @@ describe('§4 sysfs_read_only', () =>
   conformance([
     {
       section: '§4 sysfs_read_only',
-      title: 'reject writes to firmware, recovery, coredump and state with EACCES (5.19 only: the flag is v5.18)',
+      title:
+        'reject writes to firmware, recovery, coredump and state with EACCES (5.19 only: the flag is v5.18)',
       processors: [{ name: 'm4', sysfsReadOnly: true }],
       ops: [
         op.write('firmware', 'other.elf'),
@@ -378,7 +426,8 @@ describe('§4 state rejections by version', () =>
     },
     {
       section: '§4 state rejections row 2',
-      title: 'answer start while ATTACHED with EBUSY before 5.19 (5.9 reads it as running), and stack on 5.19',
+      title:
+        'answer start while ATTACHED with EBUSY before 5.19 (5.9 reads it as running), and stack on 5.19',
       processors: DETACHED,
       ops: [op.start(), op.read(), op.start(), op.read(), op.power()],
       expect: {
