@@ -31,8 +31,6 @@ export interface ProfileFeatures {
    * `autonomous` flag was set: from registration in DETACHED until the processor was stopped.
    */
   firmwareUnknownWhenAttached: boolean;
-  /** `rproc_set_firmware` (v5.11) rejects an empty name before taking the lock; before, after the state check. */
-  setFirmwareApi: boolean;
   /** `rproc_del` always calls `rproc_shutdown` (v5.13); before, only when `auto_boot` was set. */
   delAlwaysShutsDown: boolean;
   /**
@@ -54,7 +52,6 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     sysfsRecoveryAndCoredump: false,
     shutdownReturnsError: false,
     firmwareUnknownWhenAttached: false,
-    setFirmwareApi: false,
     delAlwaysShutsDown: false,
     layerStateChecks: true,
     sysfsReadOnlyFlag: false,
@@ -66,7 +63,6 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     sysfsRecoveryAndCoredump: true,
     shutdownReturnsError: false,
     firmwareUnknownWhenAttached: true,
-    setFirmwareApi: true,
     delAlwaysShutsDown: true,
     layerStateChecks: true,
     sysfsReadOnlyFlag: false,
@@ -78,7 +74,6 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     sysfsRecoveryAndCoredump: true,
     shutdownReturnsError: true,
     firmwareUnknownWhenAttached: true,
-    setFirmwareApi: true,
     delAlwaysShutsDown: true,
     layerStateChecks: false,
     sysfsReadOnlyFlag: true,

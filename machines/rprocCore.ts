@@ -96,7 +96,7 @@ function del(ctx: RprocContext): CorePlan {
   return { patch: { ...plan.patch, state: 'deleted' }, step: 'idle', reply: ok() };
 }
 
-/** `rproc_set_firmware` under the lock: EBUSY unless offline. */
+/** `rproc_set_firmware` (v5.9: `firmware_store`) under the lock: EBUSY unless offline, then EINVAL if empty. */
 function setFirmware(ctx: RprocContext, call: CoreCall): CorePlan {
   if (ctx.state !== 'offline') {
     return {
@@ -105,9 +105,13 @@ function setFirmware(ctx: RprocContext, call: CoreCall): CorePlan {
       reply: fail('EBUSY', 'rproc_set_firmware', "can't change firmware while running"),
     };
   }
-  // v5.9 checked for an empty name only here, after the state (v5.13+ rejects it before the lock).
-  if (!call.firmware)
-    return { patch: {}, step: 'idle', reply: fail('EINVAL', 'rproc_set_firmware', 'empty name') };
+  if (!call.firmware) {
+    return {
+      patch: {},
+      step: 'idle',
+      reply: fail('EINVAL', 'rproc_set_firmware', "can't provide empty string for firmware name"),
+    };
+  }
   return { patch: { firmware: call.firmware }, step: 'idle', reply: ok() };
 }
 

@@ -44,7 +44,7 @@ describe('rprocMachine', () => {
       call: { id: 4, op: 'shutdown' },
     });
     expect(s1.value).toBe('idle');
-    const emitted = actions.find((a) => a.type === 'xstate.emit');
+    const emitted = actions.find((a) => (a.type as string) === 'xstate.emit');
     expect((emitted?.params as { event: unknown } | undefined)?.event).toEqual({
       type: 'rproc.reply',
       id: 4,

@@ -78,11 +78,8 @@ function writeState(p: Processor, value: string, count: number): PendingCall<num
 }
 
 function writeFirmware(p: Processor, value: string, count: number): PendingCall<number> {
+  // Cut at the first newline; the core checks the state before the empty name, on every version.
   const name = value.split('\n')[0] ?? '';
-  // rproc_set_firmware (v5.11+) rejects an empty name before taking the lock; v5.9 checked the state first.
-  if (!name && profileFeatures(p.profile).setFirmwareApi) {
-    return PendingCall.settled(fail('EINVAL', OP, "can't provide empty string for firmware name"));
-  }
   return written(p.call('setFirmware', { firmware: name }), count);
 }
 
