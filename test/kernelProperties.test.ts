@@ -94,12 +94,11 @@ describe('kernel twin properties', () => {
         for (const p of a.twin.processors) {
           expect(p.context.holder).toBeNull();
           expect(p.context.waiters).toEqual([]);
-          if (profile === '5.19') expect(p.context.power).toBeGreaterThanOrEqual(0);
         }
         a.twin.stop();
         b.twin.stop();
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FC_RUNS ?? 300) },
     );
   });
 });

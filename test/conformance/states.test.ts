@@ -100,6 +100,15 @@ describe('§1.2 transitions', () => {
       expect: ['ok', 'crashed\n', 0],
     },
     {
+      section: '§1.2 T6, T7',
+      // Found by the property test: T6 lets a detached processor (count 0) crash, and T7 boots it.
+      title:
+        'boot a crashed detached processor on recovery with a count of 0, so a stop returns 0 and leaves it running',
+      processors: [{ name: 'm4', initial: 'detached' }],
+      ops: [op.crash(), op.advance(120), op.read(), op.power(), op.stop(), op.read(), op.power()],
+      expect: ['ok', 'ok', R, 0, 'ok', R, -1],
+    },
+    {
       section: '§1.2 T7',
       title: 'recover by booting: crashed, then offline, then running, with the same count',
       ops: [
