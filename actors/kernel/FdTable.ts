@@ -14,6 +14,8 @@ export interface OpenFileDescription {
 
 interface Process {
   fds: Map<number, OpenFileDescription>;
+  /** Descriptors opened with O_CLOEXEC: closed by `exec`, not by `fork`. */
+  cloexec: Set<number>;
 }
 
 /** The first descriptor a process gets; 0–2 are its standard streams. */
@@ -42,19 +44,20 @@ export class FdTable {
     if (this.#dead.has(pid)) return fail('ESRCH', 'process', `pid ${pid} has exited`);
     let p = this.#procs.get(pid);
     if (!p) {
-      p = { fds: new Map() };
+      p = { fds: new Map(), cloexec: new Set() };
       this.#procs.set(pid, p);
     }
     return ok(p);
   }
 
   /** Opens a new description in `pid`, returning the lowest free descriptor number. */
-  open(pid: number, rproc: number, writable: boolean): Result<number> {
+  open(pid: number, rproc: number, writable: boolean, cloexec = false): Result<number> {
     const p = this.#proc(pid);
     if (!p.ok) return p;
     let fd = FIRST_FD;
     while (p.value.fds.has(fd)) fd++;
     p.value.fds.set(fd, { id: this.#nextOfd++, rproc, writable, refs: 1 });
+    if (cloexec) p.value.cloexec.add(fd);
     return ok(fd);
   }
 
@@ -71,6 +74,7 @@ export class FdTable {
     const got = this.get(pid, fd);
     if (!got.ok) return got;
     this.#procs.get(pid)?.fds.delete(fd);
+    this.#procs.get(pid)?.cloexec.delete(fd);
     got.value.refs--;
     return ok(got.value.refs === 0 ? got.value : null);
   }
@@ -83,8 +87,20 @@ export class FdTable {
       return fail('EINVAL', 'fork', `pid ${child} already used`);
     const fds = new Map(p.value.fds);
     for (const ofd of fds.values()) ofd.refs++;
-    this.#procs.set(child, { fds });
+    this.#procs.set(child, { fds, cloexec: new Set(p.value.cloexec) });
     return ok();
+  }
+
+  /** `execve()`: closes the O_CLOEXEC descriptors; returns the last-closed descriptions. */
+  exec(pid: number): Result<OpenFileDescription[]> {
+    const p = this.#proc(pid);
+    if (!p.ok) return p;
+    const released: OpenFileDescription[] = [];
+    for (const fd of [...p.value.cloexec].sort((a, b) => a - b)) {
+      const closed = this.close(pid, fd);
+      if (closed.ok && closed.value) released.push(closed.value);
+    }
+    return ok(released);
   }
 
   /** Process exit, for any reason: closes every descriptor in fd order; returns the last-closed descriptions. */

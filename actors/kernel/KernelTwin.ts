@@ -28,9 +28,11 @@ export interface KernelTwinOptions {
   clock?: TwinClock;
 }
 
-/** How a process opens `/dev/remoteprocN`. @default { write: true } (O_RDWR) */
+/** How a process opens `/dev/remoteprocN`. @default { write: true, cloexec: false } (O_RDWR) */
 export interface OpenMode {
   write?: boolean;
+  /** O_CLOEXEC: an `exec` closes it (a `fork` still shares it). */
+  cloexec?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -96,7 +98,7 @@ export class KernelTwin {
   cdevOpen(pid: number, index: number, mode: OpenMode = {}): Result<number> {
     const p = this.processor(index);
     if (p.context.state === 'deleted') return fail('ENXIO', 'cdev.open', `${p.device} was unregistered`);
-    return this.fds.open(pid, index, mode.write ?? true);
+    return this.fds.open(pid, index, mode.write ?? true, mode.cloexec ?? false);
   }
 
   #file(pid: number, fd: number): Result<{ p: Processor; ofd: OpenFileDescription }> {
@@ -142,7 +144,15 @@ export class KernelTwin {
    * every release it caused has finished.
    */
   exit(pid: number): PendingCall<undefined> {
-    const released = this.fds.exit(pid);
+    return this.#releaseAll(this.fds.exit(pid));
+  }
+
+  /** `execve()` in `pid`: closes its O_CLOEXEC descriptors. Settles when their releases have finished. */
+  exec(pid: number): PendingCall<undefined> {
+    return this.#releaseAll(this.fds.exec(pid));
+  }
+
+  #releaseAll(released: Result<OpenFileDescription[]>): PendingCall<undefined> {
     if (!released.ok) return PendingCall.settled<undefined>(released);
     const calls = released.value.map((ofd) => cdevRelease(this.processor(ofd.rproc)));
     const all = new PendingCall<undefined>();

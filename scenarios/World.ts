@@ -1,0 +1,73 @@
+// World: one scenario run — the kernel twin, the processes, what clients want, and the trace, on one virtual clock.
+
+import { KernelTwin } from '../actors/kernel/KernelTwin.js';
+import { type SimProcess, SimOs } from '../actors/os/SimOs.js';
+import type { TraceEvent, TraceSink } from '../actors/trace.js';
+import { VirtualClock } from '../actors/VirtualClock.js';
+import type { Scenario } from './scenarioSchema.js';
+
+/** A crash the kernel handled, and who wanted the processor at that moment. */
+export interface CrashRecord {
+  t: number;
+  processor: string;
+  wanting: string[];
+}
+
+/** What the strategies and the metrics share about one run. */
+export class World {
+  readonly clock = new VirtualClock();
+  readonly twin: KernelTwin;
+  readonly os: SimOs;
+  readonly events: TraceEvent[] = [];
+  /** Ground truth, whatever the strategy: processor → clients that want it (acquire until release or death). */
+  readonly wanting = new Map<string, Set<string>>();
+  /** `processor.crashed` notices clients received. */
+  readonly notices: Array<{ t: number; client: string; processor: string; event: string }> = [];
+  readonly crashes: CrashRecord[] = [];
+  readonly trace: TraceSink = (e) => this.events.push({ t: this.clock.now(), ...e });
+
+  constructor(readonly scenario: Scenario) {
+    this.twin = new KernelTwin({ profile: scenario.kernel, processors: scenario.processors, clock: this.clock });
+    this.os = new SimOs(this.clock, this.twin, this.trace);
+    for (const p of scenario.processors) this.wanting.set(p.name, new Set());
+    // A client that dies stops wanting, however it died.
+    this.os.onExit((p) => {
+      if (p.name.startsWith('client:') && this.os.find(p.name) === p) this.want(p.name.slice(7), false);
+    });
+  }
+
+  /** The client spec of `id`. */
+  client(id: string): Scenario['clients'][number] {
+    const c = this.scenario.clients.find((x) => x.id === id);
+    if (!c) throw new Error(`no client ${id}`);
+    return c;
+  }
+
+  /** The twin index of processor `name`. */
+  index(name: string): number {
+    const p = this.twin.resolve(name);
+    if (!p) throw new Error(`no processor ${name}`);
+    return p.index;
+  }
+
+  /** Marks `client` as wanting its processor, or not. */
+  want(client: string, on: boolean): void {
+    const set = this.wanting.get(this.client(client).processor);
+    if (!set || set.has(client) === on) return;
+    if (on) set.add(client);
+    else set.delete(client);
+    this.trace({ source: 'scenario', type: on ? 'client.wants' : 'client.done', subject: client });
+  }
+
+  /** The live process called `name`, if any. */
+  alive(name: string): SimProcess | undefined {
+    const p = this.os.find(name);
+    return p?.alive ? p : undefined;
+  }
+
+  /** A client received a notice about its processor. */
+  notice(client: string, processor: string, event: string): void {
+    this.notices.push({ t: this.clock.now(), client, processor, event });
+    this.trace({ source: 'process', type: `client.${event}`, subject: client, data: { processor } });
+  }
+}

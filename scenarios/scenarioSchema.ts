@@ -1,0 +1,152 @@
+// scenarioSchema: the public JSON format of fault scenarios (docs/scenarios.md), validated with zod.
+
+import { z } from 'zod';
+import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
+import { SIGNALS } from '../actors/os/SimOs.js';
+import { KERNEL_PROFILES } from '../machines/profile.js';
+import { CRASH_TYPES } from '../machines/rprocTypes.js';
+
+/** The five strategies compared, in the order design.md lists them. */
+export const STRATEGY_NAMES = ['sysfs-direct', 'parent-script', 'sysfs-monitor', 'cdev', 'hybrid'] as const;
+/** One strategy name. */
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+/** The metrics of a run (design.md, Measures). */
+export const METRIC_NAMES = [
+  'orphanMs',
+  'unavailableMs',
+  'wrongfulStops',
+  'stopLatencyMs',
+  'leakedRefs',
+  'crashNotices',
+] as const;
+/** One metric name. */
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+const ms = z.number().int().nonnegative();
+
+const clientSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  processor: z.string().min(1),
+  /** Pings to the monitor; a frozen client sends none. null: no heartbeat. */
+  heartbeatMs: ms.positive().nullable().optional(),
+});
+
+const monitorSchema = z.strictObject({
+  restart: z
+    .union([
+      z.literal(false),
+      z.strictObject({ delayMs: ms, intensity: z.number().int().positive().optional(), periodMs: ms.positive().optional() }),
+    ])
+    .optional(),
+  reconcile: z.enum(['adopt', 'stop-unknown']).optional(),
+  graceMs: ms.optional(),
+  ttlMs: ms.positive().nullable().optional(),
+  reconnectMs: ms.optional(),
+  pollMs: ms.positive().optional(),
+});
+
+const at = ms;
+const eventSchema = z.union([
+  z.strictObject({ at, acquire: z.string() }),
+  z.strictObject({ at, release: z.string() }),
+  z.strictObject({ at, kill: z.string().regex(/^(client:|script:|child:).+|^monitor$/, 'client:<id>, script:<id>, child:<id> or monitor'), signal: z.enum(SIGNALS).optional() }),
+  z.strictObject({ at, crash: z.string(), reason: z.enum([...CRASH_TYPES, 'unknown']).optional() }),
+  z.strictObject({ at, fork: z.string() }),
+]);
+
+const bound = z.union([
+  z.number(),
+  z.null(),
+  z.strictObject({ min: z.number().optional(), max: z.number().optional() }),
+  z.strictObject({ notified: z.number().int(), of: z.number().int() }),
+]);
+
+/** A scenario document. */
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  kernel: z.enum(KERNEL_PROFILES).optional(),
+  horizonMs: ms.positive(),
+  processors: z.array(processorSchema).min(1),
+  clients: z.array(clientSchema),
+  monitor: monitorSchema.optional(),
+  strategies: z.array(z.enum(STRATEGY_NAMES)).min(1).optional(),
+  timeline: z.array(eventSchema),
+  expect: z.partialRecord(z.enum(STRATEGY_NAMES), z.partialRecord(z.enum(METRIC_NAMES), bound)).optional(),
+});
+
+/** A scenario as parsed (defaults not yet applied). */
+export type ScenarioJson = z.infer<typeof scenarioSchema>;
+/** One timeline event. */
+export type TimelineEvent = z.infer<typeof eventSchema>;
+/** An `expect` bound. */
+export type ExpectBound = z.infer<typeof bound>;
+
+/** Monitor settings with defaults applied (OTP's 1 restart per 5 s for intensity/period). */
+export interface MonitorConfig {
+  restart: false | { delayMs: number; intensity: number; periodMs: number };
+  reconcile: 'adopt' | 'stop-unknown';
+  graceMs: number;
+  ttlMs: number | null;
+  reconnectMs: number;
+  pollMs: number;
+}
+
+/** A checked scenario with defaults applied. */
+export interface Scenario extends Omit<ScenarioJson, 'monitor' | 'strategies' | 'kernel'> {
+  kernel: (typeof KERNEL_PROFILES)[number];
+  monitor: MonitorConfig;
+  strategies: StrategyName[];
+}
+
+/** Defaults of the `monitor` object. */
+export const MONITOR_DEFAULTS: MonitorConfig = {
+  restart: false,
+  reconcile: 'adopt',
+  graceMs: 2000,
+  ttlMs: null,
+  reconnectMs: 300,
+  pollMs: 250,
+};
+
+/** Parses and checks a scenario; errors name the JSON path (`timeline[2].kill: …`). */
+export function parseScenario(input: unknown): { ok: true; value: Scenario } | { ok: false; errors: string[] } {
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, errors: formatIssues(parsed.error) };
+  const s = parsed.data;
+  const errors: string[] = [];
+  const procs = new Set(s.processors.map((p) => p.name));
+  const clients = new Set<string>();
+  s.clients.forEach((c, i) => {
+    if (clients.has(c.id)) errors.push(`clients[${i}].id: duplicate client "${c.id}"`);
+    clients.add(c.id);
+    if (!procs.has(c.processor)) errors.push(`clients[${i}].processor: unknown processor "${c.processor}"`);
+  });
+  s.timeline.forEach((e, i) => {
+    const client = 'acquire' in e ? e.acquire : 'release' in e ? e.release : 'fork' in e ? e.fork : undefined;
+    if (client !== undefined && !clients.has(client)) errors.push(`timeline[${i}]: unknown client "${client}"`);
+    if ('kill' in e && e.kill !== 'monitor') {
+      const id = e.kill.slice(e.kill.indexOf(':') + 1);
+      if (!clients.has(id)) errors.push(`timeline[${i}].kill: unknown client "${id}"`);
+    }
+    if ('crash' in e && !procs.has(e.crash)) errors.push(`timeline[${i}].crash: unknown processor "${e.crash}"`);
+    if (e.at > s.horizonMs) errors.push(`timeline[${i}].at: ${e.at} is past horizonMs ${s.horizonMs}`);
+  });
+  if (errors.length) return { ok: false, errors };
+  const m = s.monitor ?? {};
+  const restart =
+    m.restart === undefined || m.restart === false
+      ? false
+      : { delayMs: m.restart.delayMs, intensity: m.restart.intensity ?? 1, periodMs: m.restart.periodMs ?? 5000 };
+  const monitor: MonitorConfig = {
+    ...MONITOR_DEFAULTS,
+    ...Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)),
+    restart,
+  };
+  const { monitor: _m, strategies, kernel, ...rest } = s;
+  return {
+    ok: true,
+    value: { ...rest, kernel: kernel ?? '5.19', monitor, strategies: strategies ?? [...STRATEGY_NAMES] },
+  };
+}

@@ -1,0 +1,184 @@
+// The monitor daemon of sysfs-monitor and hybrid: leases per connection, a supervisor machine, an executor.
+
+import { type Actor, createActor } from 'xstate';
+import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../actors/kernel/cdevCommand.js';
+import type { PendingCall } from '../actors/kernel/PendingCall.js';
+import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
+import { leaseMachine } from '../machines/leaseMachine.js';
+import { supervisorMachine } from '../machines/supervisorMachine.js';
+import type { KernelState } from '../machines/rprocTypes.js';
+import type { World } from '../scenarios/World.js';
+
+/** What the two monitor strategies differ in. */
+export interface MonitorOptions {
+  /** `sysfs`: write `state`. `cdev`: hold /dev/remoteprocN with shutdown-on-release and write to it. */
+  control: 'sysfs' | 'cdev';
+  /** Get an unwanted processor out of CRASHED (recovery disabled) by `recover`, then stop it. */
+  recoverCrashed: boolean;
+}
+
+/** Messages between clients and the monitor (the lease protocol, in the simulation). */
+export type MonitorMessage =
+  | { op: 'acquire'; client: string; processor: string }
+  | { op: 'release'; client: string; processor: string }
+  | { op: 'ping' }
+  | { op: 'granted'; processor: string }
+  | { op: 'processor.crashed' | 'processor.recovered'; processor: string };
+
+const POWERED = new Set<KernelState>(['running', 'attached', 'crashed', 'suspended']);
+/** A stop that leaves references (auto-boot, kernel clients) is repeated, at most this often. */
+const MAX_STOPS = 8;
+
+/** The monitor daemon's program. `restarted` is true for every incarnation after the first. */
+export function monitorProgram(world: World, options: MonitorOptions, restarted: boolean): Program {
+  const { scenario, twin } = world;
+  const names = scenario.processors.map((p) => p.name);
+  const leases = new Map<Connection, Map<string, Actor<typeof leaseMachine>>>();
+  const fds = new Map<string, number>();
+  const busy = new Set<string>();
+  const desired = new Map<string, 'running' | 'offline'>();
+  let sup: Actor<typeof supervisorMachine>;
+  let self: SimProcess;
+  let nextLease = 1;
+
+  const state = (p: string): KernelState | 'gone' => {
+    const r = twin.sysfsRead(world.index(p), 'state');
+    return r.ok ? (r.value.trim() as KernelState) : 'gone';
+  };
+  const write = (p: string, cmd: 'start' | 'stop'): PendingCall<number> => {
+    const fd = fds.get(p);
+    return options.control === 'cdev' && fd !== undefined
+      ? twin.cdevWrite(self.pid, fd, cmd)
+      : twin.sysfsWrite(world.index(p), 'state', `${cmd}\n`);
+  };
+  const log = (type: string, p: string, data?: Record<string, unknown>) =>
+    world.trace({ source: 'strategy', type, subject: p, ...(data ? { data } : {}) });
+
+  // The executor: one operation per processor at a time; the latest wish wins.
+  const ensure = (p: string, want: 'running' | 'offline') => {
+    desired.set(p, want);
+    if (busy.has(p)) return;
+    busy.add(p);
+    const done = () =>
+      self.run(() => {
+        busy.delete(p);
+        const next = desired.get(p);
+        if (next && next !== want) ensure(p, next);
+      });
+    if (want === 'running') {
+      const s = state(p);
+      if (s === 'running' || s === 'attached') {
+        log('monitor.adopt', p);
+        return done();
+      }
+      log('monitor.start', p);
+      write(p, 'start').onSettled((r) => {
+        if (!r.ok) log('monitor.start-failed', p, { errno: r.error.code });
+        else if (state(p) === 'offline') log('monitor.wedged', p);
+        done();
+      });
+      return;
+    }
+    let stops = 0;
+    const step = (): void => {
+      if (!self.alive) return;
+      const s = state(p);
+      if (!POWERED.has(s as KernelState) || desired.get(p) !== 'offline') return done();
+      if (s === 'crashed') {
+        if (!options.recoverCrashed) {
+          log('monitor.cannot-stop', p, { state: s });
+          return done();
+        }
+        log('monitor.recover-to-stop', p);
+        twin.sysfsWrite(world.index(p), 'recovery', 'recover\n').onSettled(() => self.run(step));
+        return;
+      }
+      if (stops++ >= MAX_STOPS) return done();
+      log('monitor.stop', p);
+      write(p, 'stop').onSettled(() => self.run(step));
+    };
+    step();
+  };
+
+  const leaseEnded = (conn: Connection, key: string, processor: string) => {
+    leases.get(conn)?.delete(key);
+    if (self.alive) sup.send({ type: 'lease.ended', processor });
+  };
+
+  return {
+    start(p) {
+      self = p;
+      if (options.control === 'cdev') {
+        for (const name of names) {
+          const fd = twin.cdevOpen(p.pid, world.index(name), { cloexec: true });
+          if (!fd.ok) continue;
+          fds.set(name, fd.value);
+          twin.cdevIoctl(p.pid, fd.value, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
+        }
+      }
+      const { reconcile, graceMs, pollMs } = scenario.monitor;
+      sup = createActor(supervisorMachine, {
+        clock: world.clock,
+        input: { processors: names, reconcile, graceMs, restarted },
+      });
+      sup.on('supervisor.ensure', (e) => self.run(() => ensure(e.processor, e.want)));
+      sup.on('supervisor.notify', (e) => {
+        log(`monitor.${e.event}`, e.processor);
+        for (const [conn, map] of leases) {
+          for (const lease of map.values()) {
+            if (lease.getSnapshot().context.processor === e.processor) conn.send(self, { op: e.event, processor: e.processor });
+          }
+        }
+      });
+      p.onDeath.push(() => {
+        sup.stop();
+        for (const map of leases.values()) for (const l of map.values()) l.stop();
+      });
+      sup.start();
+      const poll = () => {
+        for (const name of names) {
+          const s = state(name);
+          if (s !== 'gone') sup.send({ type: 'processor.observed', processor: name, state: s });
+        }
+      };
+      poll();
+      p.every(pollMs, poll);
+    },
+    message(_p, conn, raw) {
+      const msg = raw as MonitorMessage;
+      if (msg.op === 'acquire') {
+        const key = `${msg.client}/${msg.processor}`;
+        let map = leases.get(conn);
+        if (!map) leases.set(conn, (map = new Map()));
+        if (map.has(key)) return;
+        const lease = createActor(leaseMachine, {
+          clock: world.clock,
+          input: { id: `lease-${nextLease++}`, client: msg.client, processor: msg.processor, ttlMs: scenario.monitor.ttlMs },
+        });
+        map.set(key, lease);
+        lease.subscribe({
+          complete: () => {
+            // Stopping the actor (the monitor died) also completes it: that is no lease event.
+            if (lease.getSnapshot().status !== 'done') return;
+            const out = lease.getSnapshot().output;
+            log(`lease.${out?.end ?? 'ended'}`, msg.client, { processor: msg.processor });
+            leaseEnded(conn, key, msg.processor);
+          },
+        });
+        lease.start();
+        lease.send({ type: 'lease.grant' });
+        log('lease.granted', msg.client, { processor: msg.processor });
+        sup.send({ type: 'lease.granted', processor: msg.processor });
+        conn.send(self, { op: 'granted', processor: msg.processor });
+      } else if (msg.op === 'release') {
+        leases.get(conn)?.get(`${msg.client}/${msg.processor}`)?.send({ type: 'lease.release' });
+      } else if (msg.op === 'ping') {
+        for (const l of leases.get(conn)?.values() ?? []) l.send({ type: 'lease.heartbeat' });
+      }
+    },
+    eof(_p, conn) {
+      for (const l of [...(leases.get(conn)?.values() ?? [])]) l.send({ type: 'lease.lost' });
+      leases.delete(conn);
+    },
+  };
+}
