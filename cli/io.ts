@@ -8,6 +8,8 @@ export interface CliIo {
   stderr(text: string): void;
   /** Reads a whole file, or standard input for `-`. Throws Node's error (with `code`) on failure. */
   readFile(path: string): string;
+  /** Standard error is a terminal: progress bars are drawn there. */
+  isTTY?: boolean;
 }
 
 /** The process's own streams. */
@@ -15,6 +17,7 @@ export const processIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   readFile: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
+  isTTY: process.stderr.isTTY === true,
 };
 
 /** Exit codes: 0 success, 1 the command failed at run time, 2 bad usage or bad input. */

@@ -1,5 +1,6 @@
 // The `rproc-supervisor` command: dispatches to its subcommands.
 
+import { compare } from './compare.js';
 import { type CliIo, EXIT, processIo } from './io.js';
 import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
 
@@ -8,6 +9,7 @@ export const MAIN_HELP = `Usage: rproc-supervisor <command> [options]
 Supervision of Linux remote processors (remoteproc), and a twin of the kernel's interfaces.
 
 Commands:
+  compare [FILE…]     run fault scenarios against the five strategies and compare the outcomes
   kernel run FILE|-   run a JSON document of sysfs/cdev operations against the kernel twin
 
 Run 'rproc-supervisor <command> --help' for a command's options.
@@ -27,6 +29,7 @@ export function main(argv: string[], io: CliIo = processIo): number {
     (command === undefined ? io.stderr : io.stdout)(MAIN_HELP);
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
+  if (command === 'compare') return compare(rest, io);
   if (command === 'kernel') {
     const [sub, ...args] = rest;
     if (sub === 'run') return kernelRun(args, io);

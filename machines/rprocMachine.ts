@@ -100,6 +100,8 @@ export const rprocMachine = setup({
         if (context.holder?.op === 'del') state = 'deleted';
         // rproc_stop clears `autonomous`.
         enqueue.assign(params.state === 'offline' ? { state, autonomous: false } : { state });
+        if (params.state === 'offline') enqueue.emit({ type: 'rproc.uevent', action: 'remove' });
+        if (params.state === 'running') enqueue.emit({ type: 'rproc.uevent', action: 'add' });
         if (context.holder) {
           enqueue.emit({ type: 'rproc.reply', id: context.holder.id, op: context.holder.op, result: ok() });
         }
@@ -108,9 +110,10 @@ export const rprocMachine = setup({
     setState: enqueueActions(({ enqueue }, params: { state: KernelState }) =>
       enqueue.assign({ state: params.state }),
     ),
-    stoppedForRecovery: enqueueActions(({ enqueue }) =>
-      enqueue.assign({ state: 'offline', autonomous: false }),
-    ),
+    stoppedForRecovery: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ state: 'offline', autonomous: false });
+      enqueue.emit({ type: 'rproc.uevent', action: 'remove' });
+    }),
     takeDump: enqueueActions(({ context, enqueue }) => {
       if (context.coredump !== 'disabled') enqueue.assign({ dumps: context.dumps + 1 });
     }),

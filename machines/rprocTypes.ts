@@ -147,7 +147,14 @@ export type RprocEvent =
   | { type: 'rproc.resume' };
 
 /** Events the rproc machine emits: the return value of a core call. */
-export type RprocEmitted = { type: 'rproc.reply'; id: number; op: CoreOp; result: Result };
+export type RprocEmitted =
+  | { type: 'rproc.reply'; id: number; op: CoreOp; result: Result }
+  /**
+   * The virtio/rpmsg child devices went away (`rproc_stop`) or came back (`rproc_start`): the KOBJ_REMOVE
+   * and KOBJ_ADD uevents a board really sends, and the only prompt sign of a crash recovery
+   * (kernel-semantics §3.7, §8.10).
+   */
+  | { type: 'rproc.uevent'; action: 'add' | 'remove' };
 
 /** Input of the rproc machine. */
 export interface RprocInput {

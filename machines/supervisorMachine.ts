@@ -27,7 +27,9 @@ export interface SupervisorContext extends SupervisorInput {
 export type SupervisorEvent =
   | { type: 'lease.granted'; processor: string }
   | { type: 'lease.ended'; processor: string }
-  | { type: 'processor.observed'; processor: string; state: KernelState };
+  | { type: 'processor.observed'; processor: string; state: KernelState }
+  /** A uevent of the processor's child devices that the monitor did not cause by a stop of its own. */
+  | { type: 'processor.uevent'; processor: string; action: 'add' | 'remove' };
 
 /** Decisions a supervisor emits for its executor to carry out. */
 export type SupervisorEmitted =
@@ -61,8 +63,10 @@ export const supervisorMachine = setup({
       const n = Math.max(0, (context.votes[event.processor] ?? 0) + params.delta);
       enqueue.assign({ votes: { ...context.votes, [event.processor]: n } });
       if (!params.decide) return;
-      if (params.delta === 1 && n === 1) enqueue.emit({ type: 'supervisor.ensure', processor: event.processor, want: 'running' });
-      if (params.delta === -1 && n === 0) enqueue.emit({ type: 'supervisor.ensure', processor: event.processor, want: 'offline' });
+      if (params.delta === 1 && n === 1)
+        enqueue.emit({ type: 'supervisor.ensure', processor: event.processor, want: 'running' });
+      if (params.delta === -1 && n === 0)
+        enqueue.emit({ type: 'supervisor.ensure', processor: event.processor, want: 'offline' });
     }),
     /** Re-registration while adopting: make sure a claimed processor runs; stop nothing yet. */
     claim: enqueueActions(({ context, event, enqueue }) => {
@@ -87,9 +91,22 @@ export const supervisorMachine = setup({
         enqueue.emit({ type: 'supervisor.ensure', processor: p, want: 'offline' });
       }
     }),
+    /** A remove the monitor did not cause is a crash recovery under way; the add after it ends it. */
+    uevent: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'processor.uevent') return;
+      const p = event.processor;
+      if (event.action === 'remove' && !context.crashed[p]) {
+        enqueue.assign({ crashed: { ...context.crashed, [p]: true } });
+        enqueue.emit({ type: 'supervisor.notify', processor: p, event: 'processor.crashed' });
+      } else if (event.action === 'add' && context.crashed[p]) {
+        enqueue.assign({ crashed: { ...context.crashed, [p]: false } });
+        enqueue.emit({ type: 'supervisor.notify', processor: p, event: 'processor.recovered' });
+      }
+    }),
     stopUnclaimed: enqueueActions(({ context, enqueue }) => {
       for (const p of context.processors) {
-        if ((context.votes[p] ?? 0) === 0) enqueue.emit({ type: 'supervisor.ensure', processor: p, want: 'offline' });
+        if ((context.votes[p] ?? 0) === 0)
+          enqueue.emit({ type: 'supervisor.ensure', processor: p, want: 'offline' });
       }
     }),
   },
@@ -104,7 +121,10 @@ export const supervisorMachine = setup({
   initial: 'starting',
   states: {
     starting: {
-      always: [{ guard: 'adopting', target: 'adopting' }, { target: 'steady', actions: 'stopUnclaimed' }],
+      always: [
+        { guard: 'adopting', target: 'adopting' },
+        { target: 'steady', actions: 'stopUnclaimed' },
+      ],
     },
     adopting: {
       after: { grace: { target: 'steady', actions: 'stopUnclaimed' } },
@@ -112,6 +132,7 @@ export const supervisorMachine = setup({
         'lease.granted': { actions: 'claim' },
         'lease.ended': { actions: { type: 'count', params: { delta: -1, decide: false } } },
         'processor.observed': { actions: { type: 'observe', params: { enforce: false } } },
+        'processor.uevent': { actions: 'uevent' },
       },
     },
     steady: {
@@ -119,8 +140,8 @@ export const supervisorMachine = setup({
         'lease.granted': { actions: { type: 'count', params: { delta: 1, decide: true } } },
         'lease.ended': { actions: { type: 'count', params: { delta: -1, decide: true } } },
         'processor.observed': { actions: { type: 'observe', params: { enforce: true } } },
+        'processor.uevent': { actions: 'uevent' },
       },
     },
   },
 });
-

@@ -1,7 +1,7 @@
 // World: one scenario run — the kernel twin, the processes, what clients want, and the trace, on one virtual clock.
 
 import { KernelTwin } from '../actors/kernel/KernelTwin.js';
-import { type SimProcess, SimOs } from '../actors/os/SimOs.js';
+import { SimOs, type SimProcess } from '../actors/os/SimOs.js';
 import type { TraceEvent, TraceSink } from '../actors/trace.js';
 import { VirtualClock } from '../actors/VirtualClock.js';
 import type { Scenario } from './scenarioSchema.js';
@@ -27,7 +27,11 @@ export class World {
   readonly trace: TraceSink = (e) => this.events.push({ t: this.clock.now(), ...e });
 
   constructor(readonly scenario: Scenario) {
-    this.twin = new KernelTwin({ profile: scenario.kernel, processors: scenario.processors, clock: this.clock });
+    this.twin = new KernelTwin({
+      profile: scenario.kernel,
+      processors: scenario.processors,
+      clock: this.clock,
+    });
     this.os = new SimOs(this.clock, this.twin, this.trace);
     for (const p of scenario.processors) this.wanting.set(p.name, new Set());
     // A client that dies stops wanting, however it died.

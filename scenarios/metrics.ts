@@ -45,11 +45,26 @@ export function computeMetrics(
   horizonMs: number,
   expectedRefs: (processor: string, wanting: number) => number,
 ): Metrics {
-  const m: Metrics = { orphanMs: 0, unavailableMs: 0, wrongfulStops: 0, stopLatencyMs: 0, leakedRefs: 0, crashNotices: { notified: 0, of: 0 } };
+  const m: Metrics = {
+    orphanMs: 0,
+    unavailableMs: 0,
+    wrongfulStops: 0,
+    stopLatencyMs: 0,
+    leakedRefs: 0,
+    crashNotices: { notified: 0, of: 0 },
+  };
   let neverStops = false;
   const tracks = new Map<string, Track>();
   for (const p of processors) {
-    tracks.set(p.name, { state: p.initial ?? 'offline', step: 'idle', power: 0, want: new Set(), since: 0, pendingStop: null, crashes: [] });
+    tracks.set(p.name, {
+      state: p.initial ?? 'offline',
+      step: 'idle',
+      power: 0,
+      want: new Set(),
+      since: 0,
+      pendingStop: null,
+      crashes: [],
+    });
   }
   const advance = (tr: Track, t: number) => {
     const dt = t - tr.since;
@@ -73,8 +88,10 @@ export function computeMetrics(
       if (!tr) continue;
       advance(tr, e.t);
       const d = e.data as { state: string; step: string; power: number };
-      if (isRunning(tr.state) && d.state === 'offline' && tr.step === 'stopping' && tr.want.size > 0) m.wrongfulStops++;
-      if (d.state === 'crashed' && tr.state !== 'crashed') tr.crashes.push({ t: e.t, wanting: new Set(tr.want), told: new Set() });
+      if (isRunning(tr.state) && d.state === 'offline' && tr.step === 'stopping' && tr.want.size > 0)
+        m.wrongfulStops++;
+      if (d.state === 'crashed' && tr.state !== 'crashed')
+        tr.crashes.push({ t: e.t, wanting: new Set(tr.want), told: new Set() });
       tr.state = d.state;
       tr.step = d.step;
       tr.power = d.power;

@@ -26,7 +26,10 @@ function apply(world: World, strategy: (typeof STRATEGIES)[StrategyName], e: Tim
   } else if ('kill' in e) {
     const signal = e.signal ?? 'SIGKILL';
     const target = world.alive(e.kill);
-    note(target ? 'scenario.kill' : 'scenario.noop', e.kill, { signal, ...(target ? {} : { why: `${strategy.name} has no live ${e.kill}` }) });
+    note(target ? 'scenario.kill' : 'scenario.noop', e.kill, {
+      signal,
+      ...(target ? {} : { why: `${strategy.name} has no live ${e.kill}` }),
+    });
     if (target) world.os.kill(target, signal);
   } else if ('crash' in e) {
     note('scenario.crash', e.crash, { reason: e.reason ?? 'watchdog' });
@@ -56,19 +59,33 @@ export function runScenario(scenario: Scenario, { strategy: name }: { strategy: 
     const key = `${ctx.state}|${ctx.power}|${step}`;
     if (last.get(i) === key) return;
     last.set(i, key);
-    world.trace({ source: 'kernel', type: 'rproc.state', subject: p.name, data: { state: ctx.state, power: ctx.power, step } });
+    world.trace({
+      source: 'kernel',
+      type: 'rproc.state',
+      subject: p.name,
+      data: { state: ctx.state, power: ctx.power, step },
+    });
   });
   for (const p of world.twin.processors) {
     const ctx = p.context;
     last.set(p.index, `${ctx.state}|${ctx.power}|idle`);
-    world.trace({ source: 'kernel', type: 'rproc.state', subject: p.name, data: { state: ctx.state, power: ctx.power, step: 'idle' } });
+    world.trace({
+      source: 'kernel',
+      type: 'rproc.state',
+      subject: p.name,
+      data: { state: ctx.state, power: ctx.power, step: 'idle' },
+    });
   }
   strategy.start(world);
   for (const e of scenario.timeline) world.clock.setTimeout(() => apply(world, strategy, e), e.at);
   world.clock.advanceTo(scenario.horizonMs);
   const clientProcessor = new Map(scenario.clients.map((c) => [c.id, c.processor]));
-  const metrics = computeMetrics(world.events, scenario.processors, clientProcessor, scenario.horizonMs, (p, n) =>
-    strategy.expectedRefs(world, p, n),
+  const metrics = computeMetrics(
+    world.events,
+    scenario.processors,
+    clientProcessor,
+    scenario.horizonMs,
+    (p, n) => strategy.expectedRefs(world, p, n),
   );
   world.twin.stop();
   return { scenario: scenario.name, strategy: name, metrics, trace: world.events };

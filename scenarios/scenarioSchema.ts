@@ -36,7 +36,11 @@ const monitorSchema = z.strictObject({
   restart: z
     .union([
       z.literal(false),
-      z.strictObject({ delayMs: ms, intensity: z.number().int().positive().optional(), periodMs: ms.positive().optional() }),
+      z.strictObject({
+        delayMs: ms,
+        intensity: z.number().int().positive().optional(),
+        periodMs: ms.positive().optional(),
+      }),
     ])
     .optional(),
   reconcile: z.enum(['adopt', 'stop-unknown']).optional(),
@@ -50,7 +54,13 @@ const at = ms;
 const eventSchema = z.union([
   z.strictObject({ at, acquire: z.string() }),
   z.strictObject({ at, release: z.string() }),
-  z.strictObject({ at, kill: z.string().regex(/^(client:|script:|child:).+|^monitor$/, 'client:<id>, script:<id>, child:<id> or monitor'), signal: z.enum(SIGNALS).optional() }),
+  z.strictObject({
+    at,
+    kill: z
+      .string()
+      .regex(/^(client:|script:|child:).+|^monitor$/, 'client:<id>, script:<id>, child:<id> or monitor'),
+    signal: z.enum(SIGNALS).optional(),
+  }),
   z.strictObject({ at, crash: z.string(), reason: z.enum([...CRASH_TYPES, 'unknown']).optional() }),
   z.strictObject({ at, fork: z.string() }),
 ]);
@@ -111,7 +121,9 @@ export const MONITOR_DEFAULTS: MonitorConfig = {
 };
 
 /** Parses and checks a scenario; errors name the JSON path (`timeline[2].kill: …`). */
-export function parseScenario(input: unknown): { ok: true; value: Scenario } | { ok: false; errors: string[] } {
+export function parseScenario(
+  input: unknown,
+): { ok: true; value: Scenario } | { ok: false; errors: string[] } {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) return { ok: false, errors: formatIssues(parsed.error) };
   const s = parsed.data;
@@ -125,12 +137,14 @@ export function parseScenario(input: unknown): { ok: true; value: Scenario } | {
   });
   s.timeline.forEach((e, i) => {
     const client = 'acquire' in e ? e.acquire : 'release' in e ? e.release : 'fork' in e ? e.fork : undefined;
-    if (client !== undefined && !clients.has(client)) errors.push(`timeline[${i}]: unknown client "${client}"`);
+    if (client !== undefined && !clients.has(client))
+      errors.push(`timeline[${i}]: unknown client "${client}"`);
     if ('kill' in e && e.kill !== 'monitor') {
       const id = e.kill.slice(e.kill.indexOf(':') + 1);
       if (!clients.has(id)) errors.push(`timeline[${i}].kill: unknown client "${id}"`);
     }
-    if ('crash' in e && !procs.has(e.crash)) errors.push(`timeline[${i}].crash: unknown processor "${e.crash}"`);
+    if ('crash' in e && !procs.has(e.crash))
+      errors.push(`timeline[${i}].crash: unknown processor "${e.crash}"`);
     if (e.at > s.horizonMs) errors.push(`timeline[${i}].at: ${e.at} is past horizonMs ${s.horizonMs}`);
   });
   if (errors.length) return { ok: false, errors };
@@ -138,7 +152,11 @@ export function parseScenario(input: unknown): { ok: true; value: Scenario } | {
   const restart =
     m.restart === undefined || m.restart === false
       ? false
-      : { delayMs: m.restart.delayMs, intensity: m.restart.intensity ?? 1, periodMs: m.restart.periodMs ?? 5000 };
+      : {
+          delayMs: m.restart.delayMs,
+          intensity: m.restart.intensity ?? 1,
+          periodMs: m.restart.periodMs ?? 5000,
+        };
   const monitor: MonitorConfig = {
     ...MONITOR_DEFAULTS,
     ...Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)),

@@ -29,7 +29,8 @@ function close(world: World, id: string, pid: number): void {
  */
 export const cdev: Strategy = {
   name: 'cdev',
-  summary: "each client opens the cdev, sets shutdown-on-release and writes start; the kernel's release stops it",
+  summary:
+    "each client opens the cdev, sets shutdown-on-release and writes start; the kernel's release stops it",
   start() {},
   acquire(world, id) {
     const proc = clientProcess(world, id, () => ({

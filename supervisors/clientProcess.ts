@@ -5,7 +5,12 @@ import { profileFeatures } from '../machines/profile.js';
 import type { World } from '../scenarios/World.js';
 
 /** The live `client:<id>` process, or a new incarnation running `program`. */
-export function clientProcess(world: World, id: string, program: () => Program, parent: SimProcess | null = null): SimProcess {
+export function clientProcess(
+  world: World,
+  id: string,
+  program: () => Program,
+  parent: SimProcess | null = null,
+): SimProcess {
   return world.alive(`client:${id}`) ?? world.os.spawn(`client:${id}`, program(), parent);
 }
 

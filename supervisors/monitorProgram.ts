@@ -5,8 +5,8 @@ import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../actors/kernel/cdevCommand.js';
 import type { PendingCall } from '../actors/kernel/PendingCall.js';
 import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
 import { leaseMachine } from '../machines/leaseMachine.js';
-import { supervisorMachine } from '../machines/supervisorMachine.js';
 import type { KernelState } from '../machines/rprocTypes.js';
+import { supervisorMachine } from '../machines/supervisorMachine.js';
 import type { World } from '../scenarios/World.js';
 
 /** What the two monitor strategies differ in. */
@@ -15,6 +15,11 @@ export interface MonitorOptions {
   control: 'sysfs' | 'cdev';
   /** Get an unwanted processor out of CRASHED (recovery disabled) by `recover`, then stop it. */
   recoverCrashed: boolean;
+  /**
+   * Listen to the uevents of the processors' virtio/rpmsg devices (netlink): a removal the monitor did
+   * not cause is a crash, seen at once even when the recovery is shorter than a poll.
+   */
+  uevents: boolean;
 }
 
 /** Messages between clients and the monitor (the lease protocol, in the simulation). */
@@ -23,6 +28,7 @@ export type MonitorMessage =
   | { op: 'release'; client: string; processor: string }
   | { op: 'ping' }
   | { op: 'granted'; processor: string }
+  | { op: 'lease.expired'; processor: string }
   | { op: 'processor.crashed' | 'processor.recovered'; processor: string };
 
 const POWERED = new Set<KernelState>(['running', 'attached', 'crashed', 'suspended']);
@@ -36,6 +42,8 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
   const leases = new Map<Connection, Map<string, Actor<typeof leaseMachine>>>();
   const fds = new Map<string, number>();
   const busy = new Set<string>();
+  /** Processors this monitor is stopping: their uevents are its own doing. */
+  const stopping = new Set<string>();
   const desired = new Map<string, 'running' | 'offline'>();
   let sup: Actor<typeof supervisorMachine>;
   let self: SimProcess;
@@ -95,7 +103,11 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
       }
       if (stops++ >= MAX_STOPS) return done();
       log('monitor.stop', p);
-      write(p, 'stop').onSettled(() => self.run(step));
+      stopping.add(p);
+      write(p, 'stop').onSettled(() => {
+        stopping.delete(p);
+        self.run(step);
+      });
     };
     step();
   };
@@ -126,7 +138,8 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
         log(`monitor.${e.event}`, e.processor);
         for (const [conn, map] of leases) {
           for (const lease of map.values()) {
-            if (lease.getSnapshot().context.processor === e.processor) conn.send(self, { op: e.event, processor: e.processor });
+            if (lease.getSnapshot().context.processor === e.processor)
+              conn.send(self, { op: e.event, processor: e.processor });
           }
         }
       });
@@ -135,6 +148,14 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
         for (const map of leases.values()) for (const l of map.values()) l.stop();
       });
       sup.start();
+      if (options.uevents) {
+        const off = twin.onUevent((i, action) => {
+          const name = twin.processor(i).name;
+          if (!stopping.has(name))
+            self.run(() => sup.send({ type: 'processor.uevent', processor: name, action }));
+        });
+        p.onDeath.push(off);
+      }
       const poll = () => {
         for (const name of names) {
           const s = state(name);
@@ -153,7 +174,12 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
         if (map.has(key)) return;
         const lease = createActor(leaseMachine, {
           clock: world.clock,
-          input: { id: `lease-${nextLease++}`, client: msg.client, processor: msg.processor, ttlMs: scenario.monitor.ttlMs },
+          input: {
+            id: `lease-${nextLease++}`,
+            client: msg.client,
+            processor: msg.processor,
+            ttlMs: scenario.monitor.ttlMs,
+          },
         });
         map.set(key, lease);
         lease.subscribe({
@@ -162,6 +188,7 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
             if (lease.getSnapshot().status !== 'done') return;
             const out = lease.getSnapshot().output;
             log(`lease.${out?.end ?? 'ended'}`, msg.client, { processor: msg.processor });
+            if (out?.end === 'expired') conn.send(self, { op: 'lease.expired', processor: msg.processor });
             leaseEnded(conn, key, msg.processor);
           },
         });

@@ -43,7 +43,10 @@ function clientProgram(world: World, id: string): { program: Program; handle: Cl
     },
     message(_p, _c, raw) {
       const msg = raw as MonitorMessage;
-      if (msg.op === 'processor.crashed' || msg.op === 'processor.recovered') world.notice(id, msg.processor, msg.op);
+      if (msg.op === 'processor.crashed' || msg.op === 'processor.recovered')
+        world.notice(id, msg.processor, msg.op);
+      // The monitor let the lease expire (no heartbeat within ttlMs): claim it again if still wanted.
+      if (msg.op === 'lease.expired' && wants) conn?.send(self, { op: 'acquire', client: id, processor });
     },
     eof() {
       conn = null;
@@ -77,7 +80,12 @@ function startInit(world: World, options: MonitorOptions): void {
     const verdict = shouldRestart(history, world.clock.now(), restart);
     history = verdict.history;
     if (!verdict.restart) {
-      world.trace({ source: 'process', type: 'init.gave-up', subject: 'monitor', data: { restarts: history.length } });
+      world.trace({
+        source: 'process',
+        type: 'init.gave-up',
+        subject: 'monitor',
+        data: { restarts: history.length },
+      });
       return;
     }
     init.timer(restart.delayMs, spawnMonitor);
@@ -114,16 +122,17 @@ function monitorStrategy(name: StrategyName, summary: string, options: MonitorOp
 export const sysfsMonitor = monitorStrategy(
   'sysfs-monitor',
   'one daemon counts client votes (EOF on death) and writes sysfs; if it dies, nothing stops the processor',
-  { control: 'sysfs', recoverCrashed: false },
+  { control: 'sysfs', recoverCrashed: false, uevents: false },
 );
 
 /**
  * One daemon counts votes over sockets and itself holds /dev/remoteprocN with shutdown-on-release: the
  * kernel stops the processor if the daemon dies. An unwanted processor stuck in CRASHED (recovery
- * disabled) is recovered with `recover` and then stopped, since `stop` cannot leave CRASHED.
+ * disabled) is recovered with `recover` and then stopped, since `stop` cannot leave CRASHED. Crashes
+ * are seen through the uevents of the processor's rpmsg devices, not only by polling `state`.
  */
 export const hybrid = monitorStrategy(
   'hybrid',
   'one daemon counts votes and holds the cdev with shutdown-on-release; if it dies, the kernel stops the processor',
-  { control: 'cdev', recoverCrashed: true },
+  { control: 'cdev', recoverCrashed: true, uevents: true },
 );

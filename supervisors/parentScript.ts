@@ -15,7 +15,8 @@ function sysfs(world: World, id: string, value: string) {
  */
 export const parentScript: Strategy = {
   name: 'parent-script',
-  summary: 'a wrapper script per client starts the processor, runs the client, stops it when the client exits',
+  summary:
+    'a wrapper script per client starts the processor, runs the client, stops it when the client exits',
   start() {},
   acquire(world, id) {
     world.want(id, true);

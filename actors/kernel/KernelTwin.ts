@@ -195,6 +195,17 @@ export class KernelTwin {
     };
   }
 
+  /**
+   * Calls `listener` for each uevent of a processor's virtio/rpmsg child devices: `remove` when it is
+   * stopped (by a stop or by a crash recovery), `add` when it starts. Returns an unsubscribe.
+   */
+  onUevent(listener: (index: number, action: 'add' | 'remove') => void): () => void {
+    const subs = this.processors.map((p) => p.actor.on('rproc.uevent', (e) => listener(p.index, e.action)));
+    return () => {
+      for (const s of subs) s.unsubscribe();
+    };
+  }
+
   /** Stops every processor actor and its timers. */
   stop(): void {
     for (const p of this.processors) p.actor.stop();

@@ -139,7 +139,12 @@ export class SimOs {
     this.twin.exec(pid);
     const p = new SimProcess(this, pid, name, program, parent);
     this.processes.set(pid, p);
-    this.trace({ source: 'process', type: 'process.fork', subject: name, data: { pid, parent: parent.name } });
+    this.trace({
+      source: 'process',
+      type: 'process.fork',
+      subject: name,
+      data: { pid, parent: parent.name },
+    });
     p.run(() => program.start?.(p));
     return p;
   }

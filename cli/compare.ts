@@ -1,0 +1,203 @@
+// `rproc-supervisor compare`: runs fault scenarios against the strategies and prints their metrics.
+
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { checkExpect, describeFailure, type ExpectFailure } from '../scenarios/checkExpect.js';
+import type { Metrics } from '../scenarios/metrics.js';
+import { runScenario, type ScenarioRun } from '../scenarios/runScenario.js';
+import {
+  parseScenario,
+  type Scenario,
+  STRATEGY_NAMES,
+  type StrategyName,
+} from '../scenarios/scenarioSchema.js';
+import { type CliIo, EXIT, errnoOf } from './io.js';
+
+export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategies a,b] [--json] [--html FILE] [--check]
+
+Runs fault scenarios (default: the built-in ones) against each supervision strategy in virtual time
+and prints, per scenario, a table of strategies × metrics. The format is in docs/scenarios.md.
+
+Options:
+  --strategies LIST  comma-separated subset of: ${STRATEGY_NAMES.join(', ')}
+  --json             a JSON array of {"scenario", "strategy", "metrics"}
+  --html FILE        also write a self-contained page with timelines and tables
+  --check            exit 1 when any scenario's "expect" fails, and say which
+  -h, --help         show this help
+
+Exit status: 0 ok; 1 an expectation failed (with --check); 2 bad usage or a malformed scenario.
+`;
+
+/** The built-in scenario files, in name order. */
+export function builtinScenarioFiles(): string[] {
+  const dir = fileURLToPath(new URL('../../scenarios/builtin/', import.meta.url));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+const COLUMNS: Array<[keyof Metrics, string]> = [
+  ['orphanMs', 'orphanMs'],
+  ['unavailableMs', 'unavailableMs'],
+  ['wrongfulStops', 'wrongfulStops'],
+  ['stopLatencyMs', 'stopLatencyMs'],
+  ['leakedRefs', 'leakedRefs'],
+  ['crashNotices', 'crashNotices'],
+];
+
+function cell(m: Metrics, k: keyof Metrics): string {
+  const v = m[k];
+  if (v === null) return 'never';
+  if (typeof v === 'object') return `${v.notified}/${v.of}`;
+  return String(v);
+}
+
+function table(runs: ScenarioRun[], failures: ExpectFailure[]): string {
+  const head = ['strategy', ...COLUMNS.map(([, h]) => h), 'expect'];
+  const rows = runs.map((r) => {
+    const bad = failures.filter((f) => f.strategy === r.strategy);
+    return [
+      r.strategy,
+      ...COLUMNS.map(([k]) => cell(r.metrics, k)),
+      bad.length ? `FAIL ${bad.map((f) => f.metric).join(',')}` : '',
+    ];
+  });
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => (row[c] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((v, c) =>
+        c === 0 || c === cells.length - 1 ? v.padEnd(widths[c] ?? 0) : v.padStart(widths[c] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** Runs `compare` with `args`. Returns the exit code. */
+export function compare(
+  args: string[],
+  io: CliIo,
+  render?: (input: { scenarios: Array<{ scenario: Scenario; runs: ScenarioRun[] }> }) => string,
+): number {
+  let values: { strategies?: string; json?: boolean; html?: string; check?: boolean; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      options: {
+        strategies: { type: 'string' },
+        json: { type: 'boolean' },
+        html: { type: 'string' },
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    }));
+  } catch (err) {
+    io.stderr(`rproc-supervisor compare: ${(err as Error).message}\n\n${COMPARE_HELP}`);
+    return EXIT.usage;
+  }
+  if (values.help) {
+    io.stdout(COMPARE_HELP);
+    return EXIT.ok;
+  }
+  let only: StrategyName[] | undefined;
+  if (values.strategies !== undefined) {
+    const names = values.strategies
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = names.filter((n) => !(STRATEGY_NAMES as readonly string[]).includes(n));
+    if (bad.length || names.length === 0) {
+      io.stderr(
+        `rproc-supervisor compare: --strategies: unknown ${bad.join(', ') || '(empty)'}; known: ${STRATEGY_NAMES.join(', ')}\n`,
+      );
+      return EXIT.usage;
+    }
+    only = names as StrategyName[];
+  }
+  const files = positionals.length ? positionals : builtinScenarioFiles();
+  const scenarios: Scenario[] = [];
+  for (const file of files) {
+    let json: unknown;
+    try {
+      json = JSON.parse(io.readFile(file));
+    } catch (err) {
+      const why =
+        err instanceof SyntaxError ? `invalid JSON: ${err.message}` : `cannot read: ${errnoOf(err)}`;
+      io.stderr(`rproc-supervisor compare: ${file}: ${why}\n`);
+      return EXIT.usage;
+    }
+    const parsed = parseScenario(json);
+    if (!parsed.ok) {
+      io.stderr(
+        `rproc-supervisor compare: ${file}: malformed scenario, nothing was run:\n${parsed.errors.map((e) => `  ${e}\n`).join('')}`,
+      );
+      return EXIT.usage;
+    }
+    scenarios.push(parsed.value);
+  }
+  const total = scenarios.reduce(
+    (n, s) => n + s.strategies.filter((x) => !only || only.includes(x)).length,
+    0,
+  );
+  let done = 0;
+  const progress = (label: string) => {
+    if (!io.isTTY) return;
+    const width = 24;
+    const filled = Math.round((done / Math.max(1, total)) * width);
+    io.stderr(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label.slice(0, 40).padEnd(40)}`,
+    );
+  };
+  const results: Array<{ scenario: Scenario; runs: ScenarioRun[] }> = [];
+  const failures: ExpectFailure[] = [];
+  for (const scenario of scenarios) {
+    const runs: ScenarioRun[] = [];
+    for (const strategy of scenario.strategies.filter((x) => !only || only.includes(x))) {
+      progress(`${scenario.name} · ${strategy}`);
+      const run = runScenario(scenario, { strategy });
+      runs.push(run);
+      failures.push(...checkExpect(scenario, strategy, run.metrics));
+      done++;
+    }
+    results.push({ scenario, runs });
+  }
+  if (io.isTTY) io.stderr(`\r${' '.repeat(80)}\r`);
+  if (values.json) {
+    const out = results.flatMap(({ runs }) =>
+      runs.map((r) => ({ scenario: r.scenario, strategy: r.strategy, metrics: r.metrics })),
+    );
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    for (const { scenario, runs } of results) {
+      const bad = failures.filter((f) => f.scenario === scenario.name);
+      io.stdout(
+        `${scenario.name} (kernel ${scenario.kernel}, ${scenario.horizonMs} ms)\n${table(runs, bad)}\n\n`,
+      );
+    }
+  }
+  if (values.html) {
+    if (!render) {
+      io.stderr('rproc-supervisor compare: --html is not available in this build\n');
+      return EXIT.usage;
+    }
+    try {
+      writeFileSync(values.html, render({ scenarios: results }));
+    } catch (err) {
+      io.stderr(`rproc-supervisor compare: --html ${values.html}: cannot write: ${errnoOf(err)}\n`);
+      return EXIT.failed;
+    }
+  }
+  if (values.check) {
+    for (const f of failures) io.stderr(`expect failed: ${describeFailure(f)}\n`);
+    if (failures.length) return EXIT.failed;
+    io.stderr(
+      `expect: all ${results.reduce((n, r) => n + r.runs.length, 0)} runs of ${results.length} scenarios hold\n`,
+    );
+  }
+  return EXIT.ok;
+}
