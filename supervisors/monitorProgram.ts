@@ -77,7 +77,8 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
       const s = state(p);
       if (s === 'running' || s === 'attached') {
         log('monitor.adopt', p);
-        return done();
+        done();
+        return;
       }
       log('monitor.start', p);
       write(p, 'start').onSettled((r) => {
@@ -91,17 +92,24 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
     const step = (): void => {
       if (!self.alive) return;
       const s = state(p);
-      if (!POWERED.has(s as KernelState) || desired.get(p) !== 'offline') return done();
+      if (!POWERED.has(s as KernelState) || desired.get(p) !== 'offline') {
+        done();
+        return;
+      }
       if (s === 'crashed') {
         if (!options.recoverCrashed) {
           log('monitor.cannot-stop', p, { state: s });
-          return done();
+          done();
+          return;
         }
         log('monitor.recover-to-stop', p);
         twin.sysfsWrite(world.index(p), 'recovery', 'recover\n').onSettled(() => self.run(step));
         return;
       }
-      if (stops++ >= MAX_STOPS) return done();
+      if (stops++ >= MAX_STOPS) {
+        done();
+        return;
+      }
       log('monitor.stop', p);
       stopping.add(p);
       write(p, 'stop').onSettled(() => {
@@ -169,8 +177,8 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
       const msg = raw as MonitorMessage;
       if (msg.op === 'acquire') {
         const key = `${msg.client}/${msg.processor}`;
-        let map = leases.get(conn);
-        if (!map) leases.set(conn, (map = new Map()));
+        const map = leases.get(conn) ?? new Map<string, Actor<typeof leaseMachine>>();
+        leases.set(conn, map);
         if (map.has(key)) return;
         const lease = createActor(leaseMachine, {
           clock: world.clock,
