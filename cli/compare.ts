@@ -1,7 +1,7 @@
 // `rproc-supervisor compare`: runs fault scenarios against the strategies and prints their metrics.
 
-import { readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkExpect, describeFailure, type ExpectFailure } from '../scenarios/checkExpect.js';
@@ -30,9 +30,16 @@ Options:
 Exit status: 0 ok; 1 an expectation failed (with --check); 2 bad usage or a malformed scenario.
 `;
 
+/** The package's root folder, from source (`cli/`) or from the build (`dist/cli/`). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
 /** The built-in scenario files, in name order. */
 export function builtinScenarioFiles(): string[] {
-  const dir = fileURLToPath(new URL('../../scenarios/builtin/', import.meta.url));
+  const dir = join(packageRoot(), 'scenarios', 'builtin');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()

@@ -1,0 +1,309 @@
+// bench/run.mjs: benchmarks (not tests) of the scenario runner, lease churn and per-lease heap.
+// Run with `npm run bench` (builds first), `npm run bench -- --json`, `npm run bench -- --quick`.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { createActor, createMachine } from 'xstate';
+import { leaseMachine, parseScenario, runScenario, supervisorMachine, VirtualClock } from '../dist/index.js';
+
+const HELP = `Usage: node --expose-gc bench/run.mjs [--json] [--quick] [--help]
+
+Benchmarks of rproc-supervisor (built dist/). Each benchmark runs once to warm up, then
+REPS times (5; 3 with --quick), interleaved round by round; the median is reported.
+
+  scenario-sweep      every scenarios/builtin/*.json x each of its strategies, via runScenario
+  lease-churn         N = 1k / 10k / 100k leases granted to one supervisor, then all released
+  bare-actors-100k    100k actors of createMachine({}) created, started, then stopped
+  lease-churn-vs-bare ratio lease-churn 100k / bare-actors-100k (same rounds)
+  heap-per-lease      heapUsed growth per live granted lease (10k leases + supervisor held)
+
+Targets (reported PASS/FAIL; the exit code is 0 either way):
+  lease-churn 100k / 10k   <= 12   (linear scaling)
+  lease-churn 100k / bare  <= 3
+
+  --json   print only a JSON array of { name, params, median_ms, ratio } on stdout
+  --quick  fewer repetitions (3 instead of 5)
+  --help   this text
+`;
+
+const args = process.argv.slice(2);
+for (const a of args) {
+  if (!['--json', '--quick', '--help', '-h'].includes(a)) {
+    process.stderr.write(`unknown option ${a}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const JSON_OUT = args.includes('--json');
+const REPS = args.includes('--quick') ? 3 : 5;
+const CHURN_NS = [1_000, 10_000, 100_000];
+const BARE_N = 100_000;
+const HEAP_N = 10_000;
+const TARGET_SCALING = 12;
+const TARGET_VS_BARE = 3;
+
+const gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
+const progress = (msg) => {
+  if (!JSON_OUT) process.stderr.write(`  ${msg}\n`);
+};
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, digits = 2) => (x === null ? null : Number(x.toFixed(digits)));
+
+/** Times fn() after a full GC (when available), so one workload's garbage is not charged to the next. */
+function timed(fn) {
+  gc?.();
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+// ---------------------------------------------------------------- scenario-sweep
+
+const builtinDir = new URL('../scenarios/builtin/', import.meta.url);
+const scenarios = readdirSync(builtinDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => {
+    const parsed = parseScenario(JSON.parse(readFileSync(new URL(f, builtinDir), 'utf8')));
+    if (!parsed.ok) throw new Error(`scenarios/builtin/${f}: ${parsed.errors.join('; ')}`);
+    return parsed.value;
+  });
+const sweepRuns = scenarios.reduce((n, s) => n + s.strategies.length, 0);
+
+function scenarioSweep() {
+  let runs = 0;
+  for (const s of scenarios) {
+    for (const strategy of s.strategies) {
+      const run = runScenario(s, { strategy });
+      if (run.trace.length === 0) throw new Error(`${s.name}/${strategy}: empty trace`);
+      runs++;
+    }
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------- lease churn (as monitorProgram uses leases)
+
+function newSupervisor(clock) {
+  const sup = createActor(supervisorMachine, {
+    clock,
+    input: { processors: ['m4'], reconcile: 'adopt', graceMs: 0, restarted: false },
+  });
+  const ensures = { running: 0, offline: 0 };
+  sup.on('supervisor.ensure', (e) => {
+    ensures[e.want]++;
+  });
+  sup.start();
+  return { sup, ensures };
+}
+
+/** Creates, starts and grants one lease, registering it with the supervisor; its end tells the supervisor. */
+function grantLease(clock, sup, i, ended) {
+  const lease = createActor(leaseMachine, {
+    clock,
+    input: { id: `lease-${i}`, client: `client-${i}`, processor: 'm4', ttlMs: null },
+  });
+  lease.subscribe({
+    complete: () => {
+      // Stopping an actor also completes it: only a final state is a lease event (monitorProgram).
+      if (lease.getSnapshot().status !== 'done') return;
+      ended.count++;
+      sup.send({ type: 'lease.ended', processor: 'm4' });
+    },
+  });
+  lease.start();
+  lease.send({ type: 'lease.grant' });
+  sup.send({ type: 'lease.granted', processor: 'm4' });
+  return lease;
+}
+
+function leaseChurn(n) {
+  const clock = new VirtualClock();
+  const { sup, ensures } = newSupervisor(clock);
+  const ended = { count: 0 };
+  const leases = new Array(n);
+  for (let i = 0; i < n; i++) leases[i] = grantLease(clock, sup, i, ended);
+  const peak = sup.getSnapshot().context.votes.m4;
+  for (let i = 0; i < n; i++) leases[i].send({ type: 'lease.release' });
+  const { votes } = sup.getSnapshot().context;
+  sup.stop();
+  // Sanity: every lease counted, every end seen, one start and one stop decided (plus the initial stop).
+  if (peak !== n || votes.m4 !== 0 || ended.count !== n || ensures.running !== 1 || ensures.offline !== 2) {
+    throw new Error(
+      `lease-churn ${n}: peak ${peak}, votes ${votes.m4}, ended ${ended.count}, ensures ${JSON.stringify(ensures)}`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- bare actors
+
+const bareMachine = createMachine({});
+
+function bareActors(n) {
+  const actors = new Array(n);
+  for (let i = 0; i < n; i++) actors[i] = createActor(bareMachine).start();
+  for (let i = 0; i < n; i++) actors[i].stop();
+}
+
+// ---------------------------------------------------------------- heap per live lease
+
+function heapPerLease(n) {
+  gc?.();
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const clock = new VirtualClock();
+  const { sup } = newSupervisor(clock);
+  const ended = { count: 0 };
+  const leases = new Array(n);
+  for (let i = 0; i < n; i++) leases[i] = grantLease(clock, sup, i, ended);
+  const ms = performance.now() - t0;
+  gc?.();
+  gc?.();
+  const after = process.memoryUsage().heapUsed;
+  if (sup.getSnapshot().context.votes.m4 !== n) throw new Error('heap-per-lease: not every lease counted');
+  // Keep everything reachable until after the measurement, then end it as the churn does.
+  for (const l of leases) l.send({ type: 'lease.release' });
+  sup.stop();
+  return { ms, bytes: (after - before) / n, pending: clock.pending };
+}
+
+// ---------------------------------------------------------------- rounds
+
+const workloads = [
+  { key: 'sweep', run: scenarioSweep },
+  ...CHURN_NS.map((n) => ({ key: `churn-${n}`, run: () => leaseChurn(n) })),
+  { key: 'bare', run: () => bareActors(BARE_N) },
+];
+
+if (!JSON_OUT) {
+  process.stderr.write(
+    `rproc-supervisor benchmarks: node ${process.version}, ${REPS} rounds + warm-up, gc ${gc ? 'exposed' : 'NOT exposed (run with node --expose-gc)'}\n`,
+  );
+}
+
+const samples = Object.fromEntries(workloads.map((w) => [w.key, []]));
+for (let r = 0; r <= REPS; r++) {
+  progress(r === 0 ? 'warm-up round' : `round ${r}/${REPS}`);
+  for (const w of workloads) {
+    const ms = timed(w.run);
+    if (r > 0) samples[w.key].push(ms);
+  }
+}
+
+progress('heap-per-lease');
+heapPerLease(HEAP_N); // warm-up
+const heap = [];
+for (let r = 0; r < REPS; r++) heap.push(heapPerLease(HEAP_N));
+
+// ---------------------------------------------------------------- records
+
+const med = (key) => median(samples[key]);
+const perRound = (num, den) => samples[num].map((x, i) => x / samples[den][i]);
+const range = (xs) => [round(Math.min(...xs)), round(Math.max(...xs))];
+
+const records = [];
+const sweepMs = med('sweep');
+records.push({
+  name: 'scenario-sweep',
+  params: {
+    scenarios: scenarios.length,
+    runs: sweepRuns,
+    runs_per_s: round((sweepRuns * 1000) / sweepMs, 1),
+    reps: REPS,
+  },
+  median_ms: round(sweepMs, 3),
+  ratio: null,
+});
+for (const n of CHURN_NS) {
+  const key = `churn-${n}`;
+  const prev = CHURN_NS.includes(n / 10) ? `churn-${n / 10}` : null;
+  const params = { n, reps: REPS, us_per_lease: round((med(key) * 1000) / n, 3) };
+  let ratio = null;
+  if (prev) {
+    ratio = round(med(key) / med(prev));
+    params.ratio_of = `median(${n}) / median(${n / 10})`;
+    params.ratio_range_per_round = range(perRound(key, prev));
+    if (n === 100_000) {
+      params.target = `<= ${TARGET_SCALING}`;
+      params.pass = ratio <= TARGET_SCALING;
+    }
+  }
+  records.push({ name: 'lease-churn', params, median_ms: round(med(key)), ratio });
+}
+records.push({
+  name: 'bare-actors-100k',
+  params: { n: BARE_N, reps: REPS, us_per_actor: round((med('bare') * 1000) / BARE_N, 3) },
+  median_ms: round(med('bare')),
+  ratio: null,
+});
+const vsBare = round(med('churn-100000') / med('bare'));
+records.push({
+  name: 'lease-churn-vs-bare',
+  params: {
+    ratio_of: 'median(lease-churn 100k) / median(bare-actors-100k)',
+    ratio_range_per_round: range(perRound('churn-100000', 'bare')),
+    target: `<= ${TARGET_VS_BARE}`,
+    pass: vsBare <= TARGET_VS_BARE,
+  },
+  median_ms: null,
+  ratio: vsBare,
+});
+records.push({
+  name: 'heap-per-lease',
+  params: {
+    n: HEAP_N,
+    reps: REPS,
+    bytes_per_lease: Math.round(median(heap.map((h) => h.bytes))),
+    gc: gc !== null,
+    pending_timers_while_held: heap[0]?.pending ?? null,
+  },
+  median_ms: round(median(heap.map((h) => h.ms))),
+  ratio: null,
+});
+
+// ---------------------------------------------------------------- output
+
+if (JSON_OUT) {
+  process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+} else {
+  const rows = records.map((r) => {
+    const p = { ...r.params };
+    const verdict = p.pass === undefined ? '' : `${p.pass ? 'PASS' : 'FAIL'} (${p.target})`;
+    delete p.pass;
+    delete p.target;
+    delete p.ratio_of;
+    delete p.reps;
+    const shown = Object.entries(p)
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? `${v[0]}..${v[1]}` : v}`)
+      .join(' ');
+    return [
+      r.name,
+      shown,
+      r.median_ms === null ? '-' : r.median_ms.toFixed(2),
+      r.ratio === null ? '-' : r.ratio.toFixed(2),
+      verdict,
+    ];
+  });
+  const head = ['benchmark', 'params', 'median ms', 'ratio', 'target'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells) =>
+    cells
+      .map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  console.log('');
+  console.log(line(head));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of rows) console.log(line(row));
+  console.log('');
+  console.log(`node ${process.version}, ${REPS} rounds (median), ${new Date().toISOString()}`);
+}

@@ -1,0 +1,97 @@
+// `rproc-supervisor compare`: output shapes, --check, --strategies, bad input, determinism.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { CliIo } from '../cli/io.js';
+import { main } from '../cli/main.js';
+
+function run(argv: string[], files: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    readFile: (p) => (p in files ? (files[p] as string) : readFileSync(p, 'utf8')),
+  };
+  return { code: main(argv, io), stdout, stderr };
+}
+
+const scenario = (expect: unknown = {}) =>
+  JSON.stringify({
+    name: 'client crash',
+    horizonMs: 5000,
+    processors: [{ name: 'm4' }],
+    clients: [{ id: 'a', processor: 'm4' }],
+    timeline: [
+      { at: 0, acquire: 'a' },
+      { at: 1000, kill: 'client:a', signal: 'SIGKILL' },
+    ],
+    expect,
+  });
+
+describe('compare', () => {
+  it('should print a JSON array of {scenario, strategy, metrics}, one per strategy', () => {
+    const r = run(['compare', '--json', 's.json'], { 's.json': scenario() });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.map((x: { strategy: string }) => x.strategy)).toEqual(['sysfs-direct', 'parent-script', 'sysfs-monitor', 'cdev', 'hybrid']);
+    expect(out[0]).toEqual({
+      scenario: 'client crash',
+      strategy: 'sysfs-direct',
+      metrics: {
+        orphanMs: 4000,
+        unavailableMs: 100,
+        wrongfulStops: 0,
+        stopLatencyMs: null,
+        leakedRefs: 1,
+        crashNotices: { notified: 0, of: 0 },
+      },
+    });
+  });
+
+  it('should exit 1 with --check and name the broken expectation', () => {
+    const r = run(['compare', '--check', 's.json'], { 's.json': scenario({ 'sysfs-direct': { orphanMs: 0 }, cdev: { orphanMs: { max: 20 } } }) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('client crash · sysfs-direct: orphanMs expected 0, got 4000');
+    expect(r.stderr).not.toContain('cdev:');
+    expect(r.stdout).toMatch(/sysfs-direct .*FAIL orphanMs/);
+  });
+
+  it('should pass --check when every expectation holds', () => {
+    const r = run(['compare', '--check', 's.json'], { 's.json': scenario({ 'sysfs-direct': { orphanMs: { min: 1 } } }) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/all 5 runs of 1 scenarios hold/);
+  });
+
+  it('should run only the strategies asked for, and refuse unknown ones with exit 2', () => {
+    const r = run(['compare', '--json', '--strategies', 'cdev,hybrid', 's.json'], { 's.json': scenario() });
+    expect(JSON.parse(r.stdout).map((x: { strategy: string }) => x.strategy)).toEqual(['cdev', 'hybrid']);
+    const bad = run(['compare', '--strategies', 'cdev,systemd', 's.json'], { 's.json': scenario() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown systemd/);
+  });
+
+  it('should reject a malformed scenario with its JSON path, running nothing', () => {
+    const doc = JSON.parse(scenario());
+    doc.timeline[1].kill = 'daemon';
+    doc.clients[0].processor = 'dsp';
+    const r = run(['compare', 's.json'], { 's.json': JSON.stringify(doc) });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/timeline\[1\]\.kill: /);
+    const r2 = run(['compare', 's.json'], { 's.json': '{"name":' });
+    expect(r2.stderr).toMatch(/invalid JSON/);
+  });
+
+  it('should give the same bytes for the same input, on the built-in scenarios', () => {
+    const a = run(['compare', '--json']);
+    const b = run(['compare', '--json']);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    expect(run(['compare']).stdout).toBe(run(['compare']).stdout);
+  });
+});
