@@ -38,7 +38,13 @@ describe('compare', () => {
     const r = run(['compare', '--json', 's.json'], { 's.json': scenario() });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.map((x: { strategy: string }) => x.strategy)).toEqual(['sysfs-direct', 'parent-script', 'sysfs-monitor', 'cdev', 'hybrid']);
+    expect(out.map((x: { strategy: string }) => x.strategy)).toEqual([
+      'sysfs-direct',
+      'parent-script',
+      'sysfs-monitor',
+      'cdev',
+      'hybrid',
+    ]);
     expect(out[0]).toEqual({
       scenario: 'client crash',
       strategy: 'sysfs-direct',
@@ -54,7 +60,9 @@ describe('compare', () => {
   });
 
   it('should exit 1 with --check and name the broken expectation', () => {
-    const r = run(['compare', '--check', 's.json'], { 's.json': scenario({ 'sysfs-direct': { orphanMs: 0 }, cdev: { orphanMs: { max: 20 } } }) });
+    const r = run(['compare', '--check', 's.json'], {
+      's.json': scenario({ 'sysfs-direct': { orphanMs: 0 }, cdev: { orphanMs: { max: 20 } } }),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('client crash · sysfs-direct: orphanMs expected 0, got 4000');
     expect(r.stderr).not.toContain('cdev:');
@@ -62,7 +70,9 @@ describe('compare', () => {
   });
 
   it('should pass --check when every expectation holds', () => {
-    const r = run(['compare', '--check', 's.json'], { 's.json': scenario({ 'sysfs-direct': { orphanMs: { min: 1 } } }) });
+    const r = run(['compare', '--check', 's.json'], {
+      's.json': scenario({ 'sysfs-direct': { orphanMs: { min: 1 } } }),
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/all 5 runs of 1 scenarios hold/);
   });

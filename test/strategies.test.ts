@@ -8,14 +8,18 @@ import { STRATEGY_NAMES, type StrategyName } from '../scenarios/scenarioSchema.j
 
 /** One processor, one client acquiring at 0; the fault at 2000 ms; 6 s in all. */
 const base = (name: string) =>
-  scenario(name).processor({ name: 'm4' }).client('a', 'm4', { heartbeatMs: 200 }).horizon(6000).at(0).acquire('a');
+  scenario(name)
+    .processor({ name: 'm4' })
+    .client('a', 'm4', { heartbeatMs: 200 })
+    .horizon(6000)
+    .at(0)
+    .acquire('a');
 
 function run(b: ScenarioBuilder): Record<StrategyName, Metrics> {
   const s = b.build();
-  return Object.fromEntries(STRATEGY_NAMES.map((n) => [n, runScenario(s, { strategy: n }).metrics])) as Record<
-    StrategyName,
-    Metrics
-  >;
+  return Object.fromEntries(
+    STRATEGY_NAMES.map((n) => [n, runScenario(s, { strategy: n }).metrics]),
+  ) as Record<StrategyName, Metrics>;
 }
 
 const STOP = 20; // default stopMs: a stop that starts at once leaves 20 ms powered with nobody wanting it
@@ -36,7 +40,8 @@ describe('strategies × faults', () => {
 
   it('should stop under every strategy on a clean release', () => {
     const m = run(base('release').at(2000).release('a'));
-    for (const n of STRATEGY_NAMES) expect(m[n], n).toMatchObject({ orphanMs: STOP, wrongfulStops: 0, leakedRefs: 0 });
+    for (const n of STRATEGY_NAMES)
+      expect(m[n], n).toMatchObject({ orphanMs: STOP, wrongfulStops: 0, leakedRefs: 0 });
   });
 
   it('should orphan under sysfs-monitor and stop fail-safe under hybrid when the monitor dies unrestarted', () => {
@@ -85,12 +90,18 @@ describe('strategies × faults', () => {
     for (const n of STRATEGY_NAMES) expect(frozen[n], n).toMatchObject({ orphanMs: 0, wrongfulStops: 0 });
     const ttl = run(base('frozen with TTL').monitor({ ttlMs: 1000 }).at(2000).kill('client:a', 'SIGSTOP'));
     for (const n of ['sysfs-monitor', 'hybrid'] as const) expect(ttl[n].wrongfulStops, n).toBe(1);
-    for (const n of ['sysfs-direct', 'parent-script', 'cdev'] as const) expect(ttl[n].wrongfulStops, n).toBe(0);
+    for (const n of ['sysfs-direct', 'parent-script', 'cdev'] as const)
+      expect(ttl[n].wrongfulStops, n).toBe(0);
   });
 
   it('should re-acquire after SIGCONT when the lease expired while frozen', () => {
     const m = run(
-      base('thaw').monitor({ ttlMs: 1000 }).at(2000).kill('client:a', 'SIGSTOP').at(4000).kill('client:a', 'SIGCONT'),
+      base('thaw')
+        .monitor({ ttlMs: 1000 })
+        .at(2000)
+        .kill('client:a', 'SIGSTOP')
+        .at(4000)
+        .kill('client:a', 'SIGCONT'),
     );
     // Stopped at ~3000 (expired), started again soon after 4000.
     for (const n of ['sysfs-monitor', 'hybrid'] as const) {
@@ -102,7 +113,8 @@ describe('strategies × faults', () => {
   it('should keep the processor running through an inherited cdev descriptor only under cdev', () => {
     const m = run(base('fork').at(1000).fork('a').at(2000).kill('client:a'));
     expect(m.cdev).toMatchObject({ orphanMs: 4000, stopLatencyMs: null });
-    for (const n of ['parent-script', 'sysfs-monitor', 'hybrid'] as const) expect(m[n].orphanMs, n).toBe(STOP);
+    for (const n of ['parent-script', 'sysfs-monitor', 'hybrid'] as const)
+      expect(m[n].orphanMs, n).toBe(STOP);
   });
 
   it('should be deterministic: the same scenario gives the same trace', () => {

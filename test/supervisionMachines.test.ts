@@ -1,7 +1,7 @@
 // machines/lease, machines/supervisor and OTP restart intensity, on their own.
 
-import { createActor, initialTransition, transition } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { createActor, initialTransition, transition } from 'xstate';
 import { VirtualClock } from '../actors/VirtualClock.js';
 import { leaseMachine } from '../machines/leaseMachine.js';
 import { shouldRestart } from '../machines/restartIntensity.js';
@@ -46,9 +46,17 @@ describe('leaseMachine', () => {
 });
 
 describe('supervisorMachine', () => {
-  const input = (over = {}) => ({ processors: ['m4'], reconcile: 'adopt' as const, graceMs: 2000, restarted: false, ...over });
+  const input = (over = {}) => ({
+    processors: ['m4'],
+    reconcile: 'adopt' as const,
+    graceMs: 2000,
+    restarted: false,
+    ...over,
+  });
   const emitted = (actions: Array<{ type: string; params?: unknown }>) =>
-    actions.filter((a) => a.type === 'xstate.emit').map((a) => (a.params as { event: SupervisorEmitted }).event);
+    actions
+      .filter((a) => a.type === 'xstate.emit')
+      .map((a) => (a.params as { event: SupervisorEmitted }).event);
 
   it('should ask for the processor running on the first vote and offline after the last', () => {
     const [s0] = initialTransition(supervisorMachine, input());
@@ -65,19 +73,41 @@ describe('supervisorMachine', () => {
   it('should announce a crash once and the recovery after it', () => {
     const [s0] = initialTransition(supervisorMachine, input());
     const [s1] = transition(supervisorMachine, s0, { type: 'lease.granted', processor: 'm4' });
-    const [s2, a2] = transition(supervisorMachine, s1, { type: 'processor.observed', processor: 'm4', state: 'crashed' });
-    expect(emitted(a2)).toContainEqual({ type: 'supervisor.notify', processor: 'm4', event: 'processor.crashed' });
-    const [s3, a3] = transition(supervisorMachine, s2, { type: 'processor.observed', processor: 'm4', state: 'crashed' });
+    const [s2, a2] = transition(supervisorMachine, s1, {
+      type: 'processor.observed',
+      processor: 'm4',
+      state: 'crashed',
+    });
+    expect(emitted(a2)).toContainEqual({
+      type: 'supervisor.notify',
+      processor: 'm4',
+      event: 'processor.crashed',
+    });
+    const [s3, a3] = transition(supervisorMachine, s2, {
+      type: 'processor.observed',
+      processor: 'm4',
+      state: 'crashed',
+    });
     expect(emitted(a3)).toEqual([]);
-    const [, a4] = transition(supervisorMachine, s3, { type: 'processor.observed', processor: 'm4', state: 'running' });
-    expect(emitted(a4)).toEqual([{ type: 'supervisor.notify', processor: 'm4', event: 'processor.recovered' }]);
+    const [, a4] = transition(supervisorMachine, s3, {
+      type: 'processor.observed',
+      processor: 'm4',
+      state: 'running',
+    });
+    expect(emitted(a4)).toEqual([
+      { type: 'supervisor.notify', processor: 'm4', event: 'processor.recovered' },
+    ]);
   });
 
   it('should wait graceMs after a restart with adopt, then stop what nobody claimed', () => {
     const [s0, a0] = initialTransition(supervisorMachine, input({ restarted: true }));
     expect(s0.value).toBe('adopting');
     expect(emitted(a0)).toEqual([]);
-    const [s1, a1] = transition(supervisorMachine, s0, { type: 'processor.observed', processor: 'm4', state: 'running' });
+    const [s1, a1] = transition(supervisorMachine, s0, {
+      type: 'processor.observed',
+      processor: 'm4',
+      state: 'running',
+    });
     expect(emitted(a1)).toEqual([]);
     const delayed = a0.find((a) => a.type === 'xstate.raise');
     expect((delayed?.params as { delay?: number })?.delay).toBe(2000);
@@ -85,7 +115,10 @@ describe('supervisorMachine', () => {
   });
 
   it('should stop every unclaimed processor at once with stop-unknown', () => {
-    const [s0, a0] = initialTransition(supervisorMachine, input({ restarted: true, reconcile: 'stop-unknown' }));
+    const [s0, a0] = initialTransition(
+      supervisorMachine,
+      input({ restarted: true, reconcile: 'stop-unknown' }),
+    );
     expect(s0.value).toBe('steady');
     expect(emitted(a0)).toEqual([{ type: 'supervisor.ensure', processor: 'm4', want: 'offline' }]);
   });
