@@ -52,9 +52,11 @@ function apply(world: World, strategy: (typeof STRATEGIES)[StrategyName], e: Tim
 export function runScenario(scenario: Scenario, { strategy: name }: { strategy: StrategyName }): ScenarioRun {
   const strategy = STRATEGIES[name];
   const world = new World(scenario);
+  // One `rproc.state` event per change of state, count or lock step (`booting`, `recovering.stopping`).
   const last = new Map<number, string>();
-  world.twin.subscribe((i, ctx) => {
+  const record = (i: number) => {
     const p = world.twin.processor(i);
+    const ctx = p.context;
     const step = JSON.stringify(p.actor.getSnapshot().value).replace(/[{}"]/g, '').replace(':', '.');
     const key = `${ctx.state}|${ctx.power}|${step}`;
     if (last.get(i) === key) return;
@@ -65,17 +67,9 @@ export function runScenario(scenario: Scenario, { strategy: name }: { strategy: 
       subject: p.name,
       data: { state: ctx.state, power: ctx.power, step },
     });
-  });
-  for (const p of world.twin.processors) {
-    const ctx = p.context;
-    last.set(p.index, `${ctx.state}|${ctx.power}|idle`);
-    world.trace({
-      source: 'kernel',
-      type: 'rproc.state',
-      subject: p.name,
-      data: { state: ctx.state, power: ctx.power, step: 'idle' },
-    });
-  }
+  };
+  for (const p of world.twin.processors) record(p.index);
+  world.twin.subscribe(record);
   strategy.start(world);
   for (const e of scenario.timeline) world.clock.setTimeout(() => apply(world, strategy, e), e.at);
   world.clock.advanceTo(scenario.horizonMs);
