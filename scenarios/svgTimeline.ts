@@ -1,0 +1,240 @@
+// svgTimeline: one run's trace as an inline SVG timeline (processor state bands, lifelines, fault markers).
+
+import type { TraceEvent } from '../actors/trace.js';
+import type { ScenarioRun } from './runScenario.js';
+import type { Scenario } from './scenarioSchema.js';
+
+/** Escapes text for HTML/SVG text and attribute values. */
+export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Band colours: kernel states, plus `booting` (offline with a step under way: booting, attaching, recovering). */
+export const STATE_COLORS = {
+  offline: '#c4c4c4',
+  booting: '#9ecae1',
+  running: '#3a9d3a',
+  attached: '#14867f',
+  crashed: '#d62728',
+  detached: '#9467bd',
+  suspended: '#e8a33d',
+  deleted: '#4a4a4a',
+} as const;
+
+/** Marker and lifeline colours. */
+export const MARK_COLORS = {
+  kill: '#e06000',
+  crash: '#d62728',
+  noop: '#9a9a9a',
+  client: '#1f4e79',
+  process: '#6b5b95',
+} as const;
+
+/** The band colour of a kernel state and step. */
+export function bandColor(state: string, step: string): string {
+  if (state === 'offline' && step !== 'idle') return STATE_COLORS.booting;
+  return (STATE_COLORS as Record<string, string>)[state] ?? '#ff00ff';
+}
+
+const WIDTH = 900;
+const LEFT = 150;
+const RIGHT = WIDTH - 20;
+const HEAD = 46;
+const BAND = 22;
+const n = (x: number): string => String(Math.round(x * 10) / 10);
+const clip = (s: string, max = 22): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const textWidth = (s: string): number => s.length * 5.6;
+
+interface Span {
+  from: number;
+  to: number;
+}
+
+/** Alive spans of each process (`process.start`/`process.fork` to `process.exit`), in order of first start. */
+function processSpans(trace: readonly TraceEvent[], end: number): Map<string, Span[]> {
+  const out = new Map<string, Span[]>();
+  const open = new Map<string, { name: string; span: Span }>();
+  for (const e of trace) {
+    if (!e.subject || e.t > end) continue;
+    const key = String(e.data?.pid ?? e.subject);
+    if (e.type === 'process.start' || e.type === 'process.fork') {
+      const span = { from: e.t, to: end };
+      open.set(key, { name: e.subject, span });
+      out.set(e.subject, [...(out.get(e.subject) ?? []), span]);
+    } else if (e.type === 'process.exit') {
+      const o = open.get(key);
+      if (o) o.span.to = e.t;
+      open.delete(key);
+    }
+  }
+  return out;
+}
+
+/** Spans during which client `id` wants its processor (`client.wants` to `client.done`). */
+function wantSpans(trace: readonly TraceEvent[], id: string, end: number): Span[] {
+  const out: Span[] = [];
+  let from: number | null = null;
+  for (const e of trace) {
+    if (e.subject !== id || e.t > end) continue;
+    if (e.type === 'client.wants' && from === null) from = e.t;
+    else if (e.type === 'client.done' && from !== null) {
+      out.push({ from, to: e.t });
+      from = null;
+    }
+  }
+  if (from !== null) out.push({ from, to: end });
+  return out;
+}
+
+/** A tick step giving at most ~10 ticks over `horizon`. */
+function tickStep(horizon: number): number {
+  for (const m of [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000]) {
+    if (horizon / (m * 100) <= 10) return m * 100;
+  }
+  return 10 ** Math.ceil(Math.log10(horizon / 10));
+}
+
+/** Renders one run as an SVG timeline, `WIDTH` wide, time 0…horizonMs. */
+export function renderTimeline(scenario: Scenario, run: ScenarioRun): string {
+  const end = scenario.horizonMs;
+  const x = (t: number) => LEFT + (Math.min(Math.max(t, 0), end) / end) * (RIGHT - LEFT);
+  const trace = run.trace;
+  const procs = processSpans(trace, end);
+  const body: string[] = [];
+  const label = (y: number, text: string, sub = '') =>
+    body.push(
+      `<text x="${LEFT - 8}" y="${n(y + 4)}" text-anchor="end" class="rl">${esc(clip(text))}${
+        sub ? `<tspan class="sub"> ${esc(clip(sub, 12))}</tspan>` : ''
+      }</text>`,
+    );
+  let y = HEAD;
+  const rowY = new Map<string, number>();
+
+  for (const p of scenario.processors) {
+    const states = trace.filter((e) => e.type === 'rproc.state' && e.subject === p.name && e.t <= end);
+    label(y + BAND / 2, p.name);
+    let lastPower: number | null = null;
+    let powerEnd = -Infinity;
+    states.forEach((e, i) => {
+      const d = e.data as { state: string; power: number; step: string };
+      const x0 = x(e.t);
+      const x1 = x(states[i + 1]?.t ?? end);
+      if (x1 > x0) {
+        body.push(
+          `<rect x="${n(x0)}" y="${y}" width="${n(x1 - x0)}" height="${BAND}" fill="${bandColor(d.state, d.step)}"><title>${esc(`${p.name} ${d.state} (${d.step}), power ${d.power}, ${e.t}–${states[i + 1]?.t ?? end} ms`)}</title></rect>`,
+        );
+      }
+      if (d.power !== lastPower) {
+        const text = `power ${d.power}`;
+        if (x0 + 2 >= powerEnd) {
+          body.push(`<text x="${n(x0 + 2)}" y="${y + BAND - 6}" class="pw">${text}</text>`);
+          powerEnd = x0 + 2 + textWidth(text) * 0.9 + 4;
+        }
+        lastPower = d.power;
+      }
+    });
+    y += BAND + 10;
+  }
+
+  const lifeline = (name: string, spans: Span[], cls: string) => {
+    for (const s of spans)
+      body.push(`<line x1="${n(x(s.from))}" x2="${n(x(s.to))}" y1="${y}" y2="${y}" class="${cls}"/>`);
+    rowY.set(name, y);
+  };
+  for (const c of scenario.clients) {
+    label(y, `client ${c.id}`, `→ ${c.processor}`);
+    lifeline(`client:${c.id}`, procs.get(`client:${c.id}`) ?? [], 'alive');
+    for (const s of wantSpans(trace, c.id, end))
+      body.push(`<line x1="${n(x(s.from))}" x2="${n(x(s.to))}" y1="${y}" y2="${y}" class="wants"/>`);
+    y += 22;
+  }
+  for (const [name, spans] of procs) {
+    if (name === 'init' || name.startsWith('client:')) continue;
+    label(y, name);
+    lifeline(name, spans, 'proc');
+    y += 22;
+  }
+  const bottom = y - 6;
+
+  // Ticks and grid.
+  const step = tickStep(end);
+  const axis: string[] = [];
+  for (let t = 0; t <= end; t += step) {
+    axis.push(
+      `<line x1="${n(x(t))}" x2="${n(x(t))}" y1="${HEAD - 4}" y2="${bottom + 4}" class="grid"/>`,
+      `<text x="${n(x(t))}" y="${bottom + 18}" text-anchor="middle" class="tick">${t / 1000}s</text>`,
+    );
+  }
+
+  // Fault markers, their labels in up to three lanes above the plot.
+  const lanes = [-Infinity, -Infinity, -Infinity];
+  const marks: string[] = [];
+  for (const e of trace) {
+    if (e.t > end || !e.subject) continue;
+    const signal = String(e.data?.signal ?? '');
+    const kind =
+      e.type === 'scenario.kill'
+        ? 'kill'
+        : e.type === 'scenario.crash'
+          ? 'crash'
+          : e.type === 'scenario.noop'
+            ? 'noop'
+            : null;
+    if (!kind) continue;
+    const text =
+      kind === 'kill'
+        ? `${signal} ${e.subject}`
+        : kind === 'crash'
+          ? `crash ${e.subject}`
+          : `no-op ${signal} ${e.subject}`;
+    const mx = x(e.t);
+    const w = textWidth(text);
+    const flip = mx + 3 + w > WIDTH;
+    const [x0, x1] = flip ? [mx - 3 - w, mx - 3] : [mx + 3, mx + 3 + w];
+    let lane = lanes.findIndex((l) => l <= x0);
+    if (lane < 0) lane = lanes.indexOf(Math.min(...lanes));
+    lanes[lane] = x1 + 6;
+    const ly = 12 + lane * 12;
+    marks.push(
+      `<line x1="${n(mx)}" x2="${n(mx)}" y1="${ly - 8}" y2="${bottom + 4}" class="m-${kind}"/>`,
+      `<text x="${n(flip ? x1 : x0)}" y="${ly}" class="ml" fill="${MARK_COLORS[kind]}"${flip ? ' text-anchor="end"' : ''}>${esc(text)}</text>`,
+    );
+  }
+
+  // Crash notices received by clients: dots on their lifelines.
+  for (const e of trace) {
+    if (e.type !== 'client.processor.crashed' || !e.subject || e.t > end) continue;
+    const cy = rowY.get(`client:${e.subject}`);
+    if (cy !== undefined)
+      marks.push(
+        `<circle cx="${n(x(e.t))}" cy="${cy}" r="4.5" class="notice"><title>${esc(`${e.subject} told: ${String(e.data?.processor ?? '')} crashed at ${e.t} ms`)}</title></circle>`,
+      );
+  }
+
+  const height = bottom + 28;
+  const title = `${scenario.name} · ${run.strategy}`;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="${esc(title)}">`,
+    `<title>${esc(title)}</title>`,
+    ...axis,
+    ...body,
+    ...marks,
+    '</svg>',
+  ].join('\n');
+}
+
+/** The CSS the SVG classes use. */
+export const TIMELINE_CSS = `
+svg { display: block; background: #fff; border: 1px solid #ddd; font-family: system-ui, sans-serif; }
+svg .rl { font-size: 12px; fill: #222; }
+svg .sub { font-size: 10px; fill: #777; }
+svg .pw { font-size: 10px; fill: #111; stroke: #fff; stroke-width: 2.5px; paint-order: stroke; }
+svg .tick { font-size: 11px; fill: #555; }
+svg .ml { font-size: 10px; font-weight: 600; }
+svg .grid { stroke: #eee; stroke-width: 1; }
+svg .alive { stroke: ${MARK_COLORS.client}; stroke-width: 1.5; stroke-dasharray: 4 3; stroke-linecap: round; }
+svg .wants { stroke: ${MARK_COLORS.client}; stroke-width: 5; stroke-linecap: butt; }
+svg .proc { stroke: ${MARK_COLORS.process}; stroke-width: 3; stroke-linecap: round; }
+svg .m-kill { stroke: ${MARK_COLORS.kill}; stroke-width: 1.5; }
+svg .m-crash { stroke: ${MARK_COLORS.crash}; stroke-width: 1.5; stroke-dasharray: 5 2; }
+svg .m-noop { stroke: ${MARK_COLORS.noop}; stroke-width: 1; stroke-dasharray: 2 3; }
+svg .notice { fill: ${STATE_COLORS.crashed}; stroke: #fff; stroke-width: 1.5; }
+`;
