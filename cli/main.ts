@@ -1,5 +1,6 @@
 // The `rproc-supervisor` command: dispatches to its subcommands.
 
+import { renderHtmlReport } from '../scenarios/htmlReport.js';
 import { compare } from './compare.js';
 import { type CliIo, EXIT, processIo } from './io.js';
 import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
@@ -29,7 +30,7 @@ export function main(argv: string[], io: CliIo = processIo): number {
     (command === undefined ? io.stderr : io.stdout)(MAIN_HELP);
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (command === 'compare') return compare(rest, io);
+  if (command === 'compare') return compare(rest, io, renderHtmlReport);
   if (command === 'kernel') {
     const [sub, ...args] = rest;
     if (sub === 'run') return kernelRun(args, io);

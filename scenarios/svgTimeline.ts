@@ -37,7 +37,6 @@ export function bandColor(state: string, step: string): string {
 const WIDTH = 900;
 const LEFT = 150;
 const RIGHT = WIDTH - 20;
-const HEAD = 46;
 const BAND = 22;
 const n = (x: number): string => String(Math.round(x * 10) / 10);
 const clip = (s: string, max = 22): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
@@ -99,38 +98,79 @@ export function renderTimeline(scenario: Scenario, run: ScenarioRun): string {
   const trace = run.trace;
   const procs = processSpans(trace, end);
   const body: string[] = [];
+  const overlay: string[] = [];
   const label = (y: number, text: string, sub = '') =>
     body.push(
       `<text x="${LEFT - 8}" y="${n(y + 4)}" text-anchor="end" class="rl">${esc(clip(text))}${
         sub ? `<tspan class="sub"> ${esc(clip(sub, 12))}</tspan>` : ''
       }</text>`,
     );
-  let y = HEAD;
+  // Fault markers, their labels in up to three lanes above the plot.
+  const lanes = [-Infinity, -Infinity, -Infinity];
+  const faults: Array<{
+    kind: keyof typeof MARK_COLORS;
+    text: string;
+    mx: number;
+    tx: number;
+    ly: number;
+    flip: boolean;
+  }> = [];
+  for (const e of trace) {
+    if (e.t > end || !e.subject) continue;
+    const signal = String(e.data?.signal ?? '');
+    const kind =
+      e.type === 'scenario.kill'
+        ? 'kill'
+        : e.type === 'scenario.crash'
+          ? 'crash'
+          : e.type === 'scenario.noop'
+            ? 'noop'
+            : null;
+    if (!kind) continue;
+    const text =
+      kind === 'kill'
+        ? `${signal} ${e.subject}`
+        : kind === 'crash'
+          ? `crash ${e.subject}`
+          : `no-op ${signal} ${e.subject}`;
+    const mx = x(e.t);
+    const w = textWidth(text);
+    const flip = mx + 3 + w > WIDTH;
+    const [x0, x1] = flip ? [mx - 3 - w, mx - 3] : [mx + 3, mx + 3 + w];
+    let lane = lanes.findIndex((l) => l <= x0);
+    if (lane < 0) lane = lanes.indexOf(Math.min(...lanes));
+    lanes[lane] = x1 + 6;
+    faults.push({ kind, text, mx, tx: flip ? x1 : x0, ly: 12 + lane * 12, flip });
+  }
+  const head = 14 + 12 * lanes.filter((l) => l > -Infinity).length;
+  let y = head;
   const rowY = new Map<string, number>();
 
   for (const p of scenario.processors) {
     const states = trace.filter((e) => e.type === 'rproc.state' && e.subject === p.name && e.t <= end);
     label(y + BAND / 2, p.name);
     let lastPower: number | null = null;
-    let powerEnd = -Infinity;
+    const powers: Array<{ x: number; text: string }> = [];
     states.forEach((e, i) => {
       const d = e.data as { state: string; power: number; step: string };
+      const next = states[i + 1]?.t ?? end;
       const x0 = x(e.t);
-      const x1 = x(states[i + 1]?.t ?? end);
-      if (x1 > x0) {
-        body.push(
-          `<rect x="${n(x0)}" y="${y}" width="${n(x1 - x0)}" height="${BAND}" fill="${bandColor(d.state, d.step)}"><title>${esc(`${p.name} ${d.state} (${d.step}), power ${d.power}, ${e.t}–${states[i + 1]?.t ?? end} ms`)}</title></rect>`,
+      if (x(next) > x0) {
+        // Crashed spans are often a few ms: drawn on top, at least 4 px wide, so they stay visible.
+        const crashed = d.state === 'crashed';
+        (crashed ? overlay : body).push(
+          `<rect x="${n(x0)}" y="${y}" width="${n(Math.max(x(next) - x0, crashed ? 4 : 0))}" height="${BAND}" fill="${bandColor(d.state, d.step)}"${crashed ? ' class="crashed"' : ''}><title>${esc(`${p.name} ${d.state} (${d.step}), power ${d.power}, ${e.t}–${next} ms`)}</title></rect>`,
         );
       }
-      if (d.power !== lastPower) {
-        const text = `power ${d.power}`;
-        if (x0 + 2 >= powerEnd) {
-          body.push(`<text x="${n(x0 + 2)}" y="${y + BAND - 6}" class="pw">${text}</text>`);
-          powerEnd = x0 + 2 + textWidth(text) * 0.9 + 4;
-        }
-        lastPower = d.power;
-      }
+      if (states[i + 1]?.t === e.t || d.power === lastPower) return; // superseded at once, or unchanged
+      lastPower = d.power;
+      const text = `power ${d.power}`;
+      const last = powers.at(-1);
+      if (last && x0 < last.x + textWidth(last.text)) powers.pop(); // the later count wins a collision
+      powers.push({ x: Math.min(x0 + 2, RIGHT - textWidth(text)), text });
     });
+    for (const pw of powers)
+      overlay.push(`<text x="${n(pw.x)}" y="${y + BAND - 6}" class="pw">${pw.text}</text>`);
     y += BAND + 10;
   }
 
@@ -159,45 +199,18 @@ export function renderTimeline(scenario: Scenario, run: ScenarioRun): string {
   const axis: string[] = [];
   for (let t = 0; t <= end; t += step) {
     axis.push(
-      `<line x1="${n(x(t))}" x2="${n(x(t))}" y1="${HEAD - 4}" y2="${bottom + 4}" class="grid"/>`,
+      `<line x1="${n(x(t))}" x2="${n(x(t))}" y1="${head - 4}" y2="${bottom + 4}" class="grid"/>`,
       `<text x="${n(x(t))}" y="${bottom + 18}" text-anchor="middle" class="tick">${t / 1000}s</text>`,
     );
   }
 
-  // Fault markers, their labels in up to three lanes above the plot.
-  const lanes = [-Infinity, -Infinity, -Infinity];
-  const marks: string[] = [];
-  for (const e of trace) {
-    if (e.t > end || !e.subject) continue;
-    const signal = String(e.data?.signal ?? '');
-    const kind =
-      e.type === 'scenario.kill'
-        ? 'kill'
-        : e.type === 'scenario.crash'
-          ? 'crash'
-          : e.type === 'scenario.noop'
-            ? 'noop'
-            : null;
-    if (!kind) continue;
-    const text =
-      kind === 'kill'
-        ? `${signal} ${e.subject}`
-        : kind === 'crash'
-          ? `crash ${e.subject}`
-          : `no-op ${signal} ${e.subject}`;
-    const mx = x(e.t);
-    const w = textWidth(text);
-    const flip = mx + 3 + w > WIDTH;
-    const [x0, x1] = flip ? [mx - 3 - w, mx - 3] : [mx + 3, mx + 3 + w];
-    let lane = lanes.findIndex((l) => l <= x0);
-    if (lane < 0) lane = lanes.indexOf(Math.min(...lanes));
-    lanes[lane] = x1 + 6;
-    const ly = 12 + lane * 12;
-    marks.push(
-      `<line x1="${n(mx)}" x2="${n(mx)}" y1="${ly - 8}" y2="${bottom + 4}" class="m-${kind}"/>`,
-      `<text x="${n(flip ? x1 : x0)}" y="${ly}" class="ml" fill="${MARK_COLORS[kind]}"${flip ? ' text-anchor="end"' : ''}>${esc(text)}</text>`,
-    );
-  }
+  const lines = faults.map(
+    (f) => `<line x1="${n(f.mx)}" x2="${n(f.mx)}" y1="${f.ly - 8}" y2="${bottom + 4}" class="m-${f.kind}"/>`,
+  );
+  const marks = faults.map(
+    (f) =>
+      `<text x="${n(f.tx)}" y="${f.ly}" class="ml" fill="${MARK_COLORS[f.kind]}"${f.flip ? ' text-anchor="end"' : ''}>${esc(f.text)}</text>`,
+  );
 
   // Crash notices received by clients: dots on their lifelines.
   for (const e of trace) {
@@ -212,10 +225,12 @@ export function renderTimeline(scenario: Scenario, run: ScenarioRun): string {
   const height = bottom + 28;
   const title = `${scenario.name} · ${run.strategy}`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="${esc(title)}">`,
+    `<svg width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="${esc(title)}">`,
     `<title>${esc(title)}</title>`,
     ...axis,
+    ...lines,
     ...body,
+    ...overlay,
     ...marks,
     '</svg>',
   ].join('\n');

@@ -1,6 +1,8 @@
 // `rproc-supervisor compare`: output shapes, --check, --strategies, bad input, determinism.
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from '../cli/io.js';
 import { main } from '../cli/main.js';
@@ -103,5 +105,21 @@ describe('compare', () => {
     expect(a.code).toBe(0);
     expect(a.stdout).toBe(b.stdout);
     expect(run(['compare']).stdout).toBe(run(['compare']).stdout);
+  });
+
+  it('should write one self-contained page with --html, the same bytes each time', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'compare-'));
+    const a = run(['compare', '--html', join(dir, 'a.html'), 's.json'], { 's.json': scenario() });
+    run(['compare', '--html', join(dir, 'b.html'), 's.json'], { 's.json': scenario() });
+    expect(a.code).toBe(0);
+    const page = readFileSync(join(dir, 'a.html'), 'utf8');
+    expect(page).toBe(readFileSync(join(dir, 'b.html'), 'utf8'));
+    expect(page.match(/<svg/g)).toHaveLength(5);
+    expect(page).not.toMatch(/<script|https?:/);
+    const bad = run(['compare', '--html', join(dir, 'no', 'such', 'dir.html'), 's.json'], {
+      's.json': scenario(),
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/cannot write: ENOENT/);
   });
 });
