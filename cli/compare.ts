@@ -83,6 +83,21 @@ function table(runs: ScenarioRun[], failures: ExpectFailure[]): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
+/** One line per timeline event that was a no-op for some strategies (a target they do not have). */
+function noops(runs: ScenarioRun[]): string {
+  const byEvent = new Map<string, string[]>();
+  for (const r of runs) {
+    for (const e of r.trace) {
+      if (e.type !== 'scenario.noop') continue;
+      const key = `${e.subject} at ${e.t} ms`;
+      byEvent.set(key, [...(byEvent.get(key) ?? []), r.strategy]);
+    }
+  }
+  return [...byEvent]
+    .map(([event, who]) => `no-op: ${event} (no such live process under ${who.join(', ')})\n`)
+    .join('');
+}
+
 /** Runs `compare` with `args`. Returns the exit code. */
 export function compare(
   args: string[],
@@ -183,7 +198,7 @@ export function compare(
     for (const { scenario, runs } of results) {
       const bad = failures.filter((f) => f.scenario === scenario.name);
       io.stdout(
-        `${scenario.name} (kernel ${scenario.kernel}, ${scenario.horizonMs} ms)\n${table(runs, bad)}\n\n`,
+        `${scenario.name} (kernel ${scenario.kernel}, ${scenario.horizonMs} ms)\n${table(runs, bad)}\n${noops(runs)}\n`,
       );
     }
   }

@@ -122,4 +122,11 @@ describe('compare', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/cannot write: ENOENT/);
   });
+
+  it('should report a kill of a process a strategy does not have as a no-op', () => {
+    const doc = JSON.parse(scenario());
+    doc.timeline.push({ at: 2000, kill: 'monitor' });
+    const r = run(['compare', 's.json'], { 's.json': JSON.stringify(doc) });
+    expect(r.stdout).toContain('no-op: monitor at 2000 ms (no such live process under sysfs-direct, parent-script, cdev)');
+  });
 });
