@@ -1,6 +1,6 @@
 // machines/lease: one client's lease on one processor — requested → granted → released | lost | expired.
 
-import { assign, setup } from 'xstate';
+import { setup } from 'xstate';
 
 /** Input of a lease. */
 export interface LeaseInput {
@@ -22,9 +22,18 @@ export type LeaseEvent =
   /** The holder's connection ended: it died (EOF on any death) or the monitor lost it. */
   | { type: 'lease.lost' };
 
+/** The output of a finished lease. */
+export interface LeaseOutput {
+  id: string;
+  client: string;
+  processor: string;
+  end: LeaseEnd;
+}
+
 /**
  * One client's lease. A final state is its end; its `output` says which. Leases are standalone actors
- * (one per client), so that many leases cost O(1) each instead of O(N) children in one snapshot.
+ * (one per client), so that many leases cost O(1) each instead of O(N) children in one snapshot; a
+ * lease without a TTL arms no timer at all.
  *
  * @example
  * const lease = createActor(leaseMachine, { input: { id: 'l1', client: 'audio', processor: 'm4', ttlMs: 1000 }, clock });
@@ -34,40 +43,46 @@ export type LeaseEvent =
 export const leaseMachine = setup({
   types: {
     input: {} as LeaseInput,
-    context: {} as LeaseInput & { end: LeaseEnd | null },
+    context: {} as LeaseInput,
     events: {} as LeaseEvent,
-    output: {} as { id: string; client: string; processor: string; end: LeaseEnd },
+    output: {} as LeaseOutput,
   },
   delays: { ttl: ({ context }) => context.ttlMs ?? 0 },
   guards: { hasTtl: ({ context }) => context.ttlMs !== null },
 }).createMachine({
   id: 'lease',
-  context: ({ input }) => ({ ...input, end: null }),
+  context: ({ input }) => input,
   initial: 'requested',
   states: {
     requested: {
-      on: { 'lease.grant': 'granted', 'lease.release': 'released', 'lease.lost': 'lost' },
-    },
-    granted: {
-      initial: 'alive',
-      states: {
-        // Each heartbeat re-enters `alive`, restarting the TTL timer.
-        alive: { after: { ttl: { guard: 'hasTtl', target: '#lease.expired' } } },
-      },
       on: {
-        'lease.heartbeat': { target: '.alive', reenter: true },
+        'lease.grant': [{ guard: 'hasTtl', target: 'granted.alive' }, { target: 'granted.held' }],
         'lease.release': 'released',
         'lease.lost': 'lost',
       },
     },
-    released: { type: 'final', entry: assign({ end: 'released' as const }) },
-    lost: { type: 'final', entry: assign({ end: 'lost' as const }) },
-    expired: { type: 'final', entry: assign({ end: 'expired' as const }) },
+    granted: {
+      initial: 'held',
+      states: {
+        /** No TTL: held until released or lost. */
+        held: {},
+        /** Each heartbeat re-enters `alive`, restarting the TTL timer. */
+        alive: {
+          after: { ttl: '#lease.expired' },
+          on: { 'lease.heartbeat': { target: 'alive', reenter: true } },
+        },
+      },
+      on: { 'lease.release': 'released', 'lease.lost': 'lost' },
+    },
+    released: { type: 'final' },
+    lost: { type: 'final' },
+    expired: { type: 'final' },
   },
-  output: ({ context }) => ({
+  // The output's event is `xstate.done.state.lease.<final state>`: the final state's name is the end.
+  output: ({ context, event }) => ({
     id: context.id,
     client: context.client,
     processor: context.processor,
-    end: context.end ?? 'lost',
+    end: event.type.slice(event.type.lastIndexOf('.') + 1) as LeaseEnd,
   }),
 });

@@ -41,7 +41,7 @@ describe('leaseMachine', () => {
     const a = createActor(leaseMachine, { input: leaseInput(null), clock }).start();
     a.send({ type: 'lease.grant' });
     clock.advanceBy(1e9);
-    expect(a.getSnapshot().value).toEqual({ granted: 'alive' });
+    expect(a.getSnapshot().value).toEqual({ granted: 'held' });
   });
 });
 
