@@ -127,6 +127,8 @@ describe('compare', () => {
     const doc = JSON.parse(scenario());
     doc.timeline.push({ at: 2000, kill: 'monitor' });
     const r = run(['compare', 's.json'], { 's.json': JSON.stringify(doc) });
-    expect(r.stdout).toContain('no-op: monitor at 2000 ms (no such live process under sysfs-direct, parent-script, cdev)');
+    expect(r.stdout).toContain(
+      'no-op: monitor at 2000 ms (no such live process under sysfs-direct, parent-script, cdev)',
+    );
   });
 });
