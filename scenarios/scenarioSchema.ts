@@ -63,6 +63,10 @@ const eventSchema = z.union([
   }),
   z.strictObject({ at, crash: z.string(), reason: z.enum([...CRASH_TYPES, 'unknown']).optional() }),
   z.strictObject({ at, fork: z.string() }),
+  /** init starts the monitor now, if it is not running (a restart by hand, or by a supervisor of init). */
+  z.strictObject({ at, start: z.literal('monitor') }),
+  /** An operator writes `recovery` of a processor. */
+  z.strictObject({ at, recovery: z.string(), value: z.enum(['enabled', 'disabled']) }),
 ]);
 
 const bound = z.union([
@@ -145,6 +149,9 @@ export function parseScenario(
     }
     if ('crash' in e && !procs.has(e.crash))
       errors.push(`timeline[${i}].crash: unknown processor "${e.crash}"`);
+    if ('recovery' in e && !procs.has(e.recovery)) {
+      errors.push(`timeline[${i}].recovery: unknown processor "${e.recovery}"`);
+    }
     if (e.at > s.horizonMs) errors.push(`timeline[${i}].at: ${e.at} is past horizonMs ${s.horizonMs}`);
   });
   if (errors.length) return { ok: false, errors };

@@ -17,6 +17,8 @@ export interface Strategy {
   acquire(world: World, client: string): void;
   /** The scenario says `client` releases its processor cleanly. */
   release(world: World, client: string): void;
+  /** init starts the monitor now if it is not running; false when there is no monitor to start. */
+  startMonitor?(world: World): boolean;
   /** The references that `wanting` live clients should hold on `processor` under this strategy. */
   expectedRefs(world: World, processor: string, wanting: number): number;
 }

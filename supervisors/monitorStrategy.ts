@@ -67,13 +67,23 @@ interface ClientHandle {
 
 const handles = new WeakMap<SimProcess, ClientHandle>();
 
+const monitorStarters = new WeakMap<World, () => boolean>();
+
 /** `init`: starts the monitor, restarts it on death by the scenario's delay and OTP intensity. */
 function startInit(world: World, options: MonitorOptions): void {
   let history: number[] = [];
   let incarnation = 0;
-  const spawnMonitor = () => world.os.spawn('monitor', monitorProgram(world, options, incarnation++ > 0));
+  const spawnMonitor = () => {
+    if (world.alive('monitor')) return;
+    world.os.spawn('monitor', monitorProgram(world, options, incarnation++ > 0));
+  };
   const init = world.os.spawn('init', {});
   spawnMonitor();
+  monitorStarters.set(world, () => {
+    if (world.alive('monitor')) return false;
+    spawnMonitor();
+    return true;
+  });
   world.os.onExit((p) => {
     const restart = world.scenario.monitor.restart;
     if (p.name !== 'monitor' || !restart || !init.alive) return;
@@ -97,6 +107,7 @@ function monitorStrategy(name: StrategyName, summary: string, options: MonitorOp
     name,
     summary,
     start: (world) => startInit(world, options),
+    startMonitor: (world) => monitorStarters.get(world)?.() ?? false,
     acquire(world, id) {
       let handle: ClientHandle | undefined;
       const proc = clientProcess(world, id, () => {

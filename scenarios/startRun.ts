@@ -1,0 +1,75 @@
+// startRun and applyEvent: a world set up for one strategy, and timeline events applied to it — shared by
+// `runScenario` (a fixed timeline) and `explore` (every interleaving).
+
+import type { Strategy } from '../supervisors/Strategy.js';
+import { STRATEGIES } from '../supervisors/strategies.js';
+import type { Scenario, StrategyName, TimelineEvent } from './scenarioSchema.js';
+import { World } from './World.js';
+
+/** A world with its strategy started at time 0, recording one `rproc.state` trace event per change. */
+export function startRun(scenario: Scenario, name: StrategyName): { world: World; strategy: Strategy } {
+  const strategy = STRATEGIES[name];
+  const world = new World(scenario);
+  // One `rproc.state` event per change of state, count or lock step (`booting`, `recovering.stopping`).
+  const last = new Map<number, string>();
+  const record = (i: number) => {
+    const p = world.twin.processor(i);
+    const ctx = p.context;
+    const key = `${ctx.state}|${ctx.power}|${stepOf(world, i)}`;
+    if (last.get(i) === key) return;
+    last.set(i, key);
+    world.trace({
+      source: 'kernel',
+      type: 'rproc.state',
+      subject: p.name,
+      data: { state: ctx.state, power: ctx.power, step: stepOf(world, i) },
+    });
+  };
+  for (const p of world.twin.processors) record(p.index);
+  world.twin.subscribe(record);
+  strategy.start(world);
+  return { world, strategy };
+}
+
+/** What the holder of processor `i`'s lock is doing: `idle`, `booting`, `recovering.stopping`, … */
+export function stepOf(world: World, i: number): string {
+  const value = world.twin.processor(i).actor.getSnapshot().value;
+  return typeof value === 'string'
+    ? value
+    : (Object.entries(value).map(([k, v]) => `${k}.${String(v)}`)[0] ?? '');
+}
+
+/** Applies one timeline event now. Events aimed at a process the strategy does not have are no-ops, traced. */
+export function applyEvent(world: World, strategy: Strategy, e: TimelineEvent): void {
+  const note = (type: string, subject: string, data?: Record<string, unknown>) =>
+    world.trace({ source: 'scenario', type, subject, ...(data ? { data } : {}) });
+  if ('acquire' in e) {
+    note('scenario.acquire', e.acquire);
+    strategy.acquire(world, e.acquire);
+  } else if ('release' in e) {
+    note('scenario.release', e.release);
+    strategy.release(world, e.release);
+  } else if ('kill' in e) {
+    const signal = e.signal ?? 'SIGKILL';
+    const target = world.alive(e.kill);
+    note(target ? 'scenario.kill' : 'scenario.noop', e.kill, {
+      signal,
+      ...(target ? {} : { why: `${strategy.name} has no live ${e.kill}` }),
+    });
+    if (target) world.os.kill(target, signal);
+  } else if ('crash' in e) {
+    note('scenario.crash', e.crash, { reason: e.reason ?? 'watchdog' });
+    world.twin.crash(world.index(e.crash), e.reason ?? 'watchdog');
+  } else if ('fork' in e) {
+    const parent = world.alive(`client:${e.fork}`);
+    note(parent ? 'scenario.fork' : 'scenario.noop', e.fork);
+    if (parent) world.os.forkExec(parent, `child:${e.fork}`, {});
+  } else if ('start' in e) {
+    const started = strategy.startMonitor?.(world) ?? false;
+    note(started ? 'scenario.start' : 'scenario.noop', e.start);
+  } else if ('recovery' in e) {
+    // An operator writes the `recovery` attribute (kernel 5.10+; ENOENT on 5.9 is traced).
+    note('scenario.recovery', e.recovery, { value: e.value });
+    world.twin.sysfsWrite(world.index(e.recovery), 'recovery', `${e.value}\n`);
+  }
+}
