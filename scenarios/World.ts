@@ -63,6 +63,11 @@ export class World {
     this.trace({ source: 'scenario', type: on ? 'client.wants' : 'client.done', subject: client });
   }
 
+  /** True while `client` wants its processor. */
+  wants(client: string): boolean {
+    return this.wanting.get(this.client(client).processor)?.has(client) ?? false;
+  }
+
   /** The live process called `name`, if any. */
   alive(name: string): SimProcess | undefined {
     const p = this.os.find(name);

@@ -1,6 +1,8 @@
 // cdev: each client opens /dev/remoteprocN, sets shutdown-on-release, writes start; the kernel's release stops it.
 
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../actors/kernel/cdevCommand.js';
+import { PendingCall } from '../actors/kernel/PendingCall.js';
+import { ok } from '../machines/errno.js';
 import type { World } from '../scenarios/World.js';
 import { clientProcess, perClientRefs } from './clientProcess.js';
 import type { Strategy } from './Strategy.js';
@@ -16,11 +18,11 @@ function table(world: World): Map<string, number> {
   return t;
 }
 
-function close(world: World, id: string, pid: number): void {
+function close(world: World, id: string, pid: number): PendingCall<undefined> {
   const fd = table(world).get(id);
-  if (fd === undefined) return;
+  if (fd === undefined) return PendingCall.settled(ok());
   table(world).delete(id);
-  world.twin.close(pid, fd);
+  return world.twin.close(pid, fd);
 }
 
 /**
@@ -35,25 +37,30 @@ export const cdev: Strategy = {
   acquire(world, id) {
     const proc = clientProcess(world, id, () => ({
       terminate(self) {
-        close(world, id, self.pid);
-        self.exit('SIGTERM');
+        world.want(id, false);
+        self.syscall(
+          () => close(world, id, self.pid),
+          () => self.exit('SIGTERM'),
+        );
       },
     }));
     world.want(id, true);
-    proc.run(() => {
-      if (table(world).has(id)) return;
-      const fd = world.twin.cdevOpen(proc.pid, world.index(world.client(id).processor));
-      if (!fd.ok) return;
-      table(world).set(id, fd.value);
-      world.twin.cdevIoctl(proc.pid, fd.value, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
-      world.twin.cdevWrite(proc.pid, fd.value, 'start');
-    });
+    proc.run(() =>
+      proc.syscall(() => {
+        if (table(world).has(id)) return PendingCall.settled<number>(ok(0));
+        const fd = world.twin.cdevOpen(proc.pid, world.index(world.client(id).processor));
+        if (!fd.ok) return PendingCall.settled<number>(fd);
+        table(world).set(id, fd.value);
+        world.twin.cdevIoctl(proc.pid, fd.value, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
+        return world.twin.cdevWrite(proc.pid, fd.value, 'start');
+      }),
+    );
   },
   release(world, id) {
     const proc = world.alive(`client:${id}`);
     if (!proc) return;
     world.want(id, false);
-    proc.run(() => close(world, id, proc.pid));
+    proc.run(() => proc.syscall(() => close(world, id, proc.pid)));
   },
   expectedRefs: (world, _p, n) => perClientRefs(world, n),
 };

@@ -35,6 +35,18 @@ const POWERED = new Set<KernelState>(['running', 'attached', 'crashed', 'suspend
 /** A stop that leaves references (auto-boot, kernel clients) is repeated, at most this often. */
 const MAX_STOPS = 8;
 
+/** What a monitor holds, as data: for exploration's state encoding and for inspection. */
+export interface MonitorView {
+  phase: string;
+  votes: Record<string, number>;
+  leases: string[];
+  desired: Record<string, string>;
+  busy: string[];
+}
+
+/** The view of the live monitor of `world`, if any. */
+export const monitorViews = new WeakMap<World, () => MonitorView>();
+
 /** The monitor daemon's program. `restarted` is true for every incarnation after the first. */
 export function monitorProgram(world: World, options: MonitorOptions, restarted: boolean): Program {
   const { scenario, twin } = world;
@@ -53,11 +65,14 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
     const r = twin.sysfsRead(world.index(p), 'state');
     return r.ok ? (r.value.trim() as KernelState) : 'gone';
   };
+  // The daemon's threads may have several calls under way; its death waits for them all.
   const write = (p: string, cmd: 'start' | 'stop'): PendingCall<number> => {
     const fd = fds.get(p);
-    return options.control === 'cdev' && fd !== undefined
-      ? twin.cdevWrite(self.pid, fd, cmd)
-      : twin.sysfsWrite(world.index(p), 'state', `${cmd}\n`);
+    return self.track(
+      options.control === 'cdev' && fd !== undefined
+        ? twin.cdevWrite(self.pid, fd, cmd)
+        : twin.sysfsWrite(world.index(p), 'state', `${cmd}\n`),
+    );
   };
   const log = (type: string, p: string, data?: Record<string, unknown>) =>
     world.trace({ source: 'strategy', type, subject: p, ...(data ? { data } : {}) });
@@ -103,7 +118,7 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
           return;
         }
         log('monitor.recover-to-stop', p);
-        twin.sysfsWrite(world.index(p), 'recovery', 'recover\n').onSettled(() => self.run(step));
+        self.track(twin.sysfsWrite(world.index(p), 'recovery', 'recover\n')).onSettled(() => self.run(step));
         return;
       }
       if (stops++ >= MAX_STOPS) {
@@ -128,6 +143,15 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
   return {
     start(p) {
       self = p;
+      monitorViews.set(world, () => ({
+        phase: String(sup.getSnapshot().value),
+        votes: sup.getSnapshot().context.votes,
+        leases: [...leases.values()]
+          .flatMap((m) => [...m.entries()].map(([k, l]) => `${k}:${JSON.stringify(l.getSnapshot().value)}`))
+          .sort(),
+        desired: Object.fromEntries(desired),
+        busy: [...busy].sort(),
+      }));
       if (options.control === 'cdev') {
         for (const name of names) {
           const fd = twin.cdevOpen(p.pid, world.index(name), { cloexec: true });

@@ -53,6 +53,7 @@ function clientProgram(world: World, id: string): { program: Program; handle: Cl
       self.timer(reconnectMs, connect);
     },
     terminate(p) {
+      world.want(id, false);
       if (wants) conn?.send(p, { op: 'release', client: id, processor });
       p.exit('SIGTERM');
     },
@@ -125,7 +126,9 @@ function monitorStrategy(name: StrategyName, summary: string, options: MonitorOp
       world.want(id, false);
       proc.run(() => handles.get(proc)?.release());
     },
-    expectedRefs: (world, _p, n) => monitorRefs(world, n),
+    // hybrid's daemon holds the reference through its descriptor: gone with the daemon (fail-safe).
+    expectedRefs: (world, _p, n) =>
+      options.control === 'cdev' && !world.alive('monitor') ? 0 : monitorRefs(world, n),
   };
 }
 

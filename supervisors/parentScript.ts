@@ -24,11 +24,12 @@ export const parentScript: Strategy = {
     let child: SimProcess | undefined;
     const script = world.os.spawn(`script:${id}`, {
       start(self) {
-        sysfs(world, id, 'start\n').onSettled(() => {
-          self.run(() => {
+        self.syscall(
+          () => sysfs(world, id, 'start\n'),
+          () => {
             child = clientProcess(world, id, () => ({}), self);
-          });
-        });
+          },
+        );
       },
       terminate() {
         if (child?.alive) world.os.kill(child, 'SIGTERM');
@@ -37,7 +38,12 @@ export const parentScript: Strategy = {
     });
     world.os.onExit((p) => {
       if (p !== child || !script.alive) return;
-      script.run(() => sysfs(world, id, 'stop\n').onSettled(() => script.exit()));
+      script.run(() =>
+        script.syscall(
+          () => sysfs(world, id, 'stop\n'),
+          () => script.exit(),
+        ),
+      );
     });
   },
   release(world, id) {

@@ -4,8 +4,8 @@ import type { World } from '../scenarios/World.js';
 import { clientProcess, perClientRefs } from './clientProcess.js';
 import type { Strategy } from './Strategy.js';
 
-function stop(world: World, id: string): void {
-  world.twin.sysfsWrite(world.index(world.client(id).processor), 'state', 'stop\n');
+function write(world: World, id: string, cmd: 'start' | 'stop') {
+  return () => world.twin.sysfsWrite(world.index(world.client(id).processor), 'state', `${cmd}\n`);
 }
 
 /** Each client writes `start` to sysfs on acquire and `stop` on release or SIGTERM. */
@@ -16,18 +16,20 @@ export const sysfsDirect: Strategy = {
   acquire(world, id) {
     const proc = clientProcess(world, id, () => ({
       terminate(self) {
-        stop(world, id);
-        self.exit('SIGTERM');
+        // The cleanup is a release: stop only what this client still holds.
+        if (!world.wants(id)) return self.exit('SIGTERM');
+        world.want(id, false);
+        self.syscall(write(world, id, 'stop'), () => self.exit('SIGTERM'));
       },
     }));
     world.want(id, true);
-    proc.run(() => world.twin.sysfsWrite(world.index(world.client(id).processor), 'state', 'start\n'));
+    proc.run(() => proc.syscall(write(world, id, 'start')));
   },
   release(world, id) {
     const proc = world.alive(`client:${id}`);
     if (!proc) return;
     world.want(id, false);
-    proc.run(() => stop(world, id));
+    proc.run(() => proc.syscall(write(world, id, 'stop')));
   },
   expectedRefs: (world, _p, n) => perClientRefs(world, n),
 };

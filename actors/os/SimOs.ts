@@ -1,6 +1,8 @@
 // SimOs: simulated processes on the twin's clock — signals, frozen processes, Unix-socket-like connections, death.
 
+import type { Result } from '../../machines/errno.js';
 import type { KernelTwin } from '../kernel/KernelTwin.js';
+import type { PendingCall } from '../kernel/PendingCall.js';
 import type { TraceSink } from '../trace.js';
 import type { TwinClock } from '../VirtualClock.js';
 
@@ -30,6 +32,12 @@ export class SimProcess {
   termPending = false;
   /** Runtime cleanup at death (stops the process's actors); not program code, so it runs even on SIGKILL. */
   readonly onDeath: Array<() => void> = [];
+  /** System calls under way in the kernel (a `start` booting): death waits for them, as a real task's does. */
+  readonly inflight = new Set<PendingCall<unknown>>();
+  /** Killed, but not gone: its descriptors close once `inflight` is empty. */
+  exiting = false;
+  #queue: Array<() => void> = [];
+  #busy = false;
 
   constructor(
     readonly os: SimOs,
@@ -63,6 +71,38 @@ export class SimProcess {
     if (!this.alive) return;
     if (this.frozen) this.deferred.push(fn);
     else fn();
+  }
+
+  /**
+   * Registers a system call this process made: its death (fds closed, EOF to peers) waits until the call
+   * returns, because a task runs its own syscall to the end before it acts on a fatal signal.
+   */
+  track<T>(call: PendingCall<T>): PendingCall<T> {
+    if (call.settled) return call;
+    this.inflight.add(call as PendingCall<unknown>);
+    call.onSettled(() => {
+      this.inflight.delete(call as PendingCall<unknown>);
+      if (this.exiting && this.inflight.size === 0) this.os.finishExit(this);
+    });
+    return call;
+  }
+
+  /**
+   * Makes the system calls of `fn` after the ones already issued have returned, as one thread does; then
+   * runs `then` with the result. Nothing runs once the process is dead.
+   */
+  syscall<T>(fn: () => PendingCall<T>, then?: (result: Result<T>) => void): void {
+    const go = () => {
+      if (!this.alive) return;
+      this.#busy = true;
+      this.track(fn()).onSettled((r) => {
+        this.#busy = false;
+        if (this.alive) then?.(r);
+        this.#queue.shift()?.();
+      });
+    };
+    if (this.#busy) this.#queue.push(go);
+    else go();
   }
 
   /** Exits normally (or after a signal's cleanup). */
@@ -198,7 +238,11 @@ export class SimOs {
     }
   }
 
-  /** Death: descriptors closed by the kernel, connections closed, listeners told. Idempotent. */
+  /**
+   * Death. The process runs no more code at once; its descriptors are closed by the kernel, its
+   * connections closed and the listeners told when its system calls under way have returned.
+   * Idempotent.
+   */
   reap(p: SimProcess, reason: string): void {
     if (!p.alive) return;
     p.alive = false;
@@ -206,6 +250,22 @@ export class SimOs {
     for (const id of p.timers) this.clock.clearTimeout(id);
     p.timers.clear();
     p.deferred.length = 0;
+    p.exiting = true;
+    if (p.inflight.size === 0) this.finishExit(p);
+    else
+      this.trace({
+        source: 'process',
+        type: 'process.exiting',
+        subject: p.name,
+        data: { pid: p.pid, reason },
+      });
+  }
+
+  /** The end of an exit: what the kernel does once the task has left its last system call. */
+  finishExit(p: SimProcess): void {
+    if (!p.exiting) return;
+    p.exiting = false;
+    const reason = p.exitReason ?? 'exit';
     this.trace({ source: 'process', type: 'process.exit', subject: p.name, data: { pid: p.pid, reason } });
     for (const fn of p.onDeath.splice(0)) fn();
     this.twin.exit(p.pid);

@@ -1,0 +1,193 @@
+// The explored system: a base scenario, the alphabet of moves, replay, the canonical state encoding and the invariants.
+
+import type { KernelProfile } from '../../machines/profile.js';
+import { profileFeatures } from '../../machines/profile.js';
+import { monitorViews } from '../../supervisors/monitorProgram.js';
+import type { Strategy } from '../../supervisors/Strategy.js';
+import {
+  parseScenario,
+  type Scenario,
+  type ScenarioJson,
+  type StrategyName,
+  type TimelineEvent,
+} from '../scenarioSchema.js';
+import { applyEvent, startRun, stepOf } from '../startRun.js';
+import type { World } from '../World.js';
+
+/** One move: a timeline event at the current instant, or a time step long enough for everything pending to end. */
+export type Move = { step: true } | Omit<TimelineEvent, 'at'>;
+
+/** The size of the explored system. */
+export interface ExploreSystem {
+  strategy: StrategyName;
+  clients: number;
+  processors: number;
+  kernel: KernelProfile;
+}
+
+/** A time step: longer than any boot + stop, grace period, reconnect and poll of the base scenario. */
+export const STEP_MS = 5000;
+
+/** The invariants (docs/explore.md gives their exact definitions). */
+export const INVARIANTS = ['no-orphan', 'no-wrongful-stop', 'eventual-stop', 'no-leak'] as const;
+/** One invariant. */
+export type Invariant = (typeof INVARIANTS)[number];
+
+const POWERED = new Set(['running', 'attached', 'crashed', 'suspended']);
+
+/** The scenario every path of a system starts from: clients `c0…`, processors `p0…`, client i on processor i mod P. */
+export function baseScenario(sys: ExploreSystem): ScenarioJson {
+  return {
+    name: `explore ${sys.strategy}: ${sys.clients} client(s), ${sys.processors} processor(s), kernel ${sys.kernel}`,
+    kernel: sys.kernel,
+    horizonMs: STEP_MS,
+    processors: Array.from({ length: sys.processors }, (_, i) => ({ name: `p${i}` })),
+    clients: Array.from({ length: sys.clients }, (_, i) => ({
+      id: `c${i}`,
+      processor: `p${i % sys.processors}`,
+    })),
+    // Restarts are moves of their own ("start": "monitor"), so that every restart timing is explored.
+    monitor: {
+      restart: false,
+      reconcile: 'adopt',
+      graceMs: 1000,
+      ttlMs: null,
+      reconnectMs: 300,
+      pollMs: 250,
+    },
+    strategies: [sys.strategy],
+    timeline: [],
+  };
+}
+
+/** The base scenario, checked. */
+export function checkedBase(sys: ExploreSystem): Scenario {
+  const parsed = parseScenario(baseScenario(sys));
+  if (!parsed.ok) throw new Error(`explore base scenario is invalid: ${parsed.errors.join('; ')}`);
+  return parsed.value;
+}
+
+/** True when processor `i` of `world` is powered: booting, running, attached, crashed or recovering. */
+export function powered(world: World, i: number): boolean {
+  const step = stepOf(world, i);
+  return (
+    POWERED.has(world.twin.processor(i).context.state) ||
+    step === 'booting' ||
+    step === 'attaching' ||
+    step.startsWith('recovering')
+  );
+}
+
+/** A replayed path: its world, and the invariant broken during its last move, if any. */
+export interface Replay {
+  world: World;
+  strategy: Strategy;
+  broken: Array<{ invariant: Invariant; detail: string }>;
+}
+
+/** Replays `moves` on a new world. Wrongful stops are checked during the last move only. */
+export function replay(base: Scenario, moves: readonly Move[]): Replay {
+  const { world, strategy } = startRun(base, base.strategies[0] as StrategyName);
+  const broken: Replay['broken'] = [];
+  let last = false;
+  const prev = world.twin.processors.map((p) => ({ state: p.context.state, step: 'idle' }));
+  world.twin.subscribe((i, ctx) => {
+    const before = prev[i];
+    if (!before) return;
+    const step = stepOf(world, i);
+    const wanted = (world.wanting.get(world.twin.processor(i).name)?.size ?? 0) > 0;
+    const stopped =
+      (before.state === 'running' || before.state === 'attached') &&
+      ctx.state === 'offline' &&
+      before.step === 'stopping';
+    // hybrid's documented fail-safe: the kernel's release stops the processor when the monitor dies.
+    const excused = strategy.name === 'hybrid' && !world.alive('monitor');
+    if (last && stopped && wanted && !excused) {
+      broken.push({
+        invariant: 'no-wrongful-stop',
+        detail: `${world.twin.processor(i).name} stopped while wanted`,
+      });
+    }
+    prev[i] = { state: ctx.state, step };
+  });
+  moves.forEach((m, k) => {
+    last = k === moves.length - 1;
+    if ('step' in m) world.clock.advanceBy(STEP_MS);
+    else applyEvent(world, strategy, { ...m, at: world.clock.now() } as TimelineEvent);
+  });
+  return { world, strategy, broken };
+}
+
+/** State invariants that hold only once time has passed: no-orphan and no-leak, after a step. */
+export function settledViolations(r: Replay): Replay['broken'] {
+  const out: Replay['broken'] = [];
+  r.world.twin.processors.forEach((p, i) => {
+    const wanting = r.world.wanting.get(p.name)?.size ?? 0;
+    if (wanting === 0 && powered(r.world, i))
+      out.push({ invariant: 'no-orphan', detail: `${p.name} ${p.context.state} for nobody` });
+    const expected = r.strategy.expectedRefs(r.world, p.name, wanting);
+    if (p.context.power !== expected) {
+      out.push({
+        invariant: 'no-leak',
+        detail: `${p.name} power ${p.context.power}, clients should hold ${expected}`,
+      });
+    }
+  });
+  return out;
+}
+
+/** Processors nobody wants that are powered now (candidates for eventual-stop). */
+export function unwantedPowered(world: World): string[] {
+  return world.twin.processors
+    .filter((p, i) => (world.wanting.get(p.name)?.size ?? 0) === 0 && powered(world, i))
+    .map((p) => p.name);
+}
+
+/** The canonical encoding of a world: equal strings, equal futures (up to the phase of periodic timers). */
+export function encode(world: World): string {
+  const procs = world.twin.processors.map((p, i) => {
+    const c = p.context;
+    return [
+      c.state,
+      c.power,
+      stepOf(world, i),
+      c.recoveryDisabled,
+      c.shutdownOnRelease,
+      c.waiters.map((w) => w.op),
+    ];
+  });
+  const wanting = [...world.wanting].map(([p, set]) => [p, [...set].sort()]);
+  const alive = [...world.os.processes.values()]
+    .filter((p) => p.alive)
+    .map((p) => [p.name, p.frozen, world.twin.fds.descriptors(p.pid).length])
+    .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  const conns = [...world.os.connections].map((c) => `${c.client.name}>${c.server.name}`).sort();
+  const monitor = world.alive('monitor') ? monitorViews.get(world)?.() : null;
+  return JSON.stringify([procs, wanting, alive, conns, monitor ?? null]);
+}
+
+/** The moves that can change `world`: a kill of a dead process, say, is left out. */
+export function enabledMoves(world: World, sys: ExploreSystem, strategy: Strategy): Move[] {
+  const moves: Move[] = [];
+  for (let i = 0; i < sys.clients; i++) {
+    const id = `c${i}`;
+    const proc = world.alive(`client:${id}`);
+    const wants = world.wanting.get(`p${i % sys.processors}`)?.has(id) ?? false;
+    if (!wants) moves.push({ acquire: id });
+    if (wants && proc) moves.push({ release: id });
+    if (proc) moves.push({ kill: `client:${id}`, signal: 'SIGKILL' });
+    if (proc && !proc.frozen) moves.push({ kill: `client:${id}`, signal: 'SIGSTOP' });
+    if (proc?.frozen) moves.push({ kill: `client:${id}`, signal: 'SIGCONT' });
+  }
+  if (world.alive('monitor')) moves.push({ kill: 'monitor', signal: 'SIGKILL' });
+  else if (strategy.startMonitor) moves.push({ start: 'monitor' });
+  for (const p of world.twin.processors) {
+    if (POWERED.has(p.context.state) && p.context.state !== 'crashed')
+      moves.push({ crash: p.name, reason: 'watchdog' });
+    if (profileFeatures(sys.kernel).sysfsRecoveryAndCoredump) {
+      moves.push({ recovery: p.name, value: p.context.recoveryDisabled ? 'enabled' : 'disabled' });
+    }
+  }
+  moves.push({ step: true });
+  return moves;
+}
