@@ -8,7 +8,7 @@ export interface Metrics {
   orphanMs: number;
   /** A live client wants it and it is not running. */
   unavailableMs: number;
-  /** running → offline by a stop (not a crash) while a live client wants it. */
+  /** running → offline by a stop (not a crash) that began while a live client wanted it. */
   wrongfulStops: number;
   /** Worst time from "nobody wants it" to offline; null when it never stops within the horizon. */
   stopLatencyMs: number | null;
@@ -30,6 +30,8 @@ interface Track {
   want: Set<string>;
   since: number;
   pendingStop: number | null;
+  /** A live client wanted the processor when the stop under way began. */
+  stopWanted: boolean;
   crashes: Array<{ t: number; wanting: Set<string>; told: Set<string> }>;
 }
 
@@ -63,6 +65,7 @@ export function computeMetrics(
       want: new Set(),
       since: 0,
       pendingStop: null,
+      stopWanted: false,
       crashes: [],
     });
   }
@@ -88,7 +91,10 @@ export function computeMetrics(
       if (!tr) continue;
       advance(tr, e.t);
       const d = e.data as { state: string; step: string; power: number };
-      if (isRunning(tr.state) && d.state === 'offline' && tr.step === 'stopping' && tr.want.size > 0)
+      // A stop is wrongful if someone wanted the processor when it began: a client that comes while an
+      // earlier stop is under way finds it stopping, which no supervisor can undo (that is unavailability).
+      if (d.step === 'stopping' && tr.step !== 'stopping') tr.stopWanted = tr.want.size > 0;
+      if (isRunning(tr.state) && d.state === 'offline' && tr.step === 'stopping' && tr.stopWanted)
         m.wrongfulStops++;
       if (d.state === 'crashed' && tr.state !== 'crashed')
         tr.crashes.push({ t: e.t, wanting: new Set(tr.want), told: new Set() });

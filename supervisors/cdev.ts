@@ -44,8 +44,8 @@ export const cdev: Strategy = {
         );
       },
     }));
-    world.want(id, true);
-    proc.run(() =>
+    proc.run(() => {
+      world.want(id, true);
       proc.syscall(() => {
         if (table(world).has(id)) return PendingCall.settled<number>(ok(0));
         const fd = world.twin.cdevOpen(proc.pid, world.index(world.client(id).processor));
@@ -53,14 +53,17 @@ export const cdev: Strategy = {
         table(world).set(id, fd.value);
         world.twin.cdevIoctl(proc.pid, fd.value, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
         return world.twin.cdevWrite(proc.pid, fd.value, 'start');
-      }),
-    );
+      });
+    });
   },
   release(world, id) {
     const proc = world.alive(`client:${id}`);
     if (!proc) return;
-    world.want(id, false);
-    proc.run(() => proc.syscall(() => close(world, id, proc.pid)));
+    // A frozen client releases when it runs again.
+    proc.run(() => {
+      world.want(id, false);
+      proc.syscall(() => close(world, id, proc.pid));
+    });
   },
   expectedRefs: (world, _p, n) => perClientRefs(world, n),
 };

@@ -5,7 +5,7 @@ import { shouldRestart } from '../machines/restartIntensity.js';
 import type { StrategyName } from '../scenarios/scenarioSchema.js';
 import type { World } from '../scenarios/World.js';
 import { clientProcess, monitorRefs } from './clientProcess.js';
-import { type MonitorMessage, type MonitorOptions, monitorProgram } from './monitorProgram.js';
+import { type MonitorMessage, type MonitorOptions, monitorProgram, monitorViews } from './monitorProgram.js';
 import type { Strategy } from './Strategy.js';
 
 /** A client's side of the lease protocol: connect, acquire, ping, reconnect after the monitor restarts. */
@@ -117,18 +117,27 @@ function monitorStrategy(name: StrategyName, summary: string, options: MonitorOp
         return made.program;
       });
       if (handle) handles.set(proc, handle);
-      world.want(id, true);
-      proc.run(() => handles.get(proc)?.acquire());
+      proc.run(() => {
+        world.want(id, true);
+        handles.get(proc)?.acquire();
+      });
     },
     release(world, id) {
       const proc = world.alive(`client:${id}`);
       if (!proc) return;
-      world.want(id, false);
-      proc.run(() => handles.get(proc)?.release());
+      // A frozen client releases when it runs again.
+      proc.run(() => {
+        world.want(id, false);
+        handles.get(proc)?.release();
+      });
     },
-    // hybrid's daemon holds the reference through its descriptor: gone with the daemon (fail-safe).
-    expectedRefs: (world, _p, n) =>
-      options.control === 'cdev' && !world.alive('monitor') ? 0 : monitorRefs(world, n),
+    expectedRefs: (world, p, n) => {
+      // A live daemon holds one reference per processor it has votes for.
+      const view = world.alive('monitor') ? monitorViews.get(world)?.() : undefined;
+      if (view) return (view.votes[p] ?? 0) > 0 ? 1 : 0;
+      // A dead one: hybrid's reference went with its descriptor (fail-safe); sysfs-monitor's stays.
+      return options.control === 'cdev' ? 0 : monitorRefs(world, n);
+    },
   };
 }
 

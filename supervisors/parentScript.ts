@@ -19,8 +19,17 @@ export const parentScript: Strategy = {
     'a wrapper script per client starts the processor, runs the client, stops it when the client exits',
   start() {},
   acquire(world, id) {
+    const client = world.alive(`client:${id}`);
+    if (client) {
+      client.run(() => world.want(id, true));
+      return;
+    }
     world.want(id, true);
-    if (world.alive(`client:${id}`) || world.alive(`script:${id}`)) return;
+    // A script still booting the processor for this client will start it; one whose client has exited is
+    // stopping it and about to exit, so a new script is needed.
+    const running = world.alive(`script:${id}`);
+    const last = world.os.find(`client:${id}`);
+    if (running && !(last && last.parent === running)) return;
     let child: SimProcess | undefined;
     const script = world.os.spawn(`script:${id}`, {
       start(self) {
@@ -47,8 +56,12 @@ export const parentScript: Strategy = {
     });
   },
   release(world, id) {
-    world.want(id, false);
-    world.alive(`client:${id}`)?.exit('released');
+    const client = world.alive(`client:${id}`);
+    // A frozen client exits when it runs again.
+    client?.run(() => {
+      world.want(id, false);
+      client.exit('released');
+    });
   },
   expectedRefs: (world, _p, n) => perClientRefs(world, n),
 };

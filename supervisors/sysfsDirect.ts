@@ -22,14 +22,19 @@ export const sysfsDirect: Strategy = {
         self.syscall(write(world, id, 'stop'), () => self.exit('SIGTERM'));
       },
     }));
-    world.want(id, true);
-    proc.run(() => proc.syscall(write(world, id, 'start')));
+    proc.run(() => {
+      world.want(id, true);
+      proc.syscall(write(world, id, 'start'));
+    });
   },
   release(world, id) {
     const proc = world.alive(`client:${id}`);
     if (!proc) return;
-    world.want(id, false);
-    proc.run(() => proc.syscall(write(world, id, 'stop')));
+    // A frozen client releases when it runs again.
+    proc.run(() => {
+      world.want(id, false);
+      proc.syscall(write(world, id, 'stop'));
+    });
   },
   expectedRefs: (world, _p, n) => perClientRefs(world, n),
 };

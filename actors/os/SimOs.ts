@@ -268,8 +268,9 @@ export class SimOs {
     const reason = p.exitReason ?? 'exit';
     this.trace({ source: 'process', type: 'process.exit', subject: p.name, data: { pid: p.pid, reason } });
     for (const fn of p.onDeath.splice(0)) fn();
+    // The death is known before the kernel's releases run: a client no longer wants what they stop.
+    for (const l of this.#exitListeners) l(p);
     this.twin.exit(p.pid);
     for (const c of [...this.connections]) if (c.client === p || c.server === p) c.close(p);
-    for (const l of this.#exitListeners) l(p);
   }
 }

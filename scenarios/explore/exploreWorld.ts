@@ -90,25 +90,33 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
   const { world, strategy } = startRun(base, base.strategies[0] as StrategyName);
   const broken: Replay['broken'] = [];
   let last = false;
-  const prev = world.twin.processors.map((p) => ({ state: p.context.state, step: 'idle' }));
+  const prev = world.twin.processors.map((p) => ({
+    state: p.context.state,
+    step: 'idle',
+    stopWanted: false,
+  }));
   world.twin.subscribe((i, ctx) => {
     const before = prev[i];
     if (!before) return;
     const step = stepOf(world, i);
     const wanted = (world.wanting.get(world.twin.processor(i).name)?.size ?? 0) > 0;
+    // As in the metric: wrongful if a live client wanted it when the stop began. hybrid's documented
+    // fail-safe is excused: the kernel's release stops the processor when the monitor has died.
+    let stopWanted = before.stopWanted;
+    if (step === 'stopping' && before.step !== 'stopping') {
+      stopWanted = wanted && !(strategy.name === 'hybrid' && !world.alive('monitor'));
+    }
     const stopped =
       (before.state === 'running' || before.state === 'attached') &&
       ctx.state === 'offline' &&
       before.step === 'stopping';
-    // hybrid's documented fail-safe: the kernel's release stops the processor when the monitor dies.
-    const excused = strategy.name === 'hybrid' && !world.alive('monitor');
-    if (last && stopped && wanted && !excused) {
+    if (last && stopped && before.stopWanted) {
       broken.push({
         invariant: 'no-wrongful-stop',
-        detail: `${world.twin.processor(i).name} stopped while wanted`,
+        detail: `${world.twin.processor(i).name} stopped under a live client`,
       });
     }
-    prev[i] = { state: ctx.state, step };
+    prev[i] = { state: ctx.state, step, stopWanted };
   });
   moves.forEach((m, k) => {
     last = k === moves.length - 1;
@@ -173,8 +181,9 @@ export function enabledMoves(world: World, sys: ExploreSystem, strategy: Strateg
     const id = `c${i}`;
     const proc = world.alive(`client:${id}`);
     const wants = world.wanting.get(`p${i % sys.processors}`)?.has(id) ?? false;
-    if (!wants) moves.push({ acquire: id });
-    if (wants && proc) moves.push({ release: id });
+    // A frozen client does nothing, so it neither acquires nor releases.
+    if (!wants && !proc?.frozen) moves.push({ acquire: id });
+    if (wants && proc && !proc.frozen) moves.push({ release: id });
     if (proc) moves.push({ kill: `client:${id}`, signal: 'SIGKILL' });
     if (proc && !proc.frozen) moves.push({ kill: `client:${id}`, signal: 'SIGSTOP' });
     if (proc?.frozen) moves.push({ kill: `client:${id}`, signal: 'SIGCONT' });
