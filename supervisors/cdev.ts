@@ -2,27 +2,20 @@
 
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../actors/kernel/cdevCommand.js';
 import { PendingCall } from '../actors/kernel/PendingCall.js';
+import type { SimProcess } from '../actors/os/SimOs.js';
 import { ok } from '../machines/errno.js';
 import type { World } from '../scenarios/World.js';
 import { clientProcess, perClientRefs } from './clientProcess.js';
 import type { Strategy } from './Strategy.js';
 
-const fds = new WeakMap<World, Map<string, number>>();
+/** The descriptor each client process holds, by process: a new incarnation starts with none. */
+const held = new WeakMap<SimProcess, number>();
 
-function table(world: World): Map<string, number> {
-  let t = fds.get(world);
-  if (!t) {
-    t = new Map();
-    fds.set(world, t);
-  }
-  return t;
-}
-
-function close(world: World, id: string, pid: number): PendingCall<undefined> {
-  const fd = table(world).get(id);
+function close(world: World, proc: SimProcess): PendingCall<undefined> {
+  const fd = held.get(proc);
   if (fd === undefined) return PendingCall.settled(ok());
-  table(world).delete(id);
-  return world.twin.close(pid, fd);
+  held.delete(proc);
+  return world.twin.close(proc.pid, fd);
 }
 
 /**
@@ -39,7 +32,7 @@ export const cdev: Strategy = {
       terminate(self) {
         world.want(id, false);
         self.syscall(
-          () => close(world, id, self.pid),
+          () => close(world, self),
           () => self.exit('SIGTERM'),
         );
       },
@@ -47,10 +40,10 @@ export const cdev: Strategy = {
     proc.run(() => {
       world.want(id, true);
       proc.syscall(() => {
-        if (table(world).has(id)) return PendingCall.settled<number>(ok(0));
+        if (held.has(proc)) return PendingCall.settled<number>(ok(0));
         const fd = world.twin.cdevOpen(proc.pid, world.index(world.client(id).processor));
         if (!fd.ok) return PendingCall.settled<number>(fd);
-        table(world).set(id, fd.value);
+        held.set(proc, fd.value);
         world.twin.cdevIoctl(proc.pid, fd.value, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
         return world.twin.cdevWrite(proc.pid, fd.value, 'start');
       });
@@ -62,7 +55,7 @@ export const cdev: Strategy = {
     // A frozen client releases when it runs again.
     proc.run(() => {
       world.want(id, false);
-      proc.syscall(() => close(world, id, proc.pid));
+      proc.syscall(() => close(world, proc));
     });
   },
   expectedRefs: (world, _p, n) => perClientRefs(world, n),

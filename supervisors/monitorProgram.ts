@@ -78,9 +78,21 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
     world.trace({ source: 'strategy', type, subject: p, ...(data ? { data } : {}) });
 
   // The executor: one operation per processor at a time; the latest wish wins.
+  // Decisions wait for the messages that arrived at the same instant (a socket drained before acting), so
+  // a release and an acquire that cross are one decision, not a stop then a start.
+  const scheduled = new Set<string>();
   const ensure = (p: string, want: 'running' | 'offline') => {
     desired.set(p, want);
-    if (busy.has(p)) return;
+    if (busy.has(p) || scheduled.has(p)) return;
+    scheduled.add(p);
+    self.timer(0, () => {
+      scheduled.delete(p);
+      act(p);
+    });
+  };
+  const act = (p: string) => {
+    const want = desired.get(p);
+    if (!want || busy.has(p)) return;
     busy.add(p);
     const done = () =>
       self.run(() => {
