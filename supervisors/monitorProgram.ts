@@ -2,9 +2,11 @@
 
 import { type Actor, createActor } from 'xstate';
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../actors/kernel/cdevCommand.js';
-import type { PendingCall } from '../actors/kernel/PendingCall.js';
+import { PendingCall } from '../actors/kernel/PendingCall.js';
 import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
+import { ok } from '../machines/errno.js';
 import { leaseMachine } from '../machines/leaseMachine.js';
+import { profileFeatures } from '../machines/profile.js';
 import type { KernelState } from '../machines/rprocTypes.js';
 import { supervisorMachine } from '../machines/supervisorMachine.js';
 import type { World } from '../scenarios/World.js';
@@ -42,6 +44,7 @@ export interface MonitorView {
   leases: string[];
   desired: Record<string, string>;
   busy: string[];
+  holds: string[];
 }
 
 /** The view of the live monitor of `world`, if any. */
@@ -54,6 +57,8 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
   const leases = new Map<Connection, Map<string, Actor<typeof leaseMachine>>>();
   const fds = new Map<string, number>();
   const busy = new Set<string>();
+  /** Processors this incarnation holds a reference on (it started or adopted them, and has not stopped them). */
+  const holds = new Set<string>();
   /** Processors this monitor is stopping: their uevents are its own doing. */
   const stopping = new Set<string>();
   const desired = new Map<string, 'running' | 'offline'>();
@@ -73,6 +78,20 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
         ? twin.cdevWrite(self.pid, fd, cmd)
         : twin.sysfsWrite(world.index(p), 'state', `${cmd}\n`),
     );
+  };
+  /**
+   * A call that takes `rproc->lock` and changes nothing, so it returns after every command queued before
+   * it: `recover` on a processor that is not crashed (kernel-semantics §3.3). Before v5.10 there is no
+   * sysfs `recovery`; the `firmware` store takes the lock too, and rewriting the same name is harmless.
+   */
+  const barrier = (p: string): PendingCall<number> => {
+    const i = world.index(p);
+    if (profileFeatures(scenario.kernel).sysfsRecoveryAndCoredump)
+      return self.track(twin.sysfsWrite(i, 'recovery', 'recover\n'));
+    const fw = twin.sysfsRead(i, 'firmware');
+    if (!fw.ok) return PendingCall.settled<number>(fw);
+    if (fw.value === 'unknown\n') return PendingCall.settled(ok(0));
+    return self.track(twin.sysfsWrite(i, 'firmware', fw.value));
   };
   const log = (type: string, p: string, data?: Record<string, unknown>) =>
     world.trace({ source: 'strategy', type, subject: p, ...(data ? { data } : {}) });
@@ -101,24 +120,46 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
         if (next && next !== want) ensure(p, next);
       });
     if (want === 'running') {
-      const s = state(p);
-      if (s === 'running' || s === 'attached') {
-        log('monitor.adopt', p);
+      // One reference per processor: a `start` on 5.19 would stack a second one, even mid-recovery.
+      if (holds.has(p)) {
         done();
         return;
       }
-      log('monitor.start', p);
-      write(p, 'start').onSettled((r) => {
-        if (!r.ok) log('monitor.start-failed', p, { errno: r.error.code });
-        else if (state(p) === 'offline') log('monitor.wedged', p);
+      const start = () => {
+        log('monitor.start', p);
+        write(p, 'start').onSettled((r) => {
+          if (!r.ok) log('monitor.start-failed', p, { errno: r.error.code });
+          else {
+            holds.add(p);
+            if (state(p) === 'offline') log('monitor.wedged', p);
+          }
+          done();
+        });
+      };
+      const adopt = (s: string) => {
+        log('monitor.adopt', p, { state: s });
+        holds.add(p);
         done();
-      });
+      };
+      const s = state(p);
+      if (s === 'crashed') return adopt(s);
+      if (s !== 'running' && s !== 'attached') return start();
+      // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
+      // lock with a call that does nothing to a healthy processor, then look again.
+      barrier(p).onSettled(() =>
+        self.run(() => {
+          const now = state(p);
+          if (now === 'running' || now === 'attached' || now === 'crashed') adopt(now);
+          else start();
+        }),
+      );
       return;
     }
     let stops = 0;
     const step = (): void => {
       if (!self.alive) return;
       const s = state(p);
+      if (!POWERED.has(s as KernelState)) holds.delete(p);
       if (!POWERED.has(s as KernelState) || desired.get(p) !== 'offline') {
         done();
         return;
@@ -163,6 +204,7 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
           .sort(),
         desired: Object.fromEntries(desired),
         busy: [...busy].sort(),
+        holds: [...holds].sort(),
       }));
       if (options.control === 'cdev') {
         for (const name of names) {

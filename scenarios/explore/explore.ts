@@ -33,6 +33,13 @@ export interface Counterexample {
   replays: boolean;
 }
 
+/** A violation the strategy documents as its bound, found and reported, not counted against it. */
+export interface Excused {
+  invariant: Invariant;
+  bound: string;
+  moves: Move[];
+}
+
 /** What exploring one strategy found. */
 export interface ExploreResult {
   system: ExploreSystem;
@@ -42,6 +49,7 @@ export interface ExploreResult {
   ms: number;
   invariants: Record<Invariant, 'holds' | 'violated'>;
   counterexamples: Counterexample[];
+  excused: Excused[];
 }
 
 /** Options of {@link explore}. */
@@ -122,8 +130,11 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
   const started = now();
   const base = checkedBase(sys);
   const found = new Map<Invariant, Counterexample>();
-  const note = (invariant: Invariant, detail: string, moves: Move[]) => {
-    if (!found.has(invariant)) found.set(invariant, counterexample(sys, moves, invariant, detail));
+  const excused = new Map<Invariant, Excused>();
+  const note = (invariant: Invariant, detail: string, moves: Move[], bound: string | null = null) => {
+    if (bound) {
+      if (!excused.has(invariant)) excused.set(invariant, { invariant, bound, moves });
+    } else if (!found.has(invariant)) found.set(invariant, counterexample(sys, moves, invariant, detail));
   };
   const root = replay(base, []);
   const seen = new Set<string>([encode(root.world)]);
@@ -139,18 +150,26 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
         const r = replay(base, moves);
         transitions++;
         for (const b of r.broken) note(b.invariant, b.detail, moves);
-        if ('step' in move) for (const b of settledViolations(r)) note(b.invariant, b.detail, moves);
+        if ('step' in move)
+          for (const b of settledViolations(r)) note(b.invariant, b.detail, moves, r.bounded());
         const key = encode(r.world);
         if (seen.has(key)) continue;
         seen.add(key);
         next.push(moves);
         // eventual-stop: nobody wants it, it is powered; do two steps alone bring it offline?
         const unwanted = unwantedPowered(r.world);
-        if (unwanted.length && !found.has('eventual-stop')) {
+        if (unwanted.length && !found.has('eventual-stop') && !excused.has('eventual-stop')) {
           const later = [...moves, { step: true as const }, { step: true as const }];
-          const still = unwantedPowered(replay(base, later).world).filter((p) => unwanted.includes(p));
-          if (still.length)
-            note('eventual-stop', `${still.join(', ')} still powered for nobody after two steps`, later);
+          const after = replay(base, later);
+          const still = unwantedPowered(after.world).filter((p) => unwanted.includes(p));
+          if (still.length) {
+            note(
+              'eventual-stop',
+              `${still.join(', ')} still powered for nobody after two steps`,
+              later,
+              after.bounded(),
+            );
+          }
         }
       }
       expanded++;
@@ -169,5 +188,6 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
     ms: Math.round(now() - started),
     invariants,
     counterexamples: INVARIANTS.flatMap((i) => (found.has(i) ? [found.get(i) as Counterexample] : [])),
+    excused: INVARIANTS.flatMap((i) => (excused.has(i) && !found.has(i) ? [excused.get(i) as Excused] : [])),
   };
 }

@@ -83,12 +83,29 @@ export interface Replay {
   world: World;
   strategy: Strategy;
   broken: Array<{ invariant: Invariant; detail: string }>;
+  /**
+   * hybrid's documented bound applies: its daemon died while a processor was crashed or recovering (the
+   * kernel's release does nothing then, kernel-semantics §5.4) and no daemon has run since.
+   */
+  bounded: () => string | null;
 }
+
+/** hybrid's documented bound (docs/explore.md): its daemon's death during a crash recovery. */
+export const HYBRID_BOUND = 'daemon died during a crash recovery; the kernel release does nothing in CRASHED';
 
 /** Replays `moves` on a new world. Wrongful stops are checked during the last move only. */
 export function replay(base: Scenario, moves: readonly Move[]): Replay {
   const { world, strategy } = startRun(base, base.strategies[0] as StrategyName);
   const broken: Replay['broken'] = [];
+  let diedInCrash = false;
+  world.os.onExit((p) => {
+    if (p.name !== 'monitor') return;
+    diedInCrash ||= world.twin.processors.some(
+      (q, i) => q.context.state === 'crashed' || stepOf(world, i).startsWith('recovering'),
+    );
+  });
+  const bounded = () =>
+    strategy.name === 'hybrid' && diedInCrash && !world.alive('monitor') ? HYBRID_BOUND : null;
   let last = false;
   const prev = world.twin.processors.map((p) => ({
     state: p.context.state,
@@ -123,7 +140,7 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
     if ('step' in m) world.clock.advanceBy(STEP_MS);
     else applyEvent(world, strategy, { ...m, at: world.clock.now() } as TimelineEvent);
   });
-  return { world, strategy, broken };
+  return { world, strategy, broken, bounded };
 }
 
 /** State invariants that hold only once time has passed: no-orphan and no-leak, after a step. */
