@@ -118,10 +118,12 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
     const step = stepOf(world, i);
     const wanted = (world.wanting.get(world.twin.processor(i).name)?.size ?? 0) > 0;
     // As in the metric: wrongful if a live client wanted it when the stop began. hybrid's documented
-    // fail-safe is excused: the kernel's release stops the processor when the monitor has died.
+    // fail-safe is excused: the kernel's release stops the processor when the daemon dies, and it stays
+    // stopped for clients that have not re-registered with a daemon since.
     let stopWanted = before.stopWanted;
     if (step === 'stopping' && before.step !== 'stopping') {
-      stopWanted = wanted && !(strategy.name === 'hybrid' && !world.alive('monitor'));
+      stopWanted =
+        wanted && !(strategy.name === 'hybrid' && !registeredWanter(world, world.twin.processor(i).name));
     }
     const stopped =
       (before.state === 'running' || before.state === 'attached') &&
@@ -141,6 +143,14 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
     else applyEvent(world, strategy, { ...m, at: world.clock.now() } as TimelineEvent);
   });
   return { world, strategy, broken, bounded };
+}
+
+/** True when a client that wants `processor` holds a lease with the live monitor. */
+function registeredWanter(world: World, processor: string): boolean {
+  const view = world.alive('monitor') ? monitorViews.get(world)?.() : undefined;
+  if (!view) return false;
+  const wanting = world.wanting.get(processor) ?? new Set<string>();
+  return view.leases.some((l) => wanting.has(l.slice(0, l.indexOf('/'))) && l.includes(`/${processor}:`));
 }
 
 /** State invariants that hold only once time has passed: no-orphan and no-leak, after a step. */
