@@ -2,6 +2,7 @@
 
 import { renderHtmlReport } from '../scenarios/htmlReport.js';
 import { compare } from './compare.js';
+import { exploreCommand } from './explore.js';
 import { type CliIo, EXIT, processIo } from './io.js';
 import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
 
@@ -11,6 +12,7 @@ Supervision of Linux remote processors (remoteproc), and a twin of the kernel's 
 
 Commands:
   compare [FILE…]     run fault scenarios against the five strategies and compare the outcomes
+  explore             check invariants over every interleaving of faults; shortest counterexamples
   kernel run FILE|-   run a JSON document of sysfs/cdev operations against the kernel twin
 
 Run 'rproc-supervisor <command> --help' for a command's options.
@@ -31,6 +33,7 @@ export function main(argv: string[], io: CliIo = processIo): number {
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
   if (command === 'compare') return compare(rest, io, renderHtmlReport);
+  if (command === 'explore') return exploreCommand(rest, io);
   if (command === 'kernel') {
     const [sub, ...args] = rest;
     if (sub === 'run') return kernelRun(args, io);

@@ -15,7 +15,9 @@ import { applyEvent, startRun, stepOf } from '../startRun.js';
 import type { World } from '../World.js';
 
 /** One move: a timeline event at the current instant, or a time step long enough for everything pending to end. */
-export type Move = { step: true } | Omit<TimelineEvent, 'at'>;
+export type Move =
+  | { step: true }
+  | (TimelineEvent extends infer E ? (E extends unknown ? Omit<E, 'at'> : never) : never);
 
 /** The size of the explored system. */
 export interface ExploreSystem {
