@@ -19,6 +19,8 @@ export * from './machines/rprocMachine.js';
 export * from './machines/rprocTypes.js';
 export * from './machines/supervisorMachine.js';
 export * from './scenarios/checkExpect.js';
+export * from './scenarios/explore/explore.js';
+export * from './scenarios/explore/exploreWorld.js';
 export * from './scenarios/metrics.js';
 export * from './scenarios/runScenario.js';
 export * from './scenarios/scenarioBuilder.js';

@@ -4,7 +4,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createActor, createMachine } from 'xstate';
-import { leaseMachine, parseScenario, runScenario, supervisorMachine, VirtualClock } from '../dist/index.js';
+import {
+  explore,
+  leaseMachine,
+  parseScenario,
+  runScenario,
+  STRATEGY_NAMES,
+  supervisorMachine,
+  VirtualClock,
+} from '../dist/index.js';
 
 const HELP = `Usage: node --expose-gc bench/run.mjs [--json] [--quick] [--help]
 
@@ -16,10 +24,12 @@ REPS times (5; 3 with --quick), interleaved round by round; the median is report
   bare-actors-100k    100k actors of createMachine({}) created, started, then stopped
   lease-churn-vs-bare ratio lease-churn 100k / bare-actors-100k (same rounds)
   heap-per-lease      heapUsed growth per live granted lease (10k leases + supervisor held)
+  explore-depth-8     explore, all five strategies, 2 clients, 1 processor, depth 8 (3 rounds; 1 with --quick)
 
 Targets (reported PASS/FAIL; the exit code is 0 either way):
   lease-churn 100k / 10k   <= 12   (linear scaling)
   lease-churn 100k / bare  <= 3
+  explore-depth-8          < 60000 ms for all five strategies
 
   --json   print only a JSON array of { name, params, median_ms, ratio } on stdout
   --quick  fewer repetitions (3 instead of 5)
@@ -200,6 +210,21 @@ for (let r = 0; r <= REPS; r++) {
   }
 }
 
+progress('explore-depth-8');
+const exploreRuns = [];
+for (let r = 0; r < (args.includes('--quick') ? 1 : 3); r++) {
+  let states = 0;
+  let transitions = 0;
+  const ms = timed(() => {
+    for (const strategy of STRATEGY_NAMES) {
+      const res = explore({ strategy, clients: 2, processors: 1, kernel: '5.19' }, { depth: 8 });
+      states += res.states;
+      transitions += res.transitions;
+    }
+  });
+  exploreRuns.push({ ms, states, transitions });
+}
+
 progress('heap-per-lease');
 heapPerLease(HEAP_N); // warm-up
 const heap = [];
@@ -268,6 +293,25 @@ records.push({
     pending_timers_while_held: heap[0]?.pending ?? null,
   },
   median_ms: round(median(heap.map((h) => h.ms))),
+  ratio: null,
+});
+
+const exploreMs = median(exploreRuns.map((r) => r.ms));
+records.push({
+  name: 'explore-depth-8',
+  params: {
+    strategies: STRATEGY_NAMES.length,
+    clients: 2,
+    processors: 1,
+    depth: 8,
+    states: exploreRuns[0].states,
+    transitions: exploreRuns[0].transitions,
+    states_per_s: round((exploreRuns[0].states / exploreMs) * 1000, 1),
+    reps: exploreRuns.length,
+    target: '< 60000 ms',
+    pass: exploreMs < 60_000,
+  },
+  median_ms: round(exploreMs),
   ratio: null,
 });
 

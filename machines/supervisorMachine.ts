@@ -1,6 +1,6 @@
 // machines/supervisor: vote counting per processor, decisions, reconciliation after a restart, crash notices.
 
-import { enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import type { KernelState } from './rprocTypes.js';
 
 /** How a restarted monitor treats processors it finds powered: wait for clients, or stop them at once. */
@@ -56,8 +56,18 @@ export const supervisorMachine = setup({
   delays: { grace: ({ context }) => context.graceMs },
   guards: {
     adopting: ({ context }) => context.restarted && context.reconcile === 'adopt',
+    firstVote: ({ context, event }) => (context.votes[(event as { processor: string }).processor] ?? 0) === 0,
+    lastVote: ({ context, event }) => (context.votes[(event as { processor: string }).processor] ?? 0) <= 1,
   },
   actions: {
+    inc: assign(({ context, event }) => {
+      const p = (event as { processor: string }).processor;
+      return { votes: { ...context.votes, [p]: (context.votes[p] ?? 0) + 1 } };
+    }),
+    dec: assign(({ context, event }) => {
+      const p = (event as { processor: string }).processor;
+      return { votes: { ...context.votes, [p]: Math.max(0, (context.votes[p] ?? 0) - 1) } };
+    }),
     count: enqueueActions(({ context, event, enqueue }, params: { delta: 1 | -1; decide: boolean }) => {
       if (event.type !== 'lease.granted' && event.type !== 'lease.ended') return;
       const n = Math.max(0, (context.votes[event.processor] ?? 0) + params.delta);
@@ -137,8 +147,15 @@ export const supervisorMachine = setup({
     },
     steady: {
       on: {
-        'lease.granted': { actions: { type: 'count', params: { delta: 1, decide: true } } },
-        'lease.ended': { actions: { type: 'count', params: { delta: -1, decide: true } } },
+        // The common case is a plain count: guards pick it without building an action queue.
+        'lease.granted': [
+          { guard: 'firstVote', actions: { type: 'count', params: { delta: 1, decide: true } } },
+          { actions: 'inc' },
+        ],
+        'lease.ended': [
+          { guard: 'lastVote', actions: { type: 'count', params: { delta: -1, decide: true } } },
+          { actions: 'dec' },
+        ],
         'processor.observed': { actions: { type: 'observe', params: { enforce: true } } },
         'processor.uevent': { actions: 'uevent' },
       },
