@@ -8,6 +8,7 @@ import { checkExpect, describeFailure, type ExpectFailure } from '../scenarios/c
 import type { Metrics } from '../scenarios/metrics.js';
 import { runScenario, type ScenarioRun } from '../scenarios/runScenario.js';
 import {
+  METRIC_NAMES,
   parseScenario,
   type Scenario,
   STRATEGY_NAMES,
@@ -46,14 +47,7 @@ export function builtinScenarioFiles(): string[] {
     .map((f) => join(dir, f));
 }
 
-const COLUMNS: Array<[keyof Metrics, string]> = [
-  ['orphanMs', 'orphanMs'],
-  ['unavailableMs', 'unavailableMs'],
-  ['wrongfulStops', 'wrongfulStops'],
-  ['stopLatencyMs', 'stopLatencyMs'],
-  ['leakedRefs', 'leakedRefs'],
-  ['crashNotices', 'crashNotices'],
-];
+const COLUMNS = METRIC_NAMES;
 
 function cell(m: Metrics, k: keyof Metrics): string {
   const v = m[k];
@@ -63,12 +57,12 @@ function cell(m: Metrics, k: keyof Metrics): string {
 }
 
 function table(runs: ScenarioRun[], failures: ExpectFailure[]): string {
-  const head = ['strategy', ...COLUMNS.map(([, h]) => h), 'expect'];
+  const head = ['strategy', ...COLUMNS, 'expect'];
   const rows = runs.map((r) => {
     const bad = failures.filter((f) => f.strategy === r.strategy);
     return [
       r.strategy,
-      ...COLUMNS.map(([k]) => cell(r.metrics, k)),
+      ...COLUMNS.map((k) => cell(r.metrics, k)),
       bad.length ? `FAIL ${bad.map((f) => f.metric).join(',')}` : '',
     ];
   });

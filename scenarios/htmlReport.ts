@@ -2,7 +2,7 @@
 
 import type { Metrics } from './metrics.js';
 import type { ScenarioRun } from './runScenario.js';
-import type { Scenario } from './scenarioSchema.js';
+import { METRIC_NAMES, type Scenario } from './scenarioSchema.js';
 import { esc, MARK_COLORS, renderTimeline, STATE_COLORS, TIMELINE_CSS } from './svgTimeline.js';
 
 /** What {@link renderHtmlReport} draws: each scenario with its runs, in order. */
@@ -59,14 +59,7 @@ function legend(): string {
   ].join('');
 }
 
-const COLUMNS = [
-  'orphanMs',
-  'unavailableMs',
-  'wrongfulStops',
-  'stopLatencyMs',
-  'leakedRefs',
-  'crashNotices',
-] as const;
+const COLUMNS = METRIC_NAMES;
 
 /** One metrics cell: its text and whether it shows a defect. */
 function cell(m: Metrics, k: (typeof COLUMNS)[number]): { text: string; bad: boolean } {

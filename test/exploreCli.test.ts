@@ -4,23 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli/io.js';
-import { main } from '../cli/main.js';
+import { runCli } from './cliHarness.js';
 
-function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    readFile: (p) => readFileSync(p, 'utf8'),
-  };
-  return { code: main(argv, io), stdout, stderr };
-}
+const run = runCli;
 
 describe('explore command', () => {
   it('should report each invariant with the shortest counterexample as moves', () => {

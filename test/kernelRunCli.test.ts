@@ -5,30 +5,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli/io.js';
-import { main } from '../cli/main.js';
+import { runCli } from './cliHarness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const example = join(root, 'examples', 'kernel-run.json');
 
-function run(argv: string[], files: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    readFile: (p) => {
-      if (p in files) return files[p] as string;
-      return readFileSync(p, 'utf8');
-    },
-  };
-  const code = main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 const doc = (ops: unknown[], extra: Record<string, unknown> = {}) =>
   JSON.stringify({ processors: [{ name: 'm4' }], ops, ...extra });

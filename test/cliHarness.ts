@@ -1,0 +1,21 @@
+// Runs the command line in-process with captured streams and in-memory files.
+
+import { readFileSync } from 'node:fs';
+import type { CliIo } from '../cli/io.js';
+import { main } from '../cli/main.js';
+
+/** Runs `rproc-supervisor argv…`; `files` answer reads before the disk does. */
+export function runCli(argv: string[], files: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    readFile: (p) => (p in files ? (files[p] as string) : readFileSync(p, 'utf8')),
+  };
+  return { code: main(argv, io), stdout, stderr };
+}
