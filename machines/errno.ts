@@ -15,6 +15,8 @@ export const ERRNOS = [
   'EPERM',
   'ETIMEDOUT',
   'ESRCH',
+  'EIO',
+  'ENOTTY',
 ] as const;
 
 /** One errno name, e.g. `'EBUSY'`. */

@@ -1,0 +1,99 @@
+// cdev driver: holds /dev/remoteprocN with shutdown-on-release and writes commands to it (RprocDriver).
+
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ok, type Result } from '../../machines/errno.js';
+import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
+import { ioctlInt } from './ioctl.js';
+import { findProcessor, nodeError, type ObservedState, type RprocDriver } from './RprocDriver.js';
+import { nodeFiles, pollState, type SysfsFiles, sysfsAccess } from './sysfsDriver.js';
+
+/** Options of {@link createCdevDriver}. */
+export interface CdevDriverOptions {
+  /** Where `remoteprocN/` attributes are. @default '/sys/class/remoteproc' */
+  sysfsRoot?: string;
+  /** Where the `remoteprocN` device nodes are. @default '/dev' */
+  devRoot?: string;
+  /** @default node's file system */
+  files?: SysfsFiles;
+}
+
+/**
+ * The cdev driver. For each processor it controls, it opens `<devRoot>/remoteprocN` read-write (Node
+ * opens every descriptor with O_CLOEXEC, and spawns children without them, so no child inherits it),
+ * sets RPROC_SET_SHUTDOWN_ON_RELEASE, and writes `start` / `stop` to it without a newline. If this
+ * process dies, the kernel's release of the descriptor stops the processor. The device has no read:
+ * state, firmware and recovery go through sysfs. It never opens a device only to look at it: with the
+ * flag set, any last close drops a reference (kernel-semantics §5.4).
+ *
+ * @example
+ * const driver = createCdevDriver();
+ * await driver.start('remoteproc0'); // opens and holds /dev/remoteproc0, then boots it
+ * await driver.close();              // the kernel's release stops it
+ */
+export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
+  const devRoot = options.devRoot ?? '/dev';
+  const sys = sysfsAccess(options.sysfsRoot ?? '/sys/class/remoteproc', options.files ?? nodeFiles);
+  const held = new Map<string, Promise<Result<FileHandle>>>();
+
+  const hold = (device: string): Promise<Result<FileHandle>> => {
+    let h = held.get(device);
+    if (!h) {
+      const path = join(devRoot, device);
+      h = (async (): Promise<Result<FileHandle>> => {
+        let handle: FileHandle;
+        try {
+          handle = await open(path, 'r+');
+        } catch (err) {
+          return nodeError(err, 'cdev.open', path);
+        }
+        const set = ioctlInt(handle.fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
+        if (!set.ok) {
+          await handle.close();
+          return set;
+        }
+        return ok(handle);
+      })();
+      held.set(device, h);
+      void h.then((r) => {
+        if (!r.ok) held.delete(device);
+      });
+    }
+    return h;
+  };
+
+  const command = async (device: string, cmd: 'start' | 'stop'): Promise<Result<ObservedState>> => {
+    const h = await hold(device);
+    if (!h.ok) return h;
+    try {
+      // One write of the bare word: the cdev rejects a trailing newline (kernel-semantics §5.2).
+      await h.value.write(cmd);
+    } catch (err) {
+      return nodeError(err, 'cdev.write', join(devRoot, device));
+    }
+    return sys.state(device);
+  };
+
+  return {
+    kind: 'cdev',
+    holdsDevice: true,
+    list: () => sys.list(),
+    resolve: async (ref) => findProcessor(await sys.list(), ref),
+    read: (device, attr) => sys.read(device, attr),
+    state: (device) => sys.state(device),
+    setFirmware: (device, name) => sys.write(device, 'firmware', name),
+    setRecovery: (device, value) => sys.write(device, 'recovery', value),
+    start: (device) => command(device, 'start'),
+    stop: (device) => command(device, 'stop'),
+    watch: (device, onState, intervalMs) => pollState(() => sys.state(device), onState, intervalMs),
+    async close() {
+      // Reverse order of acquisition.
+      for (const [device, h] of [...held].reverse()) {
+        held.delete(device);
+        const r = await h;
+        if (r.ok) await r.value.close();
+      }
+    },
+  };
+}

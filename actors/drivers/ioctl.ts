@@ -1,0 +1,53 @@
+// ioctl: `ioctl(2)` with an int32 argument, through koffi (libc), with errno as data.
+
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { ERRNOS, type Errno, fail, ok, type Result } from '../../machines/errno.js';
+
+type IoctlFn = (fd: number, request: number, arg: number[]) => number;
+
+let loaded: { ioctl: IoctlFn; errno: () => number } | null = null;
+
+/** Loads libc's `ioctl` once. koffi ships its binaries inside the npm package. */
+function libc(): { ioctl: IoctlFn; errno: () => number } {
+  if (!loaded) {
+    const koffi = createRequire(import.meta.url)('koffi') as {
+      load(path: string): { func(signature: string): IoctlFn };
+      errno(): number;
+    };
+    const lib = koffi.load('libc.so.6');
+    loaded = {
+      ioctl: lib.func('int ioctl(int fd, unsigned long request, _Inout_ int *arg)'),
+      errno: () => koffi.errno(),
+    };
+  }
+  return loaded;
+}
+
+const NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** The errno name of a number (`25` → `ENOTTY`); numbers outside the ABI's list become EIO. */
+export function errnoName(n: number): Errno {
+  const name = NAMES.get(n) ?? '';
+  return (ERRNOS as readonly string[]).includes(name) ? (name as Errno) : 'EIO';
+}
+
+/**
+ * `ioctl(fd, request, &arg)` with an int32 `arg`; resolves to the value the kernel left in `arg` (what
+ * a `_IOR` request returns). A failure is errno data, e.g. ENOTTY on a regular file, EINVAL for a
+ * request the remoteproc cdev does not know.
+ */
+export function ioctlInt(fd: number, request: number, arg = 0): Result<number> {
+  const { ioctl, errno } = libc();
+  const box = [arg | 0];
+  const r = ioctl(fd, request >>> 0, box);
+  if (r < 0) {
+    const n = errno();
+    return fail(
+      errnoName(n),
+      'ioctl',
+      `request 0x${(request >>> 0).toString(16)}: errno ${n} (${NAMES.get(n) ?? '?'})`,
+    );
+  }
+  return ok(box[0] ?? 0);
+}

@@ -1,0 +1,108 @@
+// sim driver: the in-process kernel twin behind RprocDriver, in real time (the embedded default).
+
+import { ok, type Result } from '../../machines/errno.js';
+import type { KernelProfile } from '../../machines/profile.js';
+import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
+import { KernelTwin, type ProcessorSpec } from '../kernel/KernelTwin.js';
+import type { PendingCall } from '../kernel/PendingCall.js';
+import { realClock } from '../RealClock.js';
+import type { TwinClock } from '../VirtualClock.js';
+import {
+  deviceIndex,
+  deviceName,
+  findProcessor,
+  type ObservedState,
+  type ProcessorRef,
+  parseState,
+  type RprocDriver,
+} from './RprocDriver.js';
+import { pollState } from './sysfsDriver.js';
+
+/** Options of {@link createSimDriver}. */
+export interface SimDriverOptions {
+  processors: ProcessorSpec[];
+  /** @default '5.19' */
+  kernel?: KernelProfile;
+  /** @default real time */
+  clock?: TwinClock;
+  /** The pid the twin knows this process by. @default process.pid */
+  pid?: number;
+}
+
+const promise = <T>(call: PendingCall<T>): Promise<Result<T>> =>
+  new Promise((resolve) => call.onSettled(resolve));
+
+/**
+ * A driver over an in-process {@link KernelTwin}: it behaves like the cdev driver (it holds each
+ * processor's device with shutdown-on-release, in the twin), so `hybrid` runs on it.
+ *
+ * @example
+ * const driver = createSimDriver({ processors: [{ name: 'm4' }] });
+ * await driver.start('m4'); // resolves after bootMs of real time
+ */
+export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin: KernelTwin } {
+  const twin = new KernelTwin({
+    profile: options.kernel ?? '5.19',
+    processors: options.processors,
+    clock: options.clock ?? realClock,
+  });
+  const pid = options.pid ?? process.pid;
+  const fds = new Map<number, number>();
+  const index = (device: string): number => deviceIndex(device) ?? twin.resolve(device)?.index ?? -1;
+  const valid = (device: string) => index(device) >= 0 && index(device) < twin.processors.length;
+  const noDevice = (device: string): Result<never> => ({
+    ok: false,
+    error: { code: 'ENOENT', op: 'sim', detail: `no ${device}` },
+  });
+  const list = (): ProcessorRef[] =>
+    twin.processors.map((p) => ({ device: deviceName(p.index), name: p.name }));
+  const state = async (device: string): Promise<Result<ObservedState>> => {
+    if (!valid(device)) return noDevice(device);
+    const r = twin.sysfsRead(index(device), 'state');
+    return r.ok ? ok(parseState(r.value)) : r;
+  };
+  const command = async (device: string, cmd: 'start' | 'stop'): Promise<Result<ObservedState>> => {
+    if (!valid(device)) return noDevice(device);
+    const i = index(device);
+    let fd = fds.get(i);
+    if (fd === undefined) {
+      const opened = twin.cdevOpen(pid, i, { cloexec: true });
+      if (!opened.ok) return opened;
+      fd = opened.value;
+      fds.set(i, fd);
+      twin.cdevIoctl(pid, fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
+    }
+    const w = await promise(twin.cdevWrite(pid, fd, cmd));
+    return w.ok ? state(device) : w;
+  };
+  const write = async (device: string, attr: 'firmware' | 'recovery', value: string): Promise<Result> => {
+    if (!valid(device)) return noDevice(device);
+    const r = await promise(twin.sysfsWrite(index(device), attr, value));
+    return r.ok ? ok() : r;
+  };
+  return {
+    kind: 'sim',
+    holdsDevice: true,
+    twin,
+    list: async () => list(),
+    resolve: async (ref) => findProcessor(list(), ref),
+    read: async (device, attr) => {
+      if (!valid(device)) return noDevice(device);
+      const r = twin.sysfsRead(index(device), attr);
+      return r.ok ? ok(r.value.replace(/\n$/, '')) : r;
+    },
+    state,
+    setFirmware: (device, name) => write(device, 'firmware', name),
+    setRecovery: (device, value) => write(device, 'recovery', value),
+    start: (device) => command(device, 'start'),
+    stop: (device) => command(device, 'stop'),
+    watch: (device, onState, intervalMs) => pollState(() => state(device), onState, intervalMs),
+    async close() {
+      // The process lets go of its descriptors as on exit: the twin's releases run.
+      for (const [i, fd] of [...fds].reverse()) {
+        fds.delete(i);
+        await promise(twin.close(pid, fd));
+      }
+    },
+  };
+}
