@@ -1,0 +1,336 @@
+// createSupervisor: the production supervisor (hybrid or sysfs-monitor) on a real driver, in real time.
+
+import { type Actor, createActor } from 'xstate';
+import type { ObservedState, ProcessorRef, RprocDriver } from '../actors/drivers/RprocDriver.js';
+import { realClock } from '../actors/RealClock.js';
+import type { TwinClock } from '../actors/VirtualClock.js';
+import type { Errno } from '../machines/errno.js';
+import { leaseMachine } from '../machines/leaseMachine.js';
+import { type ReconcilePolicy, supervisorMachine } from '../machines/supervisorMachine.js';
+
+/** Options of {@link createSupervisor}. */
+export interface SupervisorOptions {
+  driver: RprocDriver;
+  /** `hybrid` needs a driver that holds the device (cdev, sim). @default 'hybrid' */
+  strategy?: 'hybrid' | 'sysfs-monitor';
+  /** How often `state` is polled for crashes and recoveries. @default 250 */
+  pollMs?: number;
+  /** What to do with processors found powered at start: wait `graceMs` for clients, or stop them. @default 'adopt' */
+  reconcile?: ReconcilePolicy;
+  /** @default 2000 */
+  graceMs?: number;
+  /** @default real time */
+  clock?: TwinClock;
+  /** Structured log lines. @default none */
+  log?: (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
+}
+
+/** Options of {@link Supervisor.acquire}. */
+export interface AcquireOptions {
+  /** Firmware to boot if the processor has to be started. */
+  firmware?: string;
+  /** Who holds the lease (shown by `status`). @default 'anonymous' */
+  client?: string;
+  /** The lease is lost after this long without `ping()`. @default null (never) */
+  ttlMs?: number | null;
+  /** Recorded on the lease (the daemon passes the peer's credentials). */
+  peer?: { pid: number; uid: number; gid: number };
+}
+
+/** Events of a lease. */
+export type LeaseEventName = 'granted' | 'processor.crashed' | 'processor.recovered' | 'lost';
+
+/** A client's claim on a processor. `await using lease = await sup.acquire('m4')` releases it at scope end. */
+export interface Lease extends AsyncDisposable {
+  readonly id: string;
+  readonly client: string;
+  readonly processor: ProcessorRef;
+  readonly since: number;
+  readonly peer?: { pid: number; uid: number; gid: number };
+  /** `granted` until released, lost (TTL, supervisor closed) or expired. */
+  readonly state: 'granted' | 'released' | 'lost' | 'expired';
+  on(event: LeaseEventName, listener: (detail: { processor: string; reason?: string }) => void): () => void;
+  /** A heartbeat: restarts the TTL. */
+  ping(): void;
+  /** Ends the lease; idempotent. The processor stops when its last lease ends. */
+  release(): Promise<void>;
+}
+
+/** What `status()` returns. */
+export interface SupervisorStatus {
+  strategy: 'hybrid' | 'sysfs-monitor';
+  processors: Array<{
+    device: string;
+    name: string;
+    state: ObservedState | 'unknown';
+    crashes: number;
+    leases: Array<{ id: string; client: string; since: number; pid?: number }>;
+  }>;
+}
+
+/** The production supervisor. */
+export interface Supervisor {
+  /** Leases `processor` (`remoteprocN` or its name); rejects with an Error whose `code` is the errno. */
+  acquire(processor: string, options?: AcquireOptions): Promise<Lease>;
+  status(): SupervisorStatus;
+  /** Ends every lease (in reverse order), stops what nobody else holds, lets go of the driver. */
+  close(): Promise<void>;
+}
+
+/** An Error carrying an errno `code`, as Node's own errors do. */
+export class RprocSupervisorError extends Error {
+  constructor(
+    readonly code: Errno,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+const POWERED = new Set<ObservedState>(['running', 'attached', 'crashed', 'suspended']);
+
+interface LeaseRecord {
+  lease: Lease;
+  actor: Actor<typeof leaseMachine>;
+  emit: (event: LeaseEventName, detail: { processor: string; reason?: string }) => void;
+}
+
+/**
+ * Starts a supervisor: one vote per lease, the processor runs while any lease holds it and stops when the
+ * last one ends. With `hybrid` the driver holds `/dev/remoteprocN` with shutdown-on-release, so if this
+ * process dies the kernel stops the processor.
+ *
+ * @example
+ * const sup = await createSupervisor({ driver: createSimDriver({ processors: [{ name: 'm4' }] }) });
+ * {
+ *   await using lease = await sup.acquire('m4', { client: 'audio' });
+ *   lease.on('processor.crashed', () => console.log('m4 crashed; it recovers on its own'));
+ * } // released here
+ * await sup.close();
+ */
+export async function createSupervisor(options: SupervisorOptions): Promise<Supervisor> {
+  const { driver } = options;
+  const strategy = options.strategy ?? 'hybrid';
+  if (strategy === 'hybrid' && !driver.holdsDevice) {
+    throw new RprocSupervisorError(
+      'EINVAL',
+      `hybrid needs a driver that holds /dev/remoteprocN (cdev or sim); the ${driver.kind} driver cannot, use sysfs-monitor`,
+    );
+  }
+  const clock = options.clock ?? realClock;
+  const log = options.log ?? (() => {});
+  const processors = await driver.list();
+  const states = new Map<string, ObservedState | 'unknown'>(processors.map((p) => [p.device, 'unknown']));
+  const crashes = new Map<string, number>();
+  const leases = new Map<string, LeaseRecord>();
+  const holds = new Set<string>();
+  const busy = new Set<string>();
+  const desired = new Map<string, 'running' | 'offline'>();
+  const firmwareWanted = new Map<string, string>();
+  let nextLease = 1;
+  let closed = false;
+
+  const sup = createActor(supervisorMachine, {
+    clock,
+    input: {
+      processors: processors.map((p) => p.device),
+      reconcile: options.reconcile ?? 'adopt',
+      graceMs: options.graceMs ?? 2000,
+      restarted: true,
+    },
+  });
+
+  // The executor: one operation per processor at a time, the latest wish wins (as supervisors/monitorProgram).
+  const inflight = new Set<Promise<void>>();
+  const ensure = (device: string, want: 'running' | 'offline') => {
+    desired.set(device, want);
+    if (busy.has(device)) return;
+    const p = act(device).finally(() => inflight.delete(p));
+    inflight.add(p);
+  };
+  const act = async (device: string): Promise<void> => {
+    const want = desired.get(device);
+    if (!want || busy.has(device) || closed) return;
+    busy.add(device);
+    try {
+      if (want === 'running') await bringUp(device);
+      else await bringDown(device);
+    } finally {
+      busy.delete(device);
+    }
+    if (desired.get(device) !== want) ensure(device, desired.get(device) ?? want);
+  };
+  const bringUp = async (device: string) => {
+    if (holds.has(device)) return;
+    let s = await driver.state(device);
+    if (s.ok && (s.value === 'running' || s.value === 'attached')) {
+      // `state` reads running while a stop is under way: `recover` waits for the lock and does nothing.
+      await driver.setRecovery(device, 'recover');
+      s = await driver.state(device);
+    }
+    if (s.ok && (s.value === 'running' || s.value === 'attached' || s.value === 'crashed')) {
+      log({ level: 'info', msg: 'adopt', processor: device, state: s.value });
+      holds.add(device);
+      return;
+    }
+    const fw = firmwareWanted.get(device);
+    if (fw) await driver.setFirmware(device, fw);
+    const r = await driver.start(device);
+    if (!r.ok) {
+      log({
+        level: 'warn',
+        msg: 'start failed',
+        processor: device,
+        errno: r.error.code,
+        detail: r.error.detail,
+      });
+      return;
+    }
+    holds.add(device);
+    if (r.value === 'offline')
+      log({
+        level: 'warn',
+        msg: 'wedged: start succeeded but the processor stays offline',
+        processor: device,
+      });
+  };
+  const bringDown = async (device: string) => {
+    for (let i = 0; i < 8; i++) {
+      const s = await driver.state(device);
+      if (!s.ok || !POWERED.has(s.value)) {
+        holds.delete(device);
+        return;
+      }
+      if (desired.get(device) !== 'offline') return;
+      if (s.value === 'crashed') {
+        if (strategy !== 'hybrid') {
+          log({ level: 'warn', msg: 'cannot stop a crashed processor', processor: device });
+          return;
+        }
+        await driver.setRecovery(device, 'recover');
+        continue;
+      }
+      const r = await driver.stop(device);
+      if (!r.ok) log({ level: 'warn', msg: 'stop failed', processor: device, errno: r.error.code });
+    }
+  };
+
+  sup.on('supervisor.ensure', (e) => ensure(e.processor, e.want));
+  sup.on('supervisor.notify', (e) => {
+    if (e.event === 'processor.crashed') crashes.set(e.processor, (crashes.get(e.processor) ?? 0) + 1);
+    for (const r of leases.values())
+      if (r.lease.processor.device === e.processor) r.emit(e.event, { processor: e.processor });
+  });
+  sup.start();
+  const unwatch = processors.map((p) =>
+    driver.watch(
+      p.device,
+      (state) => {
+        states.set(p.device, state);
+        if (state !== 'invalid') sup.send({ type: 'processor.observed', processor: p.device, state });
+      },
+      options.pollMs ?? 250,
+    ),
+  );
+
+  const acquire = async (ref: string, o: AcquireOptions = {}): Promise<Lease> => {
+    if (closed) throw new RprocSupervisorError('ENODEV', 'the supervisor is closed');
+    const found = await driver.resolve(ref);
+    if (!found.ok) throw new RprocSupervisorError(found.error.code, found.error.detail ?? ref);
+    const processor = found.value;
+    if (o.firmware) firmwareWanted.set(processor.device, o.firmware);
+    const id = `lease-${nextLease++}`;
+    const listeners = new Map<LeaseEventName, Set<(d: { processor: string; reason?: string }) => void>>();
+    const actor = createActor(leaseMachine, {
+      clock,
+      input: { id, client: o.client ?? 'anonymous', processor: processor.device, ttlMs: o.ttlMs ?? null },
+    });
+    const emit = (event: LeaseEventName, detail: { processor: string; reason?: string }) => {
+      for (const l of listeners.get(event) ?? []) l(detail);
+    };
+    const lease: Lease = {
+      id,
+      client: o.client ?? 'anonymous',
+      processor,
+      since: clock.now(),
+      ...(o.peer ? { peer: o.peer } : {}),
+      get state() {
+        const s = actor.getSnapshot();
+        return s.status === 'done' ? (s.output?.end ?? 'lost') : 'granted';
+      },
+      on(event, listener) {
+        let set = listeners.get(event);
+        if (!set) listeners.set(event, (set = new Set()));
+        set.add(listener);
+        return () => set.delete(listener);
+      },
+      ping: () => actor.send({ type: 'lease.heartbeat' }),
+      async release() {
+        actor.send({ type: 'lease.release' });
+      },
+      async [Symbol.asyncDispose]() {
+        await lease.release();
+      },
+    };
+    leases.set(id, { lease, actor, emit });
+    actor.subscribe({
+      complete: () => {
+        leases.delete(id);
+        const end = actor.getSnapshot().output?.end;
+        if (end && end !== 'released') emit('lost', { processor: processor.device, reason: end });
+        sup.send({ type: 'lease.ended', processor: processor.device });
+        log({
+          level: 'info',
+          msg: `lease ${end ?? 'ended'}`,
+          lease: id,
+          client: lease.client,
+          processor: processor.device,
+        });
+      },
+    });
+    actor.start();
+    actor.send({ type: 'lease.grant' });
+    sup.send({ type: 'lease.granted', processor: processor.device });
+    log({
+      level: 'info',
+      msg: 'lease granted',
+      lease: id,
+      client: lease.client,
+      processor: processor.device,
+    });
+    queueMicrotask(() => emit('granted', { processor: processor.device }));
+    return lease;
+  };
+
+  return {
+    acquire,
+    status: () => ({
+      strategy,
+      processors: processors.map((p) => ({
+        device: p.device,
+        name: p.name,
+        state: states.get(p.device) ?? 'unknown',
+        crashes: crashes.get(p.device) ?? 0,
+        leases: [...leases.values()]
+          .filter((r) => r.lease.processor.device === p.device)
+          .map((r) => ({
+            id: r.lease.id,
+            client: r.lease.client,
+            since: r.lease.since,
+            ...(r.lease.peer ? { pid: r.lease.peer.pid } : {}),
+          })),
+      })),
+    }),
+    async close() {
+      if (closed) return;
+      for (const r of [...leases.values()].reverse()) r.actor.send({ type: 'lease.lost' });
+      // The last votes' stops (decided after the same-instant messages) finish before the devices go.
+      await new Promise<void>((r) => clock.setTimeout(() => r(), 0));
+      while (inflight.size > 0) await Promise.all([...inflight]);
+      closed = true;
+      for (const u of unwatch) u();
+      sup.stop();
+      await driver.close();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// The production supervisor on the sim driver, in real (short) time.
+
+import { describe, expect, it } from 'vitest';
+import { createSimDriver } from '../actors/drivers/simDriver.js';
+import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
+import { createSupervisor } from '../supervisors/createSupervisor.js';
+
+const fast = { bootMs: 5, stopMs: 30 };
+const until = async (cond: () => boolean, ms = 2000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+async function setup(over: Record<string, unknown> = {}) {
+  const driver = createSimDriver({
+    processors: [
+      { name: 'm4', ...fast },
+      { name: 'dsp', ...fast },
+    ],
+  });
+  const sup = await createSupervisor({ driver, pollMs: 5, graceMs: 20, ...over });
+  const state = (i = 0) => driver.twin.inspect(i).state;
+  return { driver, sup, state };
+}
+
+describe('createSupervisor', () => {
+  it('should run a processor while any lease holds it and stop it when the last one ends', async () => {
+    const { driver, sup, state } = await setup();
+    const a = await sup.acquire('m4', { client: 'audio' });
+    const b = await sup.acquire('remoteproc0', { client: 'ui' });
+    await until(() => state() === 'running');
+    await a.release();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(state()).toBe('running');
+    await b.release();
+    await until(() => state() === 'offline');
+    expect(driver.twin.inspect(0).power).toBe(0);
+    await sup.close();
+  });
+
+  it('should release at the end of an `await using` scope', async () => {
+    const { sup, state } = await setup();
+    {
+      await using lease = await sup.acquire('m4');
+      await until(() => state() === 'running');
+      expect(lease.state).toBe('granted');
+    }
+    await until(() => state() === 'offline');
+    await sup.close();
+  });
+
+  it('should lose a lease whose client stops pinging within ttlMs, and stop the processor', async () => {
+    const { sup, state } = await setup();
+    const lease = await sup.acquire('m4', { ttlMs: 60 });
+    const lost: string[] = [];
+    lease.on('lost', (d) => lost.push(d.reason ?? ''));
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      lease.ping();
+    }
+    expect(lease.state).toBe('granted');
+    await until(() => lost.length > 0);
+    expect(lost).toEqual(['expired']);
+    await until(() => state() === 'offline');
+    await sup.close();
+  });
+
+  it('should tell lease holders of a crash and the recovery after it', async () => {
+    const { driver, sup, state } = await setup();
+    const lease = await sup.acquire('m4');
+    const events: string[] = [];
+    lease.on('processor.crashed', () => events.push('crashed'));
+    lease.on('processor.recovered', () => events.push('recovered'));
+    await until(() => state() === 'running');
+    driver.twin.crash(0, 'watchdog');
+    await until(() => events.length === 2);
+    expect(events).toEqual(['crashed', 'recovered']);
+    expect(sup.status().processors[0]?.crashes).toBe(1);
+    await sup.close();
+  });
+
+  it('should stop what it holds when it closes, and refuse new leases', async () => {
+    const { sup, state } = await setup();
+    await sup.acquire('m4');
+    await sup.acquire('dsp');
+    await until(() => state(0) === 'running' && state(1) === 'running');
+    await sup.close();
+    expect([state(0), state(1)]).toEqual(['offline', 'offline']);
+    await expect(sup.acquire('m4')).rejects.toMatchObject({ code: 'ENODEV' });
+  });
+
+  it('should reject an unknown processor with ENODEV, and refuse hybrid on a driver that cannot hold the device', async () => {
+    const { sup } = await setup();
+    await expect(sup.acquire('gpu')).rejects.toMatchObject({ code: 'ENODEV' });
+    await sup.close();
+    await expect(createSupervisor({ driver: createSysfsDriver({ root: '/nonexistent' }) })).rejects.toThrow(
+      /hybrid needs a driver/,
+    );
+  });
+
+  it('should show leases in status', async () => {
+    const { sup } = await setup();
+    await sup.acquire('m4', { client: 'audio', peer: { pid: 4242, uid: 0, gid: 0 } });
+    const s = sup.status();
+    expect(s.strategy).toBe('hybrid');
+    expect(s.processors[0]?.leases).toEqual([expect.objectContaining({ client: 'audio', pid: 4242 })]);
+    await sup.close();
+  });
+});
