@@ -54,7 +54,14 @@ export interface Lease extends AsyncDisposable {
   ping(): void;
   /** Ends the lease; idempotent. The processor stops when its last lease ends. */
   release(): Promise<void>;
+  /** Ends the lease as lost: its holder is gone (the daemon calls this on a connection's EOF). */
+  lose(): void;
 }
+
+/** What `onEvent` reports: state changes seen by polling, crashes and recoveries. */
+export type SupervisorEvent =
+  | { event: 'processor.state'; processor: string; name: string; state: ObservedState }
+  | { event: 'processor.crashed' | 'processor.recovered'; processor: string; name: string };
 
 /** What `status()` returns. */
 export interface SupervisorStatus {
@@ -73,6 +80,8 @@ export interface Supervisor {
   /** Leases `processor` (`remoteprocN` or its name); rejects with an Error whose `code` is the errno. */
   acquire(processor: string, options?: AcquireOptions): Promise<Lease>;
   status(): SupervisorStatus;
+  /** Calls `listener` for every {@link SupervisorEvent}; returns an unsubscribe. */
+  onEvent(listener: (e: SupervisorEvent) => void): () => void;
   /** Ends every lease (in reverse order), stops what nobody else holds, lets go of the driver. */
   close(): Promise<void>;
 }
@@ -129,6 +138,11 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const firmwareWanted = new Map<string, string>();
   let nextLease = 1;
   let closed = false;
+  const eventListeners = new Set<(e: SupervisorEvent) => void>();
+  const nameOf = (device: string) => processors.find((p) => p.device === device)?.name ?? device;
+  const publish = (e: SupervisorEvent) => {
+    for (const l of eventListeners) l(e);
+  };
 
   const sup = createActor(supervisorMachine, {
     clock,
@@ -218,6 +232,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   sup.on('supervisor.ensure', (e) => ensure(e.processor, e.want));
   sup.on('supervisor.notify', (e) => {
     if (e.event === 'processor.crashed') crashes.set(e.processor, (crashes.get(e.processor) ?? 0) + 1);
+    publish({ event: e.event, processor: e.processor, name: nameOf(e.processor) });
     for (const r of leases.values())
       if (r.lease.processor.device === e.processor) r.emit(e.event, { processor: e.processor });
   });
@@ -227,6 +242,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       p.device,
       (state) => {
         states.set(p.device, state);
+        publish({ event: 'processor.state', processor: p.device, name: p.name, state });
         if (state !== 'invalid') sup.send({ type: 'processor.observed', processor: p.device, state });
       },
       options.pollMs ?? 250,
@@ -268,6 +284,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       async release() {
         actor.send({ type: 'lease.release' });
       },
+      lose: () => actor.send({ type: 'lease.lost' }),
       async [Symbol.asyncDispose]() {
         await lease.release();
       },
@@ -304,6 +321,10 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
 
   return {
     acquire,
+    onEvent(listener) {
+      eventListeners.add(listener);
+      return () => eventListeners.delete(listener);
+    },
     status: () => ({
       strategy,
       processors: processors.map((p) => ({

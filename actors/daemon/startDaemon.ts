@@ -1,0 +1,187 @@
+// startDaemon: the lease protocol server on a Unix socket, in front of a Supervisor.
+
+import { chmod, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Socket } from 'node:net';
+import type { Lease, Supervisor } from '../../supervisors/createSupervisor.js';
+import { type PeerCred, peerCred } from './peerCred.js';
+import { frame, LineSplitter, MAX_FRAME, parseFrame, type Request } from './protocol.js';
+
+/** A structured log line. */
+export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
+
+/** Options of {@link startDaemon}. */
+export interface DaemonOptions {
+  supervisor: Supervisor;
+  socketPath: string;
+  /** When either list is given, a peer must match one of them (uid, or gid). */
+  allowUids?: number[];
+  allowGids?: number[];
+  log?: DaemonLog;
+  /** @default SO_PEERCRED through koffi */
+  credentials?: (socket: Socket) => PeerCred | null;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  socketPath: string;
+  /** Stops accepting, ends every connection (their leases end), removes the socket. */
+  close(): Promise<void>;
+}
+
+/** True when something answers on `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Serves the lease protocol (docs/protocol.md) on `socketPath` (mode 0660). Each connection's leases
+ * end when it ends, whatever ended it; a malformed frame gets an error reply and closes that connection
+ * only. A stale socket left by a killed daemon is removed; a live one is an error (EADDRINUSE).
+ */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { supervisor, socketPath } = options;
+  const log = options.log ?? (() => {});
+  const credentials = options.credentials ?? peerCred;
+  const restricted = (options.allowUids?.length ?? 0) + (options.allowGids?.length ?? 0) > 0;
+  const sockets = new Set<Socket>();
+
+  if (await answers(socketPath)) {
+    throw Object.assign(new Error(`EADDRINUSE: another daemon answers on ${socketPath}`), {
+      code: 'EADDRINUSE',
+    });
+  }
+  await unlink(socketPath).catch(() => {});
+
+  const serve = (socket: Socket) => {
+    sockets.add(socket);
+    socket.setEncoding('utf8');
+    const cred = credentials(socket);
+    const who = cred ? { pid: cred.pid, uid: cred.uid, gid: cred.gid } : {};
+    const send = (body: Record<string, unknown>) => {
+      if (!socket.destroyed && socket.writable) socket.write(frame(body));
+    };
+    const refuse = (message: string, id?: number | string) => {
+      log({ level: 'warn', msg: 'protocol error, closing connection', error: message, ...who });
+      send({ ...(id !== undefined ? { id } : {}), ok: false, error: { code: 'EPROTO', message } });
+      socket.end();
+      socket.destroySoon?.();
+    };
+    if (restricted) {
+      const allowed =
+        cred &&
+        ((options.allowUids ?? []).includes(cred.uid) || (options.allowGids ?? []).includes(cred.gid));
+      if (!allowed) {
+        log({ level: 'warn', msg: 'peer refused by the allow-lists', ...who });
+        send({ ok: false, error: { code: 'EACCES', message: 'uid/gid not allowed by this daemon' } });
+        socket.end();
+        return;
+      }
+    }
+    const leases = new Map<string, Lease>();
+    let unsubscribe: (() => void) | null = null;
+
+    const handle = async (r: Request) => {
+      switch (r.op) {
+        case 'acquire': {
+          try {
+            const lease = await supervisor.acquire(r.processor, {
+              ...(r.client ? { client: r.client } : {}),
+              ...(r.firmware ? { firmware: r.firmware } : {}),
+              ttlMs: r.ttlMs ?? null,
+              ...(cred ? { peer: cred } : {}),
+            });
+            if (socket.destroyed) {
+              lease.lose();
+              return;
+            }
+            leases.set(lease.id, lease);
+            for (const event of ['processor.crashed', 'processor.recovered'] as const) {
+              lease.on(event, (d) => send({ event, lease: lease.id, processor: d.processor }));
+            }
+            lease.on('lost', (d) => {
+              leases.delete(lease.id);
+              send({ event: 'lease.lost', lease: lease.id, processor: d.processor, reason: d.reason });
+            });
+            send({ id: r.id, ok: true, lease: lease.id, processor: lease.processor });
+          } catch (err) {
+            const code = (err as { code?: string }).code ?? 'EIO';
+            send({ id: r.id, ok: false, error: { code, message: (err as Error).message } });
+          }
+          return;
+        }
+        case 'release': {
+          const lease = leases.get(r.lease);
+          if (!lease) {
+            send({
+              id: r.id,
+              ok: false,
+              error: { code: 'EPERM', message: `no lease ${r.lease} on this connection` },
+            });
+            return;
+          }
+          leases.delete(r.lease);
+          await lease.release();
+          send({ id: r.id, ok: true });
+          return;
+        }
+        case 'status':
+          send({ id: r.id, ok: true, status: supervisor.status() });
+          return;
+        case 'subscribe':
+          unsubscribe ??= supervisor.onEvent((e) => send({ ...e }));
+          send({ id: r.id, ok: true });
+          return;
+        case 'ping':
+          for (const l of leases.values()) l.ping();
+          send({ id: r.id, ok: true });
+          return;
+      }
+    };
+
+    const splitter = new LineSplitter(
+      (line) => {
+        const parsed = parseFrame(line);
+        if (!parsed.ok) refuse(parsed.message, parsed.id);
+        else void handle(parsed.request);
+      },
+      () => refuse(`frame longer than ${MAX_FRAME} bytes`),
+    );
+    socket.on('data', (chunk: string) => {
+      if (!socket.destroyed) splitter.push(chunk);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      sockets.delete(socket);
+      unsubscribe?.();
+      // EOF on any death of the holder: its leases end.
+      for (const l of leases.values()) l.lose();
+      leases.clear();
+    });
+  };
+
+  const server = createServer(serve);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  await chmod(socketPath, 0o660);
+  log({ level: 'info', msg: 'listening', socket: socketPath });
+
+  return {
+    socketPath,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      await unlink(socketPath).catch(() => {});
+    },
+  };
+}
