@@ -6,4 +6,7 @@ process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(0);
   throw err;
 });
-process.exitCode = main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Long-running commands (daemon, hold, status --watch) resolve when they are done; nothing else keeps us.
+if (['daemon', 'hold', 'status'].includes(process.argv[2] ?? '')) process.exit(code);

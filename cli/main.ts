@@ -2,9 +2,12 @@
 
 import { renderHtmlReport } from '../scenarios/htmlReport.js';
 import { compare } from './compare.js';
+import { daemonCommand } from './daemon.js';
 import { exploreCommand } from './explore.js';
+import { holdCommand } from './hold.js';
 import { type CliIo, EXIT, processIo } from './io.js';
 import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
+import { statusCommand } from './status.js';
 
 export const MAIN_HELP = `Usage: rproc-supervisor <command> [options]
 
@@ -13,6 +16,9 @@ Supervision of Linux remote processors (remoteproc), and a twin of the kernel's 
 Commands:
   compare [FILE…]     run fault scenarios against the five strategies and compare the outcomes
   explore             check invariants over every interleaving of faults; shortest counterexamples
+  daemon              serve leases on a Unix socket (hybrid: the kernel stops processors if it dies)
+  hold P -- CMD       hold a lease on processor P while CMD runs
+  status              what the daemon holds
   kernel run FILE|-   run a JSON document of sysfs/cdev operations against the kernel twin
 
 Run 'rproc-supervisor <command> --help' for a command's options.
@@ -26,7 +32,7 @@ Subcommands:
 ${KERNEL_RUN_HELP}`;
 
 /** Runs the command line `argv` (without `node` and the script). Returns the exit code. */
-export function main(argv: string[], io: CliIo = processIo): number {
+export function main(argv: string[], io: CliIo = processIo): number | Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     (command === undefined ? io.stderr : io.stdout)(MAIN_HELP);
@@ -34,6 +40,9 @@ export function main(argv: string[], io: CliIo = processIo): number {
   }
   if (command === 'compare') return compare(rest, io, renderHtmlReport);
   if (command === 'explore') return exploreCommand(rest, io);
+  if (command === 'daemon') return daemonCommand(rest, io);
+  if (command === 'hold') return holdCommand(rest, io);
+  if (command === 'status') return statusCommand(rest, io);
   if (command === 'kernel') {
     const [sub, ...args] = rest;
     if (sub === 'run') return kernelRun(args, io);

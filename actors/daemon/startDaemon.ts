@@ -28,6 +28,29 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
+/**
+ * The `status` reply: `{ processors: [ { name, device, state, crashes, leases: [ { client, pid, since,
+ * lease } ] } ] }`, `since` in ms since the epoch.
+ */
+export function statusFrame(supervisor: Supervisor) {
+  const s = supervisor.status();
+  return {
+    strategy: s.strategy,
+    processors: s.processors.map((p) => ({
+      name: p.name,
+      device: p.device,
+      state: p.state,
+      crashes: p.crashes,
+      leases: p.leases.map((l) => ({
+        client: l.client,
+        pid: l.pid ?? null,
+        since: Math.round(performance.timeOrigin + l.since),
+        lease: l.id,
+      })),
+    })),
+  };
+}
+
 /** True when something answers on `path`. */
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -132,7 +155,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           return;
         }
         case 'status':
-          send({ id: r.id, ok: true, status: supervisor.status() });
+          send({ id: r.id, ok: true, status: statusFrame(supervisor) });
           return;
         case 'subscribe':
           unsubscribe ??= supervisor.onEvent((e) => send({ ...e }));

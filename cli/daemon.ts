@@ -1,0 +1,171 @@
+// `rproc-supervisor daemon`: the lease daemon on a Unix socket, with a sim, sysfs or cdev driver.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { startDaemon } from '../actors/daemon/startDaemon.js';
+import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
+import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
+import { createSimDriver } from '../actors/drivers/simDriver.js';
+import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
+import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
+import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { createSupervisor } from '../supervisors/createSupervisor.js';
+import { defaultSocket } from './defaults.js';
+import { type CliIo, EXIT, errnoOf } from './io.js';
+
+export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sysfs-monitor] [--driver sim|sysfs|cdev]
+                               [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
+                               [--allow-uid N]… [--allow-gid N]… [--kernel K] [--poll-ms MS] [--log-json]
+
+Serves leases on a Unix socket (docs/protocol.md): a processor runs while any lease holds it and stops
+when the last holder is gone, however it died. With hybrid (the default) the daemon also holds
+/dev/remoteprocN with shutdown-on-release, so the kernel stops the processor if the daemon dies.
+
+Options:
+  --strategy S       hybrid (default; needs the cdev or sim driver) or sysfs-monitor
+  --driver D         cdev (default when DEV-ROOT/remoteproc0 exists), else sim (the in-process twin); sysfs
+  --processors FILE  for sim: a JSON array of processor objects, as in scenarios (default: one, "m4")
+  --sysfs-root DIR   default /sys/class/remoteproc
+  --dev-root DIR     default /dev
+  --socket PATH      default $XDG_RUNTIME_DIR/rproc-supervisor.sock, else /run/rproc-supervisor.sock
+  --allow-uid N      accept only peers with this uid (repeatable; with --allow-gid, either matches)
+  --allow-gid N      accept only peers with this gid (repeatable)
+  --kernel K         for sim: ${KERNEL_PROFILES.join(', ')} (default 5.19)
+  --poll-ms MS       how often state is polled (default 250)
+  --log-json         log one JSON object per line
+  -h, --help         show this help
+
+Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
+`;
+
+/** Runs the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
+export async function daemonCommand(args: string[], io: CliIo): Promise<number> {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        strategy: { type: 'string' },
+        driver: { type: 'string' },
+        processors: { type: 'string' },
+        'sysfs-root': { type: 'string' },
+        'dev-root': { type: 'string' },
+        socket: { type: 'string' },
+        'allow-uid': { type: 'string', multiple: true },
+        'allow-gid': { type: 'string', multiple: true },
+        kernel: { type: 'string' },
+        'poll-ms': { type: 'string' },
+        'log-json': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    io.stderr(`rproc-supervisor daemon: ${(err as Error).message}\n\n${DAEMON_HELP}`);
+    return EXIT.usage;
+  }
+  if (values.help) {
+    io.stdout(DAEMON_HELP);
+    return EXIT.ok;
+  }
+  const usage = (msg: string) => {
+    io.stderr(`rproc-supervisor daemon: ${msg}\n`);
+    return EXIT.usage;
+  };
+  const logJson = values['log-json'] === true;
+  const log = (entry: { level: string; msg: string; [k: string]: unknown }) => {
+    const line = logJson
+      ? JSON.stringify({ time: new Date().toISOString(), ...entry })
+      : `${entry.level}: ${entry.msg}${Object.entries(entry)
+          .filter(([k]) => k !== 'level' && k !== 'msg')
+          .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join('')}`;
+    io.stderr(`${line}\n`);
+  };
+  const strategy = (values.strategy as string | undefined) ?? 'hybrid';
+  if (strategy !== 'hybrid' && strategy !== 'sysfs-monitor')
+    return usage(`--strategy ${strategy}: expected hybrid or sysfs-monitor`);
+  const devRoot = (values['dev-root'] as string | undefined) ?? '/dev';
+  const sysfsRoot = (values['sysfs-root'] as string | undefined) ?? '/sys/class/remoteproc';
+  let driverName = values.driver as string | undefined;
+  if (!driverName) {
+    driverName = existsSync(join(devRoot, 'remoteproc0')) ? 'cdev' : 'sim';
+    if (driverName === 'sim')
+      log({
+        level: 'info',
+        msg: `no ${join(devRoot, 'remoteproc0')}: using the sim driver (the in-process kernel twin)`,
+      });
+  }
+  if (driverName === 'sysfs' && strategy === 'hybrid') {
+    return usage(
+      'hybrid needs a driver that holds /dev/remoteprocN (cdev, or sim); use --driver cdev, or --strategy sysfs-monitor',
+    );
+  }
+  const kernel = (values.kernel as string | undefined) ?? '5.19';
+  if (!isKernelProfile(kernel))
+    return usage(`--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
+  const ids = (name: string) => ((values[name] as string[] | undefined) ?? []).map(Number);
+  const allowUids = ids('allow-uid');
+  const allowGids = ids('allow-gid');
+  if ([...allowUids, ...allowGids].some((n) => !Number.isInteger(n) || n < 0))
+    return usage('--allow-uid/--allow-gid: expected non-negative integers');
+  const pollMs = Number((values['poll-ms'] as string | undefined) ?? 250);
+  if (!Number.isInteger(pollMs) || pollMs <= 0) return usage('--poll-ms: expected a positive integer');
+
+  let driver: RprocDriver;
+  if (driverName === 'sim') {
+    let processors: Array<z.infer<typeof processorSchema>> = [{ name: 'm4' }];
+    if (values.processors) {
+      const file = values.processors as string;
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        return usage(
+          `--processors ${file}: ${err instanceof SyntaxError ? `invalid JSON: ${err.message}` : `cannot read: ${errnoOf(err)}`}`,
+        );
+      }
+      const parsed = z.array(processorSchema).min(1).safeParse(json);
+      if (!parsed.success)
+        return usage(`--processors ${file}:\n  ${formatIssues(parsed.error).join('\n  ')}`);
+      processors = parsed.data;
+    }
+    driver = createSimDriver({ processors, kernel });
+  } else if (driverName === 'cdev') {
+    driver = createCdevDriver({ sysfsRoot, devRoot });
+  } else if (driverName === 'sysfs') {
+    driver = createSysfsDriver({ root: sysfsRoot });
+  } else {
+    return usage(`--driver ${driverName}: expected sim, sysfs or cdev`);
+  }
+
+  const supervisor = await createSupervisor({ driver, strategy, pollMs, log });
+  const socketPath = (values.socket as string | undefined) ?? defaultSocket();
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon({ supervisor, socketPath, allowUids, allowGids, log });
+  } catch (err) {
+    await supervisor.close();
+    io.stderr(`rproc-supervisor daemon: ${socketPath}: ${errnoOf(err)}: ${(err as Error).message}\n`);
+    return EXIT.failed;
+  }
+  log({
+    level: 'info',
+    msg: 'ready',
+    strategy,
+    driver: driver.kind,
+    processors: supervisor.status().processors.map((p) => `${p.device}:${p.name}`),
+  });
+  return new Promise<number>((resolve) => {
+    const stop = async (signal: string) => {
+      log({ level: 'info', msg: 'shutting down', signal });
+      await daemon.close();
+      await supervisor.close();
+      log({ level: 'info', msg: 'stopped' });
+      resolve(EXIT.ok);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}

@@ -1,0 +1,110 @@
+// `rproc-supervisor status`: what the daemon holds — processors, their state, and who holds them.
+
+import { parseArgs } from 'node:util';
+import { DaemonClient } from '../actors/daemon/DaemonClient.js';
+import { defaultSocket, EX_UNAVAILABLE } from './defaults.js';
+import { type CliIo, EXIT, errnoOf } from './io.js';
+
+export const STATUS_HELP = `Usage: rproc-supervisor status [--socket PATH] [--json] [--watch]
+
+Shows the daemon's processors: state, holders (client and pid) and crash count.
+
+Options:
+  --socket PATH  default $XDG_RUNTIME_DIR/rproc-supervisor.sock, else /run/rproc-supervisor.sock
+  --json         { "processors": [ { "name", "device", "state", "leases": [ { "client", "pid", "since" } ] } ] }
+  --watch        print again on every change, until interrupted
+  -h, --help     show this help
+
+Exit status: 0; 69 (EX_UNAVAILABLE) when the daemon cannot be reached; 2 for bad usage.
+`;
+
+interface StatusReply {
+  processors: Array<{
+    name: string;
+    device: string;
+    state: string;
+    crashes?: number;
+    leases: Array<{ client: string; pid: number | null; since: number }>;
+  }>;
+}
+
+function render(s: StatusReply, json: boolean): string {
+  if (json) {
+    return `${JSON.stringify({
+      processors: s.processors.map((p) => ({
+        name: p.name,
+        device: p.device,
+        state: p.state,
+        leases: p.leases.map((l) => ({
+          client: l.client,
+          pid: l.pid,
+          since: new Date(l.since).toISOString(),
+        })),
+      })),
+    })}\n`;
+  }
+  return `${s.processors
+    .map((p) => {
+      const holders =
+        p.leases.map((l) => `${l.client}${l.pid ? ` (pid ${l.pid})` : ''}`).join(', ') || 'nobody';
+      return `${p.device} ${p.name}: ${p.state}, held by ${holders}, crashes ${p.crashes ?? 0}`;
+    })
+    .join('\n')}\n`;
+}
+
+/** Runs `status`. */
+export async function statusCommand(args: string[], io: CliIo): Promise<number> {
+  let values: { socket?: string; json?: boolean; watch?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        socket: { type: 'string' },
+        json: { type: 'boolean' },
+        watch: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    io.stderr(`rproc-supervisor status: ${(err as Error).message}\n\n${STATUS_HELP}`);
+    return EXIT.usage;
+  }
+  if (values.help) {
+    io.stdout(STATUS_HELP);
+    return EXIT.ok;
+  }
+  const socketPath = values.socket ?? defaultSocket();
+  let client: DaemonClient;
+  try {
+    client = await DaemonClient.connect(socketPath);
+  } catch (err) {
+    io.stderr(`rproc-supervisor status: cannot reach the daemon at ${socketPath}: ${errnoOf(err)}\n`);
+    return EX_UNAVAILABLE;
+  }
+  const show = async () => {
+    const r = await client.request({ op: 'status' });
+    if (!r.ok) {
+      io.stderr(`rproc-supervisor status: ${r.error?.code}: ${r.error?.message}\n`);
+      return false;
+    }
+    io.stdout(render(r.status as StatusReply, values.json === true));
+    return true;
+  };
+  if (!(await show())) {
+    client.close();
+    return EX_UNAVAILABLE;
+  }
+  if (!values.watch) {
+    client.close();
+    return EXIT.ok;
+  }
+  await client.request({ op: 'subscribe' });
+  client.on('event', () => void show());
+  return new Promise((resolve) => {
+    client.on('close', () => resolve(EX_UNAVAILABLE));
+    process.once('SIGINT', () => {
+      client.close();
+      resolve(EXIT.ok);
+    });
+  });
+}

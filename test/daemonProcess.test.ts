@@ -1,0 +1,138 @@
+// The daemon and `hold` as real OS processes on the sim driver: death of any kind ends a lease.
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DaemonClient } from '../actors/daemon/DaemonClient.js';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'rproc-supervisor.js');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+const until = async (cond: () => Promise<boolean> | boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+async function daemon() {
+  const dir = mkdtempSync(join(tmpdir(), 'rproc-proc-'));
+  writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 20, stopMs: 10 }]));
+  const socket = join(dir, 'd.sock');
+  const d = spawn(
+    process.execPath,
+    [
+      bin,
+      'daemon',
+      '--driver',
+      'sim',
+      '--processors',
+      join(dir, 'p.json'),
+      '--socket',
+      socket,
+      '--poll-ms',
+      '10',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  children.push(d);
+  await until(() => existsSync(socket));
+  const status = async () => {
+    const c = await DaemonClient.connect(socket);
+    const r = await c.request({ op: 'status' });
+    c.close();
+    return (r.status as { processors: Array<{ state: string; leases: Array<{ pid: number }> }> })
+      .processors[0];
+  };
+  return { dir, socket, d, status };
+}
+
+function hold(socket: string, script: string) {
+  const h = spawn(process.execPath, [bin, 'hold', 'm4', '--socket', socket, '--', 'sh', '-c', script], {
+    stdio: 'ignore',
+    detached: true, // its own process group, so the group can be killed at once
+  });
+  children.push(h);
+  return h;
+}
+
+describe('daemon and hold, as processes', () => {
+  it('should end the lease and stop the processor when the whole hold group is SIGKILLed', async () => {
+    const { socket, status } = await daemon();
+    const h = hold(socket, 'sleep 30');
+    await until(async () => (await status())?.state === 'running');
+    process.kill(-(h.pid as number), 'SIGKILL');
+    await until(async () => {
+      const s = await status();
+      return s?.state === 'offline' && s.leases.length === 0;
+    });
+  });
+
+  it('should keep the lease through a SIGKILL of the wrapper alone, until the command exits', async () => {
+    const { dir, socket, status } = await daemon();
+    const done = join(dir, 'done');
+    const h = hold(socket, `sleep 1; touch ${done}`);
+    await until(async () => (await status())?.state === 'running');
+    h.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await status())?.leases).toHaveLength(1);
+    await until(() => existsSync(done));
+    await until(async () => (await status())?.state === 'offline');
+  });
+
+  it('should exit 69 without running the command when the daemon cannot be reached', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rproc-none-'));
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'hold', 'm4', '--socket', join(dir, 'no.sock'), '--', 'touch', join(dir, 'ran')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).toBe(69);
+    expect(r.stderr).toMatch(/cannot reach the daemon .*ENOENT/);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+
+  it('should answer --help, and refuse a missing command with exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rproc-none-'));
+    const r = spawnSync(process.execPath, [bin, 'hold', '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(
+      spawnSync(process.execPath, [bin, 'hold', 'm4', '--socket', join(dir, 's')], { encoding: 'utf8' })
+        .status,
+    ).toBe(2);
+  });
+
+  it('should release what it holds and stop the processor on SIGTERM', async () => {
+    const { socket, d, status } = await daemon();
+    const c = await DaemonClient.connect(socket);
+    await c.request({ op: 'acquire', processor: 'm4' });
+    await until(async () => (await status())?.state === 'running');
+    const exited = new Promise<number | null>((r) => d.on('exit', (code) => r(code)));
+    d.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(socket)).toBe(false);
+  });
+
+  it('should exit with the command’s code, forwarded from a real run', async () => {
+    const { socket } = await daemon();
+    const r = await new Promise<number | null>((resolve) => {
+      const h = spawn(process.execPath, [bin, 'hold', 'm4', '--socket', socket, '--', 'sh', '-c', 'exit 7'], {
+        stdio: 'ignore',
+      });
+      children.push(h);
+      h.on('exit', (code) => resolve(code));
+    });
+    expect(r).toBe(7);
+  });
+});
