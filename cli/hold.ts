@@ -98,6 +98,8 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     stdio: ['inherit', 'inherit', 'inherit', client.socket],
     env: { ...process.env, RPROC_LEASE_FD: '3' },
   });
+  // Passing a socket to a child pauses it in the parent; keep reading, to see replies and the daemon's EOF.
+  client.socket.resume();
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));

@@ -135,4 +135,80 @@ describe('daemon and hold, as processes', () => {
     });
     expect(r).toBe(7);
   });
+
+  it('should lose the lease of a frozen (SIGSTOPped) holder after its TTL', async () => {
+    const { socket, status } = await daemon();
+    const h = spawn(
+      process.execPath,
+      [bin, 'hold', 'm4', '--socket', socket, '--ttl', '300', '--', 'sleep', '30'],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
+    children.push(h);
+    await until(async () => (await status())?.state === 'running');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await status())?.leases).toHaveLength(1); // the pings keep it
+    process.kill(-(h.pid as number), 'SIGSTOP');
+    await until(async () => {
+      const s = await status();
+      return s?.state === 'offline' && s.leases.length === 0;
+    });
+    process.kill(-(h.pid as number), 'SIGKILL');
+    process.kill(-(h.pid as number), 'SIGCONT');
+  });
+
+  it('should re-register with --reconnect after the daemon restarts', async () => {
+    const first = await daemon();
+    const h = spawn(
+      process.execPath,
+      [bin, 'hold', 'm4', '--socket', first.socket, '--reconnect', '--', 'sleep', '30'],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
+    children.push(h);
+    await until(async () => (await first.status())?.leases.length === 1);
+    first.d.kill('SIGKILL');
+    await new Promise((r) => first.d.on('exit', r));
+    // A new daemon on the same socket path: the stale socket is cleared.
+    const d2 = spawn(
+      process.execPath,
+      [
+        bin,
+        'daemon',
+        '--driver',
+        'sim',
+        '--processors',
+        join(first.dir, 'p.json'),
+        '--socket',
+        first.socket,
+        '--poll-ms',
+        '10',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+    children.push(d2);
+    await until(async () => {
+      try {
+        return (await first.status())?.leases.length === 1;
+      } catch {
+        return false;
+      }
+    });
+    await until(async () => (await first.status())?.state === 'running');
+    process.kill(-(h.pid as number), 'SIGKILL');
+  }, 20_000);
+
+  it('should run the embedded-service example to the end', () => {
+    const example = join(dirname(bin), '..', 'examples', 'embedded-service.mjs');
+    const r = spawnSync(process.execPath, [example], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('adsp crashed');
+    expect(r.stdout).toContain('done: the processor is offline');
+  });
 });
