@@ -77,6 +77,19 @@ describe('daemon and hold, as processes', () => {
     });
   });
 
+  it('should stop the processor only after both holders are gone', async () => {
+    const { socket, status } = await daemon();
+    const a = hold(socket, 'sleep 30');
+    const b = hold(socket, 'sleep 30');
+    await until(async () => (await status())?.leases.length === 2);
+    process.kill(-(a.pid as number), 'SIGKILL');
+    await until(async () => (await status())?.leases.length === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await status())?.state).toBe('running');
+    process.kill(-(b.pid as number), 'SIGKILL');
+    await until(async () => (await status())?.state === 'offline');
+  });
+
   it('should keep the lease through a SIGKILL of the wrapper alone, until the command exits', async () => {
     const { dir, socket, status } = await daemon();
     const done = join(dir, 'done');
