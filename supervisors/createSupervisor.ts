@@ -7,6 +7,7 @@ import type { TwinClock } from '../actors/VirtualClock.js';
 import type { Errno } from '../machines/errno.js';
 import { leaseMachine } from '../machines/leaseMachine.js';
 import { type ReconcilePolicy, supervisorMachine } from '../machines/supervisorMachine.js';
+import { createDriverExecutor } from './driverExecutor.js';
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
@@ -96,8 +97,6 @@ export class RprocSupervisorError extends Error {
   }
 }
 
-const POWERED = new Set<ObservedState>(['running', 'attached', 'crashed', 'suspended']);
-
 interface LeaseRecord {
   lease: Lease;
   actor: Actor<typeof leaseMachine>;
@@ -132,9 +131,6 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const states = new Map<string, ObservedState | 'unknown'>(processors.map((p) => [p.device, 'unknown']));
   const crashes = new Map<string, number>();
   const leases = new Map<string, LeaseRecord>();
-  const holds = new Set<string>();
-  const busy = new Set<string>();
-  const desired = new Map<string, 'running' | 'offline'>();
   const firmwareWanted = new Map<string, string>();
   let nextLease = 1;
   let closed = false;
@@ -154,82 +150,14 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     },
   });
 
-  // The executor: one operation per processor at a time, the latest wish wins (as supervisors/monitorProgram).
-  const inflight = new Set<Promise<void>>();
-  const ensure = (device: string, want: 'running' | 'offline') => {
-    desired.set(device, want);
-    if (busy.has(device)) return;
-    const p = act(device).finally(() => inflight.delete(p));
-    inflight.add(p);
-  };
-  const act = async (device: string): Promise<void> => {
-    const want = desired.get(device);
-    if (!want || busy.has(device) || closed) return;
-    busy.add(device);
-    try {
-      if (want === 'running') await bringUp(device);
-      else await bringDown(device);
-    } finally {
-      busy.delete(device);
-    }
-    if (desired.get(device) !== want) ensure(device, desired.get(device) ?? want);
-  };
-  const bringUp = async (device: string) => {
-    if (holds.has(device)) return;
-    let s = await driver.state(device);
-    if (s.ok && (s.value === 'running' || s.value === 'attached')) {
-      // `state` reads running while a stop is under way: `recover` waits for the lock and does nothing.
-      await driver.setRecovery(device, 'recover');
-      s = await driver.state(device);
-    }
-    if (s.ok && (s.value === 'running' || s.value === 'attached' || s.value === 'crashed')) {
-      log({ level: 'info', msg: 'adopt', processor: device, state: s.value });
-      holds.add(device);
-      return;
-    }
-    const fw = firmwareWanted.get(device);
-    if (fw) await driver.setFirmware(device, fw);
-    const r = await driver.start(device);
-    if (!r.ok) {
-      log({
-        level: 'warn',
-        msg: 'start failed',
-        processor: device,
-        errno: r.error.code,
-        detail: r.error.detail,
-      });
-      return;
-    }
-    holds.add(device);
-    if (r.value === 'offline')
-      log({
-        level: 'warn',
-        msg: 'wedged: start succeeded but the processor stays offline',
-        processor: device,
-      });
-  };
-  const bringDown = async (device: string) => {
-    for (let i = 0; i < 8; i++) {
-      const s = await driver.state(device);
-      if (!s.ok || !POWERED.has(s.value)) {
-        holds.delete(device);
-        return;
-      }
-      if (desired.get(device) !== 'offline') return;
-      if (s.value === 'crashed') {
-        if (strategy !== 'hybrid') {
-          log({ level: 'warn', msg: 'cannot stop a crashed processor', processor: device });
-          return;
-        }
-        await driver.setRecovery(device, 'recover');
-        continue;
-      }
-      const r = await driver.stop(device);
-      if (!r.ok) log({ level: 'warn', msg: 'stop failed', processor: device, errno: r.error.code });
-    }
-  };
+  const executor = createDriverExecutor({
+    driver,
+    recoverCrashed: strategy === 'hybrid',
+    firmwareFor: (device) => firmwareWanted.get(device),
+    log,
+  });
 
-  sup.on('supervisor.ensure', (e) => ensure(e.processor, e.want));
+  sup.on('supervisor.ensure', (e) => executor.ensure(e.processor, e.want));
   sup.on('supervisor.notify', (e) => {
     if (e.event === 'processor.crashed') crashes.set(e.processor, (crashes.get(e.processor) ?? 0) + 1);
     publish({ event: e.event, processor: e.processor, name: nameOf(e.processor) });
@@ -347,8 +275,9 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       for (const r of [...leases.values()].reverse()) r.actor.send({ type: 'lease.lost' });
       // The last votes' stops (decided after the same-instant messages) finish before the devices go.
       await new Promise<void>((r) => clock.setTimeout(() => r(), 0));
-      while (inflight.size > 0) await Promise.all([...inflight]);
+      await executor.idle();
       closed = true;
+      executor.close();
       for (const u of unwatch) u();
       sup.stop();
       await driver.close();
