@@ -1,4 +1,5 @@
 // bench/run.mjs: benchmarks (not tests) of the scenario runner, lease churn and per-lease heap.
+// The runtime benchmarks (daemon death detection, lease throughput) are in bench/runtime.mjs.
 // Run with `npm run bench` (builds first), `npm run bench -- --json`, `npm run bench -- --quick`.
 
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import {
   supervisorMachine,
   VirtualClock,
 } from '../dist/index.js';
+import { runtimeBenchmarks } from './runtime.mjs';
 
 const HELP = `Usage: node --expose-gc bench/run.mjs [--json] [--quick] [--help]
 
@@ -25,14 +27,22 @@ REPS times (5; 3 with --quick), interleaved round by round; the median is report
   lease-churn-vs-bare ratio lease-churn 100k / bare-actors-100k (same rounds)
   heap-per-lease      heapUsed growth per live granted lease (10k leases + supervisor held)
   explore-depth-8     explore, all five strategies, 2 clients, 1 processor, depth 8 (3 rounds; 1 with --quick)
+  death-detection-*   SIGKILL of a lease-holding client process until the daemon's driver is told to stop
+                      (200 kills; 50 with --quick), against a bare socket's 'close' (the floor) and a
+                      1 s pid-polling monitor (20 kills; 10 with --quick); p50 and p99
+  lease-throughput    100 DaemonClient connections in this process, acquire + release in a loop for 2 s
+                      (1 s with --quick); round trips (acquire + release) per second
 
 Targets (reported PASS/FAIL; the exit code is 0 either way):
   lease-churn 100k / 10k   <= 12   (linear scaling)
   lease-churn 100k / bare  <= 3
   explore-depth-8          < 60000 ms for all five strategies
+  death-detection p50      <= 1.25 x the bare socket's p50
+  death-detection p99      <= 2 x the bare socket's p99
+  lease-throughput         >= 20000 round trips/s
 
   --json   print only a JSON array of { name, params, median_ms, ratio } on stdout
-  --quick  fewer repetitions (3 instead of 5)
+  --quick  fewer repetitions (3 instead of 5), fewer kills, a shorter throughput window
   --help   this text
 `;
 
@@ -314,6 +324,11 @@ records.push({
   median_ms: round(exploreMs),
   ratio: null,
 });
+
+// ---------------------------------------------------------------- runtime (daemon, real time)
+
+gc?.();
+records.push(...(await runtimeBenchmarks({ quick: args.includes('--quick'), progress })));
 
 // ---------------------------------------------------------------- output
 
