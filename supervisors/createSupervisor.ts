@@ -203,8 +203,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
         return s.status === 'done' ? (s.output?.end ?? 'lost') : 'granted';
       },
       on(event, listener) {
-        let set = listeners.get(event);
-        if (!set) listeners.set(event, (set = new Set()));
+        const set = listeners.get(event) ?? new Set();
+        listeners.set(event, set);
         set.add(listener);
         return () => set.delete(listener);
       },

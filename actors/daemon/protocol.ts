@@ -84,7 +84,10 @@ export class LineSplitter {
       if (nl < 0) break;
       const line = this.#buf.slice(0, nl);
       this.#buf = this.#buf.slice(nl + 1);
-      if (Buffer.byteLength(line) > MAX_FRAME) return this.onTooLong();
+      if (Buffer.byteLength(line) > MAX_FRAME) {
+        this.onTooLong();
+        return;
+      }
       if (line.trim()) this.onLine(line);
     }
     if (Buffer.byteLength(this.#buf) > MAX_FRAME) this.onTooLong();
