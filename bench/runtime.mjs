@@ -108,7 +108,7 @@ async function simDaemon(socketPath, hooks = {}) {
     hooks.onStarted?.();
     return r;
   };
-  const supervisor = await createSupervisor({ driver, reconcile: 'stop', pollMs: NO_POLL_MS });
+  const supervisor = await createSupervisor({ driver, reconcile: 'stop-unknown', pollMs: NO_POLL_MS });
   const daemon = await startDaemon({ supervisor, socketPath });
   return {
     driver,

@@ -87,8 +87,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     socket.setEncoding('utf8');
     const cred = credentials(socket);
     const who = cred ? { pid: cred.pid, uid: cred.uid, gid: cred.gid } : {};
+    // Frames written in one tick leave in one write(2): cork now, uncork on the next tick.
+    let corked = false;
     const send = (body: Record<string, unknown>) => {
-      if (!socket.destroyed && socket.writable) socket.write(frame(body));
+      if (socket.destroyed || !socket.writable) return;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      socket.write(frame(body));
     };
     const refuse = (message: string, id?: number | string) => {
       log({ level: 'warn', msg: 'protocol error, closing connection', error: message, ...who });
