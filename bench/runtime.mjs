@@ -8,7 +8,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DaemonClient } from '../dist/actors/daemon/DaemonClient.js';
 import { peerCred } from '../dist/actors/daemon/peerCred.js';
 import { startDaemon } from '../dist/actors/daemon/startDaemon.js';
 import { createSimDriver, createSupervisor } from '../dist/node.js';
