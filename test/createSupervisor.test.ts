@@ -54,11 +54,12 @@ describe('createSupervisor', () => {
 
   it('should lose a lease whose client stops pinging within ttlMs, and stop the processor', async () => {
     const { sup, state } = await setup();
-    const lease = await sup.acquire('m4', { ttlMs: 60 });
+    // Generous margins: pings every 50 ms against a 400 ms TTL, on a machine that may be busy.
+    const lease = await sup.acquire('m4', { ttlMs: 400 });
     const lost: string[] = [];
     lease.on('lost', (d) => lost.push(d.reason ?? ''));
-    for (let i = 0; i < 4; i++) {
-      await new Promise((r) => setTimeout(r, 30));
+    for (let i = 0; i < 12; i++) {
+      await new Promise((r) => setTimeout(r, 50));
       lease.ping();
     }
     expect(lease.state).toBe('granted');

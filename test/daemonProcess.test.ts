@@ -153,7 +153,7 @@ describe('daemon and hold, as processes', () => {
     const { socket, status } = await daemon();
     const h = spawn(
       process.execPath,
-      [bin, 'hold', 'm4', '--socket', socket, '--ttl', '300', '--', 'sleep', '30'],
+      [bin, 'hold', 'm4', '--socket', socket, '--ttl', '1000', '--', 'sleep', '30'],
       {
         stdio: 'ignore',
         detached: true,
@@ -161,8 +161,8 @@ describe('daemon and hold, as processes', () => {
     );
     children.push(h);
     await until(async () => (await status())?.state === 'running');
-    await new Promise((r) => setTimeout(r, 500));
-    expect((await status())?.leases).toHaveLength(1); // the pings keep it
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await status())?.leases).toHaveLength(1); // the pings (every 333 ms) keep it past the TTL
     process.kill(-(h.pid as number), 'SIGSTOP');
     await until(async () => {
       const s = await status();
