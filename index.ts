@@ -12,6 +12,7 @@ export * from './actors/trace.js';
 export * from './actors/VirtualClock.js';
 export * from './machines/errno.js';
 export * from './machines/leaseMachine.js';
+export * from './machines/powered.js';
 export * from './machines/profile.js';
 export * from './machines/restartIntensity.js';
 export * from './machines/rprocCore.js';

@@ -1,6 +1,7 @@
 // machines/supervisor: vote counting per processor, decisions, reconciliation after a restart, crash notices.
 
 import { assign, enqueueActions, setup } from 'xstate';
+import { isPoweredState } from './powered.js';
 import type { KernelState } from './rprocTypes.js';
 
 /** How a restarted monitor treats processors it finds powered: wait for clients, or stop them at once. */
@@ -37,8 +38,6 @@ export type SupervisorEmitted =
   | { type: 'supervisor.ensure'; processor: string; want: 'running' | 'offline' }
   /** Tell the lease holders of `processor`. */
   | { type: 'supervisor.notify'; processor: string; event: 'processor.crashed' | 'processor.recovered' };
-
-const POWERED = new Set<string>(['running', 'attached', 'crashed', 'suspended']);
 
 /**
  * The monitor's brain. Counts votes per processor; on the first vote it asks for the processor running,
@@ -97,7 +96,7 @@ export const supervisorMachine = setup({
         enqueue.emit({ type: 'supervisor.notify', processor: p, event: 'processor.recovered' });
       }
       // Nobody wants it but it is powered: stop it (a crash recovery may have brought it back).
-      if (params.enforce && (context.votes[p] ?? 0) === 0 && POWERED.has(state)) {
+      if (params.enforce && (context.votes[p] ?? 0) === 0 && isPoweredState(state)) {
         enqueue.emit({ type: 'supervisor.ensure', processor: p, want: 'offline' });
       }
     }),

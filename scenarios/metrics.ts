@@ -1,6 +1,7 @@
 // metrics: the comparison's measures (design.md, Measures), computed from a run's trace alone.
 
 import type { TraceEvent } from '../actors/trace.js';
+import { isPowered, isRunningState } from '../machines/powered.js';
 
 /** The measures of one run, summed over processors. */
 export interface Metrics {
@@ -17,11 +18,6 @@ export interface Metrics {
   /** Of the clients wanting it when its firmware crashed, how many were told. */
   crashNotices: { notified: number; of: number };
 }
-
-const POWERED_STATES = new Set(['running', 'attached', 'crashed', 'suspended']);
-const isPowered = (state: string, step: string) =>
-  POWERED_STATES.has(state) || step === 'booting' || step === 'attaching' || step.startsWith('recovering');
-const isRunning = (state: string) => state === 'running' || state === 'attached';
 
 interface Track {
   state: string;
@@ -74,7 +70,7 @@ export function computeMetrics(
     if (dt > 0) {
       const powered = isPowered(tr.state, tr.step);
       if (powered && tr.want.size === 0) m.orphanMs += dt;
-      if (tr.want.size > 0 && !isRunning(tr.state)) m.unavailableMs += dt;
+      if (tr.want.size > 0 && !isRunningState(tr.state)) m.unavailableMs += dt;
     }
     tr.since = t;
   };
@@ -94,7 +90,7 @@ export function computeMetrics(
       // A stop is wrongful if someone wanted the processor when it began: a client that comes while an
       // earlier stop is under way finds it stopping, which no supervisor can undo (that is unavailability).
       if (d.step === 'stopping' && tr.step !== 'stopping') tr.stopWanted = tr.want.size > 0;
-      if (isRunning(tr.state) && d.state === 'offline' && tr.step === 'stopping' && tr.stopWanted)
+      if (isRunningState(tr.state) && d.state === 'offline' && tr.step === 'stopping' && tr.stopWanted)
         m.wrongfulStops++;
       if (d.state === 'crashed' && tr.state !== 'crashed')
         tr.crashes.push({ t: e.t, wanting: new Set(tr.want), told: new Set() });

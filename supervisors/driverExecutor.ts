@@ -1,9 +1,8 @@
 // driverExecutor: carries out a supervisor's decisions on a driver — one operation per processor at a
 // time, the latest wish wins; the async twin of the executor in supervisors/monitorProgram.ts.
 
-import type { ObservedState, RprocDriver } from '../actors/drivers/RprocDriver.js';
-
-const POWERED = new Set<ObservedState>(['running', 'attached', 'crashed', 'suspended']);
+import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
+import { isPoweredState } from '../machines/powered.js';
 
 /** Options of {@link createDriverExecutor}. */
 export interface DriverExecutorOptions {
@@ -67,7 +66,7 @@ export function createDriverExecutor({ driver, recoverCrashed, firmwareFor, log 
   const bringDown = async (device: string) => {
     for (let i = 0; i < 8; i++) {
       const s = await driver.state(device);
-      if (!s.ok || !POWERED.has(s.value)) {
+      if (!s.ok || !isPoweredState(s.value)) {
         holds.delete(device);
         return;
       }

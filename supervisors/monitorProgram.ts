@@ -6,6 +6,7 @@ import { PendingCall } from '../actors/kernel/PendingCall.js';
 import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
 import { ok } from '../machines/errno.js';
 import { leaseMachine } from '../machines/leaseMachine.js';
+import { isPoweredState } from '../machines/powered.js';
 import { profileFeatures } from '../machines/profile.js';
 import type { KernelState } from '../machines/rprocTypes.js';
 import { supervisorMachine } from '../machines/supervisorMachine.js';
@@ -33,7 +34,6 @@ export type MonitorMessage =
   | { op: 'lease.expired'; processor: string }
   | { op: 'processor.crashed' | 'processor.recovered'; processor: string };
 
-const POWERED = new Set<KernelState>(['running', 'attached', 'crashed', 'suspended']);
 /** A stop that leaves references (auto-boot, kernel clients) is repeated, at most this often. */
 const MAX_STOPS = 8;
 
@@ -159,8 +159,8 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
     const step = (): void => {
       if (!self.alive) return;
       const s = state(p);
-      if (!POWERED.has(s as KernelState)) holds.delete(p);
-      if (!POWERED.has(s as KernelState) || desired.get(p) !== 'offline') {
+      if (!isPoweredState(s)) holds.delete(p);
+      if (!isPoweredState(s) || desired.get(p) !== 'offline') {
         done();
         return;
       }

@@ -1,5 +1,6 @@
 // The explored system: a base scenario, the alphabet of moves, replay, the canonical state encoding and the invariants.
 
+import { isPowered, isPoweredState } from '../../machines/powered.js';
 import type { KernelProfile } from '../../machines/profile.js';
 import { profileFeatures } from '../../machines/profile.js';
 import { monitorViews } from '../../supervisors/monitorProgram.js';
@@ -35,8 +36,6 @@ export const INVARIANTS = ['no-orphan', 'no-wrongful-stop', 'eventual-stop', 'no
 /** One invariant. */
 export type Invariant = (typeof INVARIANTS)[number];
 
-const POWERED = new Set(['running', 'attached', 'crashed', 'suspended']);
-
 /** The scenario every path of a system starts from: clients `c0…`, processors `p0…`, client i on processor i mod P. */
 export function baseScenario(sys: ExploreSystem): ScenarioJson {
   return {
@@ -71,13 +70,7 @@ export function checkedBase(sys: ExploreSystem): Scenario {
 
 /** True when processor `i` of `world` is powered: booting, running, attached, crashed or recovering. */
 export function powered(world: World, i: number): boolean {
-  const step = stepOf(world, i);
-  return (
-    POWERED.has(world.twin.processor(i).context.state) ||
-    step === 'booting' ||
-    step === 'attaching' ||
-    step.startsWith('recovering')
-  );
+  return isPowered(world.twin.processor(i).context.state, stepOf(world, i));
 }
 
 /** A replayed path: its world, and the invariant broken during its last move, if any. */
@@ -220,7 +213,7 @@ export function enabledMoves(world: World, sys: ExploreSystem, strategy: Strateg
   if (world.alive('monitor')) moves.push({ kill: 'monitor', signal: 'SIGKILL' });
   else if (strategy.startMonitor) moves.push({ start: 'monitor' });
   for (const p of world.twin.processors) {
-    if (POWERED.has(p.context.state) && p.context.state !== 'crashed')
+    if (isPoweredState(p.context.state) && p.context.state !== 'crashed')
       moves.push({ crash: p.name, reason: 'watchdog' });
     if (profileFeatures(sys.kernel).sysfsRecoveryAndCoredump) {
       moves.push({ recovery: p.name, value: p.context.recoveryDisabled ? 'enabled' : 'disabled' });
