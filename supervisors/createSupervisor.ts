@@ -1,7 +1,12 @@
 // createSupervisor: the production supervisor (hybrid or sysfs-monitor) on a real driver, in real time.
 
 import { type Actor, createActor } from 'xstate';
-import type { ObservedState, ProcessorRef, RprocDriver } from '../actors/drivers/RprocDriver.js';
+import {
+  findProcessor,
+  type ObservedState,
+  type ProcessorRef,
+  type RprocDriver,
+} from '../actors/drivers/RprocDriver.js';
 import { realClock } from '../actors/RealClock.js';
 import type { TwinClock } from '../actors/VirtualClock.js';
 import type { Errno } from '../machines/errno.js';
@@ -179,7 +184,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
 
   const acquire = async (ref: string, o: AcquireOptions = {}): Promise<Lease> => {
     if (closed) throw new RprocSupervisorError('ENODEV', 'the supervisor is closed');
-    const found = await driver.resolve(ref);
+    // The processors were listed once at start (the supervisor watches only those): no I/O per acquire.
+    const found = findProcessor(processors, ref);
     if (!found.ok) throw new RprocSupervisorError(found.error.code, found.error.detail ?? ref);
     const processor = found.value;
     if (o.firmware) firmwareWanted.set(processor.device, o.firmware);

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { ok, type Result } from '../../machines/errno.js';
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
 import { ioctlInt } from './ioctl.js';
-import { findProcessor, nodeError, type ObservedState, type RprocDriver } from './RprocDriver.js';
-import { nodeFiles, pollState, type SysfsFiles, sysfsAccess } from './sysfsDriver.js';
+import { nodeError, type ObservedState, type RprocDriver } from './RprocDriver.js';
+import { nodeFiles, type SysfsFiles, sysfsAccess, sysfsBackedDriver } from './sysfsDriver.js';
 
 /** Options of {@link createCdevDriver}. */
 export interface CdevDriverOptions {
@@ -75,18 +75,10 @@ export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
     return sys.state(device);
   };
 
-  return {
+  return sysfsBackedDriver(sys, {
     kind: 'cdev',
     holdsDevice: true,
-    list: () => sys.list(),
-    resolve: async (ref) => findProcessor(await sys.list(), ref),
-    read: (device, attr) => sys.read(device, attr),
-    state: (device) => sys.state(device),
-    setFirmware: (device, name) => sys.write(device, 'firmware', name),
-    setRecovery: (device, value) => sys.write(device, 'recovery', value),
-    start: (device) => command(device, 'start'),
-    stop: (device) => command(device, 'stop'),
-    watch: (device, onState, intervalMs) => pollState(() => sys.state(device), onState, intervalMs),
+    command,
     async close() {
       // Reverse order of acquisition.
       for (const [device, h] of [...held].reverse()) {
@@ -95,5 +87,5 @@ export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
         if (r.ok) await r.value.close();
       }
     },
-  };
+  });
 }

@@ -139,18 +139,31 @@ export function createSysfsDriver(options: SysfsDriverOptions = {}): RprocDriver
     const w = await sys.write(device, 'state', cmd);
     return w.ok ? sys.state(device) : w;
   };
+  return sysfsBackedDriver(sys, { kind: 'sysfs', holdsDevice: false, command, close: async () => {} });
+}
+
+/**
+ * A driver whose reads, `firmware`, `recovery` and polling go through sysfs; only how `start`/`stop`
+ * are issued (and what `close` lets go of) differs between the sysfs and cdev drivers.
+ */
+export function sysfsBackedDriver(
+  sys: SysfsAccess,
+  parts: Pick<RprocDriver, 'kind' | 'holdsDevice' | 'close'> & {
+    command(device: string, cmd: 'start' | 'stop'): Promise<Result<ObservedState>>;
+  },
+): RprocDriver {
   return {
-    kind: 'sysfs',
-    holdsDevice: false,
+    kind: parts.kind,
+    holdsDevice: parts.holdsDevice,
     list: () => sys.list(),
     resolve: async (ref) => findProcessor(await sys.list(), ref),
     read: (device, attr) => sys.read(device, attr),
     state: (device) => sys.state(device),
     setFirmware: (device, name) => sys.write(device, 'firmware', name),
     setRecovery: (device, value) => sys.write(device, 'recovery', value),
-    start: (device) => command(device, 'start'),
-    stop: (device) => command(device, 'stop'),
+    start: (device) => parts.command(device, 'start'),
+    stop: (device) => parts.command(device, 'stop'),
     watch: (device, onState, intervalMs) => pollState(() => sys.state(device), onState, intervalMs),
-    close: async () => {},
+    close: parts.close,
   };
 }
