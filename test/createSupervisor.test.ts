@@ -4,15 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import { createSupervisor } from '../supervisors/createSupervisor.js';
+import { until as waitUntil } from './wait.js';
 
 const fast = { bootMs: 5, stopMs: 30 };
-const until = async (cond: () => boolean, ms = 2000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const until = (cond: () => Promise<boolean> | boolean, ms = 2000) => waitUntil(cond, ms, 5);
 
 async function setup(over: Record<string, unknown> = {}) {
   const driver = createSimDriver({

@@ -11,14 +11,9 @@ import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { type Daemon, startDaemon } from '../actors/daemon/startDaemon.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSupervisor, type Supervisor } from '../supervisors/createSupervisor.js';
+import { until as waitUntil } from './wait.js';
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const until = (cond: () => Promise<boolean> | boolean, ms = 3000) => waitUntil(cond, ms, 5);
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

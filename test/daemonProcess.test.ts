@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
+import { until as waitUntil } from './wait.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'rproc-supervisor.js');
 const children: ChildProcess[] = [];
@@ -14,18 +15,14 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-const until = async (cond: () => Promise<boolean> | boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const until = (cond: () => Promise<boolean> | boolean, ms = 5000) => waitUntil(cond, ms, 20);
 
-async function daemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'rproc-proc-'));
-  writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 20, stopMs: 10 }]));
-  const socket = join(dir, 'd.sock');
+/** Spawns `rproc-supervisor daemon` on the sim driver with the processors of `dir`/p.json. */
+function spawnDaemon(
+  dir: string,
+  socket: string,
+  stdio: 'ignore' | ['ignore', 'ignore', 'pipe'] = ['ignore', 'ignore', 'pipe'],
+) {
   const d = spawn(
     process.execPath,
     [
@@ -40,11 +37,17 @@ async function daemon() {
       '--poll-ms',
       '10',
     ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+    { stdio },
   );
   children.push(d);
+  return d;
+}
+
+async function daemon() {
+  const dir = mkdtempSync(join(tmpdir(), 'rproc-proc-'));
+  writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 20, stopMs: 10 }]));
+  const socket = join(dir, 'd.sock');
+  const d = spawnDaemon(dir, socket);
   await until(() => existsSync(socket));
   const status = async () => {
     const c = await DaemonClient.connect(socket);
@@ -187,25 +190,7 @@ describe('daemon and hold, as processes', () => {
     first.d.kill('SIGKILL');
     await new Promise((r) => first.d.on('exit', r));
     // A new daemon on the same socket path: the stale socket is cleared.
-    const d2 = spawn(
-      process.execPath,
-      [
-        bin,
-        'daemon',
-        '--driver',
-        'sim',
-        '--processors',
-        join(first.dir, 'p.json'),
-        '--socket',
-        first.socket,
-        '--poll-ms',
-        '10',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
-    children.push(d2);
+    spawnDaemon(first.dir, first.socket, 'ignore');
     await until(async () => {
       try {
         return (await first.status())?.leases.length === 1;
