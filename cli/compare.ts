@@ -3,7 +3,6 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { checkExpect, describeFailure, type ExpectFailure } from '../scenarios/checkExpect.js';
 import type { Metrics } from '../scenarios/metrics.js';
 import { runScenario, type ScenarioRun } from '../scenarios/runScenario.js';
@@ -14,6 +13,7 @@ import {
   STRATEGY_NAMES,
   type StrategyName,
 } from '../scenarios/scenarioSchema.js';
+import { commandArgs } from './commandArgs.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 
 export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategies a,b] [--json] [--html FILE] [--check]
@@ -98,28 +98,28 @@ export function compare(
   io: CliIo,
   render?: (input: { scenarios: Array<{ scenario: Scenario; runs: ScenarioRun[] }> }) => string,
 ): number {
-  let values: { strategies?: string; json?: boolean; html?: string; check?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options: {
-        strategies: { type: 'string' },
-        json: { type: 'boolean' },
-        html: { type: 'string' },
-        check: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    io.stderr(`rproc-supervisor compare: ${(err as Error).message}\n\n${COMPARE_HELP}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout(COMPARE_HELP);
-    return EXIT.ok;
-  }
+  const parsed = commandArgs(
+    'compare',
+    COMPARE_HELP,
+    io,
+    args,
+    {
+      strategies: { type: 'string' },
+      json: { type: 'boolean' },
+      html: { type: 'string' },
+      check: { type: 'boolean' },
+    },
+    true,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as {
+    strategies?: string;
+    json?: boolean;
+    html?: string;
+    check?: boolean;
+    help?: boolean;
+  };
+  const positionals = parsed.positionals;
   let only: StrategyName[] | undefined;
   if (values.strategies !== undefined) {
     const names = values.strategies

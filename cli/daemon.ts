@@ -2,7 +2,6 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { startDaemon } from '../actors/daemon/startDaemon.js';
 import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
@@ -12,6 +11,7 @@ import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/createSupervisor.js';
+import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 
@@ -42,33 +42,21 @@ Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops wha
 
 /** Runs the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
 export async function daemonCommand(args: string[], io: CliIo): Promise<number> {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        strategy: { type: 'string' },
-        driver: { type: 'string' },
-        processors: { type: 'string' },
-        'sysfs-root': { type: 'string' },
-        'dev-root': { type: 'string' },
-        socket: { type: 'string' },
-        'allow-uid': { type: 'string', multiple: true },
-        'allow-gid': { type: 'string', multiple: true },
-        kernel: { type: 'string' },
-        'poll-ms': { type: 'string' },
-        'log-json': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    io.stderr(`rproc-supervisor daemon: ${(err as Error).message}\n\n${DAEMON_HELP}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout(DAEMON_HELP);
-    return EXIT.ok;
-  }
+  const parsed = commandArgs('daemon', DAEMON_HELP, io, args, {
+    strategy: { type: 'string' },
+    driver: { type: 'string' },
+    processors: { type: 'string' },
+    'sysfs-root': { type: 'string' },
+    'dev-root': { type: 'string' },
+    socket: { type: 'string' },
+    'allow-uid': { type: 'string', multiple: true },
+    'allow-gid': { type: 'string', multiple: true },
+    kernel: { type: 'string' },
+    'poll-ms': { type: 'string' },
+    'log-json': { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const usage = (msg: string) => {
     io.stderr(`rproc-supervisor daemon: ${msg}\n`);
     return EXIT.usage;

@@ -2,11 +2,11 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isKernelProfile, KERNEL_PROFILES, type KernelProfile } from '../machines/profile.js';
 import { type ExploreResult, explore } from '../scenarios/explore/explore.js';
 import { INVARIANTS, type Move } from '../scenarios/explore/exploreWorld.js';
 import { STRATEGY_NAMES, type StrategyName } from '../scenarios/scenarioSchema.js';
+import { commandArgs } from './commandArgs.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 
 export const EXPLORE_HELP = `Usage: rproc-supervisor explore [--strategy S…] [--clients N] [--processors N] [--depth D]
@@ -69,29 +69,17 @@ function report(r: ExploreResult): string {
 
 /** Runs `explore` with `args`. Returns the exit code. */
 export function exploreCommand(args: string[], io: CliIo): number {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        strategy: { type: 'string', multiple: true },
-        clients: { type: 'string' },
-        processors: { type: 'string' },
-        depth: { type: 'string' },
-        kernel: { type: 'string' },
-        json: { type: 'boolean' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    io.stderr(`rproc-supervisor explore: ${(err as Error).message}\n\n${EXPLORE_HELP}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout(EXPLORE_HELP);
-    return EXIT.ok;
-  }
+  const parsed = commandArgs('explore', EXPLORE_HELP, io, args, {
+    strategy: { type: 'string', multiple: true },
+    clients: { type: 'string' },
+    processors: { type: 'string' },
+    depth: { type: 'string' },
+    kernel: { type: 'string' },
+    json: { type: 'boolean' },
+    out: { type: 'string' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const usage = (msg: string) => {
     io.stderr(`rproc-supervisor explore: ${msg}\n`);
     return EXIT.usage;

@@ -2,8 +2,8 @@
 
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { parseArgs } from 'node:util';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
+import { commandArgs } from './commandArgs.js';
 import { defaultSocket, EX_UNAVAILABLE } from './defaults.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 
@@ -31,28 +31,28 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
   const dash = args.indexOf('--');
   const own = dash < 0 ? args : args.slice(0, dash);
   const cmd = dash < 0 ? [] : args.slice(dash + 1);
-  let values: { firmware?: string; socket?: string; ttl?: string; reconnect?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: own,
-      options: {
-        firmware: { type: 'string' },
-        socket: { type: 'string' },
-        ttl: { type: 'string' },
-        reconnect: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    io.stderr(`rproc-supervisor hold: ${(err as Error).message}\n\n${HOLD_HELP}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout(HOLD_HELP);
-    return EXIT.ok;
-  }
+  const parsed = commandArgs(
+    'hold',
+    HOLD_HELP,
+    io,
+    own,
+    {
+      firmware: { type: 'string' },
+      socket: { type: 'string' },
+      ttl: { type: 'string' },
+      reconnect: { type: 'boolean' },
+    },
+    true,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as {
+    firmware?: string;
+    socket?: string;
+    ttl?: string;
+    reconnect?: boolean;
+    help?: boolean;
+  };
+  const positionals = parsed.positionals;
   const [processor] = positionals;
   if (!processor || positionals.length !== 1 || cmd.length === 0) {
     io.stderr(`rproc-supervisor hold: expected <processor> -- CMD [ARGS…]\n\n${HOLD_HELP}`);

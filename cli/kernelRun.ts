@@ -1,9 +1,9 @@
 // `rproc-supervisor kernel run`: runs a JSON document of operations against the kernel twin.
 
-import { parseArgs } from 'node:util';
 import { parseKernelDocument } from '../actors/kernel/kernelDocument.js';
 import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { commandArgs } from './commandArgs.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 
 export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel 5.9|5.13|5.19] [--json] FILE|-
@@ -49,35 +49,17 @@ function table(results: OpResult[], ops: Record<string, unknown>[]): string {
 
 /** Runs `kernel run` with `args` (after the words `kernel run`). Returns the exit code. */
 export function kernelRun(args: string[], io: CliIo): number {
-  let parsed: ReturnType<
-    typeof parseArgs<{
-      options: {
-        kernel: { type: 'string' };
-        json: { type: 'boolean' };
-        help: { type: 'boolean'; short: 'h' };
-      };
-      allowPositionals: true;
-    }>
-  >;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        kernel: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-    });
-  } catch (err) {
-    io.stderr(`rproc-supervisor kernel run: ${(err as Error).message}\n\n${KERNEL_RUN_HELP}`);
-    return EXIT.usage;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout(KERNEL_RUN_HELP);
-    return EXIT.ok;
-  }
+  const parsed = commandArgs(
+    'kernel run',
+    KERNEL_RUN_HELP,
+    io,
+    args,
+    { kernel: { type: 'string' }, json: { type: 'boolean' } },
+    true,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as { kernel?: string; json?: boolean };
+  const { positionals } = parsed;
   if (positionals.length !== 1) {
     io.stderr(
       `rproc-supervisor kernel run: expected one FILE (or - for standard input)\n\n${KERNEL_RUN_HELP}`,

@@ -1,7 +1,7 @@
 // `rproc-supervisor status`: what the daemon holds — processors, their state, and who holds them.
 
-import { parseArgs } from 'node:util';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
+import { commandArgs } from './commandArgs.js';
 import { defaultSocket, EX_UNAVAILABLE } from './defaults.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 
@@ -54,25 +54,13 @@ function render(s: StatusReply, json: boolean): string {
 
 /** Runs `status`. */
 export async function statusCommand(args: string[], io: CliIo): Promise<number> {
-  let values: { socket?: string; json?: boolean; watch?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        socket: { type: 'string' },
-        json: { type: 'boolean' },
-        watch: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    io.stderr(`rproc-supervisor status: ${(err as Error).message}\n\n${STATUS_HELP}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout(STATUS_HELP);
-    return EXIT.ok;
-  }
+  const parsed = commandArgs('status', STATUS_HELP, io, args, {
+    socket: { type: 'string' },
+    json: { type: 'boolean' },
+    watch: { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as { socket?: string; json?: boolean; watch?: boolean; help?: boolean };
   const socketPath = values.socket ?? defaultSocket();
   let client: DaemonClient;
   try {
