@@ -6,7 +6,7 @@
 
 import { enqueueActions, setup } from 'xstate';
 import { ok } from './errno.js';
-import { attachedStateOf, type CorePlan, planCall } from './rprocCore.js';
+import { attachedStateOf, type CorePlan, KERNEL_CALL_ID, planCall } from './rprocCore.js';
 import {
   type CoreStep,
   DEVCD_TIMEOUT_MS,
@@ -34,7 +34,7 @@ export function initialRprocContext({ profile, options }: RprocInput): RprocCont
     dumps: 0,
     failedRecoveries: 0,
     // auto_boot: rproc_add calls rproc_boot once; that reference belongs to no process (§2).
-    waiters: options.autoBoot ? [{ id: -1, op: 'boot' }] : [],
+    waiters: options.autoBoot ? [{ id: KERNEL_CALL_ID, op: 'boot' }] : [],
     holder: null,
     step: 'idle',
   };

@@ -2,7 +2,7 @@
 
 import { type Actor, createActor } from 'xstate';
 import type { Result } from '../../machines/errno.js';
-import type { KernelProfile } from '../../machines/profile.js';
+import { type KernelProfile, profileFeatures } from '../../machines/profile.js';
 import { rprocMachine } from '../../machines/rprocMachine.js';
 import type { CoreCall, CoreOp, RprocContext, RprocOptions } from '../../machines/rprocTypes.js';
 import type { TwinClock } from '../VirtualClock.js';
@@ -61,6 +61,15 @@ export class Processor {
   }): void {
     this.actor.send({ type: 'rproc.set', ...patch });
   }
+}
+
+/**
+ * What the sysfs and cdev layers of v4.10–v5.18 checked, without the lock, before calling the core:
+ * the processor is RUNNING (or ATTACHED, once that state exists).
+ */
+export function layerRunning(p: Processor): boolean {
+  const s = p.context.state;
+  return s === 'running' || (profileFeatures(p.profile).attachedState && s === 'attached');
 }
 
 /** A call's result with its error's `op` renamed to what userspace called. */

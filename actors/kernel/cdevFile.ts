@@ -8,7 +8,7 @@ import {
   RPROC_SET_SHUTDOWN_ON_RELEASE,
 } from './cdevCommand.js';
 import { PendingCall } from './PendingCall.js';
-import { asUserOp, type Processor } from './Processor.js';
+import { asUserOp, layerRunning, type Processor } from './Processor.js';
 
 const OP = 'cdev.write';
 
@@ -18,7 +18,7 @@ export function cdevWrite(p: Processor, bytes: Uint8Array): PendingCall<number> 
   const cmd = parseCdevCommand(bytes, f.detachCommand);
   if (cmd === 'EINVAL') return PendingCall.settled(fail('EINVAL', OP, 'Unrecognized option'));
   const s = p.context.state;
-  const powered = s === 'running' || (f.attachedState && s === 'attached');
+  const powered = layerRunning(p);
   const len = bytes.length;
   const done = (call: PendingCall, ignoreError = false) =>
     call.map((r): Result<number> => (r.ok || ignoreError ? ok(len) : asUserOp(r, OP)));

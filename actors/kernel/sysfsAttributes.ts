@@ -4,7 +4,7 @@ import { fail, ok, type Result } from '../../machines/errno.js';
 import { profileFeatures } from '../../machines/profile.js';
 import { COREDUMP_MODES, type CoredumpMode } from '../../machines/rprocTypes.js';
 import { PendingCall } from './PendingCall.js';
-import { asUserOp, type Processor } from './Processor.js';
+import { asUserOp, layerRunning, type Processor } from './Processor.js';
 
 /** The remoteproc attributes the twin serves. */
 export const SYSFS_ATTRS = ['state', 'firmware', 'name', 'recovery', 'coredump'] as const;
@@ -59,7 +59,7 @@ function written(call: PendingCall, count: number, ignoreError = false): Pending
 function writeState(p: Processor, value: string, count: number): PendingCall<number> {
   const f = profileFeatures(p.profile);
   const s = p.context.state;
-  const powered = s === 'running' || (f.attachedState && s === 'attached');
+  const powered = layerRunning(p);
   if (sysfsStreq(value, 'start')) {
     // v4.10–v5.18 checked the state here, without the lock (kernel-semantics §2, §4).
     if (f.layerStateChecks && powered) return PendingCall.settled(fail('EBUSY', OP, `state is ${s}`));
