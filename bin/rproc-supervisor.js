@@ -8,5 +8,5 @@ process.stdout.on('error', (err) => {
 });
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
-// Long-running commands (daemon, hold, status --watch) resolve when they are done; nothing else keeps us.
-if (['daemon', 'hold', 'status'].includes(process.argv[2] ?? '')) process.exit(code);
+// Long-running commands (daemon, hold, status --watch, twin) resolve when they are done; nothing else keeps us.
+if (['daemon', 'hold', 'status', 'twin'].includes(process.argv[2] ?? '')) process.exit(code);

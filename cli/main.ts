@@ -8,6 +8,7 @@ import { holdCommand } from './hold.js';
 import { type CliIo, EXIT, processIo } from './io.js';
 import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
 import { statusCommand } from './status.js';
+import { twinCommand } from './twin.js';
 
 export const MAIN_HELP = `Usage: rproc-supervisor <command> [options]
 
@@ -20,6 +21,7 @@ Commands:
   hold P -- CMD       hold a lease on processor P while CMD runs
   status              what the daemon holds
   kernel run FILE|-   run a JSON document of sysfs/cdev operations against the kernel twin
+  twin --mount DIR    mount the kernel twin as files (FUSE): class/remoteproc/* and dev/remoteprocN
 
 Run 'rproc-supervisor <command> --help' for a command's options.
 `;
@@ -43,6 +45,7 @@ export function main(argv: string[], io: CliIo = processIo): number | Promise<nu
   if (command === 'daemon') return daemonCommand(rest, io);
   if (command === 'hold') return holdCommand(rest, io);
   if (command === 'status') return statusCommand(rest, io);
+  if (command === 'twin') return twinCommand(rest, io);
   if (command === 'kernel') {
     const [sub, ...args] = rest;
     if (sub === 'run') return kernelRun(args, io);

@@ -66,8 +66,9 @@ export interface MountedTwin {
 export async function mountTwin(options: MountTwinOptions): Promise<MountedTwin> {
   const dir = resolve(options.dir);
   const log = options.log ?? (() => {});
-  await mkdir(dir, { recursive: true });
+  // A dead mount first: until it is cleared, even mkdir on it fails with ENOTCONN.
   const stale = await clearStaleMount(dir);
+  await mkdir(dir, { recursive: true });
   const twin = new KernelTwin({
     profile: options.kernel ?? '5.19',
     processors: options.processors,

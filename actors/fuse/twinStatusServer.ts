@@ -1,0 +1,114 @@
+// twinStatusServer: the lease protocol's read-only ops (status, subscribe, ping) for a mounted twin, so `status` works against it.
+
+import { chmod, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { frame, LineSplitter, parseFrame } from '../daemon/protocol.js';
+import type { KernelTwin } from '../kernel/KernelTwin.js';
+
+/** A listening status server. */
+export interface TwinStatusServer {
+  socketPath: string;
+  /** Stops listening, ends every connection, removes the socket. */
+  close(): Promise<void>;
+}
+
+/** True when something answers on `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Serves `status`, `subscribe` and `ping` of the lease protocol (docs/protocol.md) for `twin` on a Unix
+ * socket: `status` lists the processors with their twin state, crash count and no leases (a twin grants
+ * none); subscribers get `processor.state` and `processor.crashed` events. `acquire` and `release` get
+ * an EOPNOTSUPP error reply. A stale socket is removed; a live one is an error (EADDRINUSE).
+ */
+export async function startTwinStatusServer(twin: KernelTwin, socketPath: string): Promise<TwinStatusServer> {
+  if (await answers(socketPath)) {
+    throw Object.assign(new Error(`EADDRINUSE: something answers on ${socketPath}`), { code: 'EADDRINUSE' });
+  }
+  await unlink(socketPath).catch(() => {});
+  const crashes = twin.processors.map(() => 0);
+  const last = twin.processors.map((p) => p.context.state as string);
+  const listeners = new Set<(body: Record<string, unknown>) => void>();
+  const unsubscribeTwin = twin.subscribe((index, ctx) => {
+    if (ctx.state === last[index]) return;
+    last[index] = ctx.state;
+    const p = twin.processor(index);
+    if (ctx.state === 'crashed') crashes[index] = (crashes[index] ?? 0) + 1;
+    for (const l of listeners) {
+      l({ event: 'processor.state', processor: p.device, name: p.name, state: ctx.state });
+      if (ctx.state === 'crashed') l({ event: 'processor.crashed', processor: p.device, name: p.name });
+    }
+  });
+  const status = () => ({
+    strategy: 'twin',
+    processors: twin.processors.map((p) => ({
+      name: p.name,
+      device: p.device,
+      state: p.context.state,
+      crashes: crashes[p.index] ?? 0,
+      leases: [],
+    })),
+  });
+
+  const sockets = new Set<Socket>();
+  const serve = (socket: Socket) => {
+    sockets.add(socket);
+    socket.setEncoding('utf8');
+    const send = (body: Record<string, unknown>) => {
+      if (!socket.destroyed && socket.writable) socket.write(frame(body));
+    };
+    const refuse = (message: string, id?: number | string) => {
+      send({ ...(id !== undefined ? { id } : {}), ok: false, error: { code: 'EPROTO', message } });
+      socket.end();
+    };
+    const splitter = new LineSplitter(
+      (line) => {
+        const parsed = parseFrame(line);
+        if (!parsed.ok) return refuse(parsed.message, parsed.id);
+        const r = parsed.request;
+        if (r.op === 'status') send({ id: r.id, ok: true, status: status() });
+        else if (r.op === 'ping') send({ id: r.id, ok: true });
+        else if (r.op === 'subscribe') {
+          listeners.add(send);
+          send({ id: r.id, ok: true });
+        } else {
+          const message = `EOPNOTSUPP: this is a kernel twin, not a daemon: it grants no leases (run "rproc-supervisor daemon" on its files)`;
+          send({ id: r.id, ok: false, error: { code: 'EOPNOTSUPP', message } });
+        }
+      },
+      () => refuse('frame longer than 64 KiB'),
+    );
+    socket.on('data', (chunk: string) => splitter.push(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      sockets.delete(socket);
+      listeners.delete(send);
+    });
+  };
+  const server = createServer(serve);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  await chmod(socketPath, 0o660);
+  return {
+    socketPath,
+    async close() {
+      unsubscribeTwin();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      await unlink(socketPath).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,182 @@
+// `rproc-supervisor twin --mount DIR`: the kernel twin mounted as files (FUSE), in the foreground until SIGINT/SIGTERM.
+
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { type MountedTwin, mountTwin } from '../actors/fuse/mountTwin.js';
+import { startTwinStatusServer, type TwinStatusServer } from '../actors/fuse/twinStatusServer.js';
+import { formatIssues, type ProcessorJson, processorSchema } from '../actors/kernel/processorSchema.js';
+import { SYSFS_ATTRS } from '../actors/kernel/sysfsAttributes.js';
+import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { commandArgs } from './commandArgs.js';
+import { EX_UNAVAILABLE } from './defaults.js';
+import { type CliIo, EXIT, errnoOf } from './io.js';
+
+/** sysexits.h EX_NOPERM: not allowed to mount (not root, or /dev/fuse not accessible). */
+export const EX_NOPERM = 77;
+
+export const TWIN_HELP = `Usage: rproc-supervisor twin --mount DIR [--kernel ${KERNEL_PROFILES.join('|')}] [--processors FILE]
+                             [--socket PATH] [--json] [--inspect]
+
+Mounts the kernel twin under DIR (FUSE, as root): class/remoteproc/remoteprocN/{${SYSFS_ATTRS.join(',')}}
+and dev/remoteprocN, with the kernel's strings, errno values and release semantics. Runs in the
+foreground; unmounts on SIGINT or SIGTERM. See docs/twin.md.
+
+Options:
+  --mount DIR        the mount point (created if missing); a dead mount left by a killed twin is cleared
+  --kernel K         kernel profile: ${KERNEL_PROFILES.join(', ')} (default 5.19)
+  --processors FILE  a JSON array of processor objects, as for the daemon (default: one, "m4")
+  --socket PATH      also answer "rproc-supervisor status --socket PATH" (status, subscribe, ping)
+  --json             print one JSON line describing the mount, instead of text
+  --inspect          show the twin in the web inspector (when this build provides one)
+  -h, --help         show this help
+
+Drive it as a board: rproc-supervisor daemon --driver cdev --sysfs-root DIR/class/remoteproc --dev-root DIR/dev
+
+Exit status: 0 after SIGINT/SIGTERM; 1 when DIR cannot be used (EBUSY: a live mount) or the mount ends
+under it; 2 bad usage or a bad processors file; 69 (EX_UNAVAILABLE) without /dev/fuse; 77 (EX_NOPERM)
+when not allowed to mount (run as root).
+`;
+
+/** What a caller can attach to a running twin: `inspect` starts an inspector on the mounted twin. */
+export interface TwinHooks {
+  /** Called once mounted when `--inspect` is given; returns how to stop it. */
+  inspect?(mounted: MountedTwin, io: CliIo): Promise<{ close(): Promise<void> }>;
+}
+
+/** Reads a `--processors` file: a JSON array of processor objects; errors name the JSON path. */
+export function readProcessorsFile(
+  file: string,
+): { ok: true; value: ProcessorJson[] } | { ok: false; message: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const why = err instanceof SyntaxError ? `invalid JSON: ${err.message}` : `cannot read: ${errnoOf(err)}`;
+    return { ok: false, message: `--processors ${file}: ${why}` };
+  }
+  const parsed = z.array(processorSchema).min(1).safeParse(json);
+  if (!parsed.success)
+    return { ok: false, message: `--processors ${file}:\n  ${formatIssues(parsed.error).join('\n  ')}` };
+  return { ok: true, value: parsed.data };
+}
+
+function describe(m: MountedTwin, kernel: string, socket: string | undefined) {
+  return {
+    mount: m.dir,
+    sysfsRoot: m.sysfsRoot,
+    devRoot: m.devRoot,
+    kernel,
+    fuse: m.protocol,
+    socket: socket ?? null,
+    clearedStale: m.clearedStale !== null,
+    processors: m.twin.processors.map((p) => ({
+      device: p.device,
+      name: p.name,
+      state: p.context.state,
+      sysfs: `${m.sysfsRoot}/${p.device}`,
+      dev: `${m.devRoot}/${p.device}`,
+    })),
+  };
+}
+
+/** Exit code and message for a failure to mount. */
+function mountFailure(err: unknown, dir: string): { code: number; message: string } {
+  const code = errnoOf(err);
+  const path = (err as { path?: string }).path;
+  if (path === '/dev/fuse') {
+    if (code === 'EACCES' || code === 'EPERM')
+      return { code: EX_NOPERM, message: `/dev/fuse: ${code}: run as root` };
+    return {
+      code: EX_UNAVAILABLE,
+      message: `/dev/fuse: ${code}: FUSE is not available (Debian: apt install fuse3)`,
+    };
+  }
+  if (code === 'EPERM')
+    return { code: EX_NOPERM, message: `mount ${dir}: EPERM: mounting needs root (CAP_SYS_ADMIN)` };
+  return { code: EXIT.failed, message: (err as Error).message ?? String(err) };
+}
+
+/** Runs `twin` until SIGINT/SIGTERM. Resolves with the exit code. */
+export async function twinCommand(args: string[], io: CliIo, hooks: TwinHooks = {}): Promise<number> {
+  const parsed = commandArgs('twin', TWIN_HELP, io, args, {
+    mount: { type: 'string' },
+    kernel: { type: 'string' },
+    processors: { type: 'string' },
+    socket: { type: 'string' },
+    json: { type: 'boolean' },
+    inspect: { type: 'boolean' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const fail = (code: number, msg: string) => {
+    io.stderr(`rproc-supervisor twin: ${msg}\n`);
+    return code;
+  };
+  const dir = v.mount as string | undefined;
+  if (!dir) return fail(EXIT.usage, `--mount DIR is required\n\n${TWIN_HELP}`);
+  const kernel = (v.kernel as string | undefined) ?? '5.19';
+  if (!isKernelProfile(kernel))
+    return fail(EXIT.usage, `--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
+  if (v.inspect && !hooks.inspect) return fail(EXIT.usage, '--inspect: this build has no inspector');
+  let processors: ProcessorJson[] = [{ name: 'm4' }];
+  if (v.processors) {
+    const r = readProcessorsFile(v.processors as string);
+    if (!r.ok) return fail(EXIT.usage, r.message);
+    processors = r.value;
+  }
+
+  let m: MountedTwin;
+  try {
+    m = await mountTwin({
+      dir,
+      processors,
+      kernel,
+      log: (msg) => io.stderr(`rproc-supervisor twin: ${msg}\n`),
+    });
+  } catch (err) {
+    const f = mountFailure(err, dir);
+    return fail(f.code, f.message);
+  }
+  if (m.clearedStale)
+    io.stderr(`rproc-supervisor twin: cleared a dead mount on ${m.dir} (its server was gone)\n`);
+  const socket = v.socket as string | undefined;
+  let server: TwinStatusServer | undefined;
+  let inspector: { close(): Promise<void> } | undefined;
+  try {
+    if (socket) server = await startTwinStatusServer(m.twin, socket);
+    if (v.inspect && hooks.inspect) inspector = await hooks.inspect(m, io);
+  } catch (err) {
+    await server?.close();
+    await m.close();
+    return fail(EXIT.failed, `${socket ?? 'inspector'}: ${errnoOf(err)}: ${(err as Error).message}`);
+  }
+  const d = describe(m, kernel, socket);
+  if (v.json) io.stdout(`${JSON.stringify(d)}\n`);
+  else {
+    io.stdout(
+      `mounted the kernel twin (profile ${kernel}) on ${m.dir}, FUSE ${m.protocol.negotiated} (kernel offers ${m.protocol.kernel})\n` +
+        d.processors.map((p) => `  ${p.device} (${p.name}): ${p.sysfs}/  ${p.dev}\n`).join('') +
+        (socket ? `  status: rproc-supervisor status --socket ${socket}\n` : '') +
+        `stop with Ctrl-C or SIGTERM\n`,
+    );
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (why: string, code: number) => {
+      if (stopping) return;
+      stopping = true;
+      process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onTerm);
+      await inspector?.close();
+      await server?.close();
+      await m.close();
+      io.stderr(`rproc-supervisor twin: ${why}; unmounted ${m.dir}\n`);
+      resolve(code);
+    };
+    const onInt = () => void stop('SIGINT', EXIT.ok);
+    const onTerm = () => void stop('SIGTERM', EXIT.ok);
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    void m.ended.then((reason) => stop(`the mount ended under us (${reason})`, EXIT.failed));
+  });
+}
