@@ -30,8 +30,9 @@ REPS times (5; 3 with --quick), interleaved round by round; the median is report
   death-detection-*   SIGKILL of a lease-holding client process until the daemon's driver is told to stop
                       (200 kills; 50 with --quick), against a bare socket's 'close' (the floor) and a
                       1 s pid-polling monitor (20 kills; 10 with --quick); p50 and p99
-  lease-throughput    100 DaemonClient connections in this process, acquire + release in a loop for 2 s
-                      (1 s with --quick); round trips (acquire + release) per second
+  lease-throughput    100 DaemonClient connections in a second process, acquire + release in a loop for
+                      1.5 s (1 s with --quick), 5 rounds (3); median round trips (acquire + release) per s,
+                      next to, round by round, a bare server answering the same frames (the floor)
 
 Targets (reported PASS/FAIL; the exit code is 0 either way):
   lease-churn 100k / 10k   <= 12   (linear scaling)

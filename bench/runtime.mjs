@@ -284,16 +284,15 @@ await Promise.all(loops);
 process.stdout.write(JSON.stringify({ cycles: counted, elapsed, lat }), () => process.exit(0));
 `;
 
-async function leaseThroughput(dir, { clients, warmupMs, windowMs }) {
-  const sim = await simDaemon(join(dir, 'tput.sock'));
-  globalThis.gc?.();
+/** Runs the client script against `socketPath`; resolves with its { cycles, elapsed, lat }. */
+async function throughputClients(socketPath, { clients, warmupMs, windowMs }) {
   const child = spawn(
     process.execPath,
     [
       '--input-type=module',
       '-e',
       CLIENT_SCRIPT,
-      sim.daemon.socketPath,
+      socketPath,
       String(clients),
       String(warmupMs),
       String(windowMs),
@@ -305,8 +304,52 @@ async function leaseThroughput(dir, { clients, warmupMs, windowMs }) {
     out += d;
   });
   await new Promise((resolve) => child.on('exit', resolve));
-  await sim.close();
   return JSON.parse(out);
+}
+
+/**
+ * The floor: a bare server that answers each frame at once with a reply of the daemon's shape (same
+ * framing, same client), doing no lease work. What the socket round trips alone cost on this machine.
+ */
+async function bareLeaseServer(socketPath) {
+  const { LineSplitter, frame } = await import('../dist/actors/daemon/protocol.js');
+  let n = 0;
+  const server = createServer((s) => {
+    s.setEncoding('utf8');
+    const splitter = new LineSplitter(
+      (line) => {
+        const m = JSON.parse(line);
+        const body =
+          m.op === 'acquire'
+            ? { lease: `lease-${++n}`, processor: { device: 'remoteproc0', name: 'm4' } }
+            : {};
+        s.write(frame({ id: m.id, ok: true, ...body }));
+      },
+      () => s.destroy(),
+    );
+    s.on('data', (c) => splitter.push(c));
+    s.on('error', () => {});
+  });
+  await new Promise((resolve) => server.listen(socketPath, resolve));
+  return { close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** `rounds` rounds, each the daemon then the bare server, one client process each time. */
+async function leaseThroughput(dir, { rounds, ...opts }, progress) {
+  const daemon = [];
+  const bare = [];
+  for (let r = 0; r < rounds; r++) {
+    progress(`lease-throughput: round ${r + 1}/${rounds}, daemon then bare server`);
+    const sim = await simDaemon(join(dir, `tput-${r}.sock`));
+    globalThis.gc?.();
+    daemon.push(await throughputClients(sim.daemon.socketPath, opts));
+    await sim.close();
+    const floor = await bareLeaseServer(join(dir, `bare-${r}.sock`));
+    bare.push(await throughputClients(join(dir, `bare-${r}.sock`), opts));
+    await floor.close();
+  }
+  const perS = (x) => (x.cycles * 1000) / x.elapsed;
+  return { daemon: daemon.map(perS), bare: bare.map(perS), lat: daemon.flatMap((x) => x.lat) };
 }
 
 // ---------------------------------------------------------------- records
@@ -319,8 +362,8 @@ export async function runtimeBenchmarks({ quick = false, progress = () => {} } =
   const kills = quick ? 50 : 200;
   const pollSamples = quick ? 10 : 20;
   const tput = quick
-    ? { clients: 100, warmupMs: 300, windowMs: 1000 }
-    : { clients: 100, warmupMs: 500, windowMs: 2000 };
+    ? { clients: 100, warmupMs: 300, windowMs: 1000, rounds: 3 }
+    : { clients: 100, warmupMs: 300, windowMs: 1500, rounds: 5 };
   const dir = mkdtempSync(join(tmpdir(), 'rproc-bench-'));
   const t0 = performance.now();
   try {
@@ -328,8 +371,7 @@ export async function runtimeBenchmarks({ quick = false, progress = () => {} } =
     const { daemonMs, bareMs } = await deathDetection(dir, kills, progress);
     progress(`death-detection: 1 s polling monitor, ${pollSamples} kills`);
     const pollMs = await pollingMonitor(dir, pollSamples);
-    progress(`lease-throughput: ${tput.clients} clients, ${tput.windowMs} ms`);
-    const tp = await leaseThroughput(dir, tput);
+    const tp = await leaseThroughput(dir, tput, progress);
 
     const d50 = pct(daemonMs, 50);
     const d99 = pct(daemonMs, 99);
@@ -337,7 +379,8 @@ export async function runtimeBenchmarks({ quick = false, progress = () => {} } =
     const b99 = pct(bareMs, 99);
     const r50 = round(d50 / b50);
     const r99 = round(d99 / b99);
-    const cyclesPerS = (tp.cycles * 1000) / tp.elapsed;
+    const cyclesPerS = pct(tp.daemon, 50);
+    const bareLeases = pct(tp.bare, 50);
     const records = [
       {
         name: 'death-detection-daemon',
@@ -396,9 +439,10 @@ export async function runtimeBenchmarks({ quick = false, progress = () => {} } =
         name: 'lease-throughput',
         params: {
           clients: tput.clients,
-          window_ms: Math.round(tp.elapsed),
-          round_trips: tp.cycles,
+          rounds: tput.rounds,
+          window_ms: tput.windowMs,
           round_trips_per_s: Math.round(cyclesPerS),
+          rounds_per_s: tp.daemon.map(Math.round),
           requests_per_s: Math.round(2 * cyclesPerS),
           p99_ms: round(pct(tp.lat, 99), 3),
           target: `>= ${TARGET_RT_PER_S}/s`,
@@ -406,6 +450,23 @@ export async function runtimeBenchmarks({ quick = false, progress = () => {} } =
         },
         median_ms: round(pct(tp.lat, 50), 3),
         ratio: null,
+      },
+      {
+        name: 'lease-throughput-floor',
+        params: {
+          what: 'a bare server answering each frame with a reply of the same shape, no lease work',
+          clients: tput.clients,
+          round_trips_per_s: Math.round(bareLeases),
+          rounds_per_s: tp.bare.map(Math.round),
+        },
+        median_ms: null,
+        ratio: null,
+      },
+      {
+        name: 'lease-throughput-vs-floor',
+        params: { ratio_of: 'median round trips/s (daemon) / median (bare server)' },
+        median_ms: null,
+        ratio: round(cyclesPerS / bareLeases),
       },
     ];
     progress(`runtime benchmarks took ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -87,14 +87,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     socket.setEncoding('utf8');
     const cred = credentials(socket);
     const who = cred ? { pid: cred.pid, uid: cred.uid, gid: cred.gid } : {};
-    // Frames written in one tick leave in one write(2): cork now, uncork on the next tick.
+    // Replies to everything read in one turn of the event loop leave in one write(2) per connection,
+    // after all of that turn's reads (setImmediate runs after the poll phase): the writes go out in a
+    // burst that a waiting client wakes once for, instead of one wake-up per reply.
     let corked = false;
     const send = (body: Record<string, unknown>) => {
       if (socket.destroyed || !socket.writable) return;
       if (!corked) {
         corked = true;
         socket.cork();
-        process.nextTick(() => {
+        setImmediate(() => {
           corked = false;
           socket.uncork();
         });
@@ -130,19 +132,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               ...(r.firmware ? { firmware: r.firmware } : {}),
               ttlMs: r.ttlMs ?? null,
               ...(cred ? { peer: cred } : {}),
+              onEvent: (event, d) => {
+                if (event === 'granted') return;
+                if (event === 'lost') {
+                  leases.delete(lease.id);
+                  send({ event: 'lease.lost', lease: lease.id, processor: d.processor, reason: d.reason });
+                } else send({ event, lease: lease.id, processor: d.processor });
+              },
             });
             if (socket.destroyed) {
               lease.lose();
               return;
             }
             leases.set(lease.id, lease);
-            for (const event of ['processor.crashed', 'processor.recovered'] as const) {
-              lease.on(event, (d) => send({ event, lease: lease.id, processor: d.processor }));
-            }
-            lease.on('lost', (d) => {
-              leases.delete(lease.id);
-              send({ event: 'lease.lost', lease: lease.id, processor: d.processor, reason: d.reason });
-            });
             send({ id: r.id, ok: true, lease: lease.id, processor: lease.processor });
           } catch (err) {
             const code = (err as { code?: string }).code ?? 'EIO';
