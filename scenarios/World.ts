@@ -1,5 +1,6 @@
 // World: one scenario run — the kernel twin, the processes, what clients want, and the trace, on one virtual clock.
 
+import type { InspectionEvent } from 'xstate';
 import { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import { SimOs, type SimProcess } from '../actors/os/SimOs.js';
 import type { TraceEvent, TraceSink } from '../actors/trace.js';
@@ -26,11 +27,19 @@ export class World {
   readonly crashes: CrashRecord[] = [];
   readonly trace: TraceSink = (e) => this.events.push({ t: this.clock.now(), ...e });
 
-  constructor(readonly scenario: Scenario) {
+  /** XState's inspection observer for every actor of the run (the inspector's recorder), if any. */
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
+
+  constructor(
+    readonly scenario: Scenario,
+    options: { inspect?: (event: InspectionEvent) => void } = {},
+  ) {
+    this.inspect = options.inspect;
     this.twin = new KernelTwin({
       profile: scenario.kernel,
       processors: scenario.processors,
       clock: this.clock,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
     });
     this.os = new SimOs(this.clock, this.twin, this.trace);
     for (const p of scenario.processors) this.wanting.set(p.name, new Set());

@@ -1,15 +1,23 @@
 // startRun and applyEvent: a world set up for one strategy, and timeline events applied to it — shared by
 // `runScenario` (a fixed timeline) and `explore` (every interleaving).
 
+import type { InspectionEvent } from 'xstate';
 import type { Strategy } from '../supervisors/Strategy.js';
 import { STRATEGIES } from '../supervisors/strategies.js';
 import type { Scenario, StrategyName, TimelineEvent } from './scenarioSchema.js';
 import { World } from './World.js';
 
-/** A world with its strategy started at time 0, recording one `rproc.state` trace event per change. */
-export function startRun(scenario: Scenario, name: StrategyName): { world: World; strategy: Strategy } {
+/**
+ * A world with its strategy started at time 0, recording one `rproc.state` trace event per change.
+ * `inspect` is XState's inspection observer, attached to every actor the run creates.
+ */
+export function startRun(
+  scenario: Scenario,
+  name: StrategyName,
+  options: { inspect?: (event: InspectionEvent) => void } = {},
+): { world: World; strategy: Strategy } {
   const strategy = STRATEGIES[name];
-  const world = new World(scenario);
+  const world = new World(scenario, options);
   // One `rproc.state` event per change of state, count or lock step (`booting`, `recovering.stopping`).
   const last = new Map<number, string>();
   const record = (i: number) => {

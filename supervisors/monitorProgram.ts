@@ -217,6 +217,7 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
       const { reconcile, graceMs, pollMs } = scenario.monitor;
       sup = createActor(supervisorMachine, {
         clock: world.clock,
+        ...(world.inspect ? { inspect: world.inspect } : {}),
         input: { processors: names, reconcile, graceMs, restarted },
       });
       sup.on('supervisor.ensure', (e) => self.run(() => ensure(e.processor, e.want)));
@@ -260,6 +261,7 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
         if (map.has(key)) return;
         const lease = createActor(leaseMachine, {
           clock: world.clock,
+          ...(world.inspect ? { inspect: world.inspect } : {}),
           input: {
             id: `lease-${nextLease++}`,
             client: msg.client,

@@ -1,5 +1,6 @@
 // KernelTwin: the kernel twin — rproc machines, per-process descriptor tables, and the sysfs and cdev front ends.
 
+import type { InspectionEvent } from 'xstate';
 import { fail, ok, type Result } from '../../machines/errno.js';
 import { DEFAULT_PROFILE, type KernelProfile } from '../../machines/profile.js';
 import {
@@ -26,6 +27,8 @@ export interface KernelTwinOptions {
   processors: ProcessorSpec[];
   /** Time source for boots, stops and recoveries. @default a new {@link VirtualClock} */
   clock?: TwinClock;
+  /** XState's inspection observer, attached to every processor actor (the inspector's feed). @default none */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** How a process opens `/dev/remoteprocN`. @default { write: true, cloexec: false } (O_RDWR) */
@@ -56,12 +59,14 @@ export class KernelTwin {
   readonly clock: TwinClock;
   readonly processors: readonly Processor[];
   readonly fds = new FdTable();
+  #releaseListeners = new Set<(index: number, pid: number, stops: boolean) => void>();
 
   constructor(options: KernelTwinOptions) {
     this.profile = options.profile ?? DEFAULT_PROFILE;
     this.clock = options.clock ?? new VirtualClock();
     this.processors = options.processors.map(
-      (spec, i) => new Processor(i, this.profile, { ...RPROC_DEFAULTS, ...spec }, this.clock),
+      (spec, i) =>
+        new Processor(i, this.profile, { ...RPROC_DEFAULTS, ...spec }, this.clock, options.inspect),
     );
   }
 
@@ -131,7 +136,7 @@ export class KernelTwin {
   close(pid: number, fd: number): PendingCall<undefined> {
     const closed = this.fds.close(pid, fd);
     if (!closed.ok) return PendingCall.settled<undefined>(closed);
-    return closed.value ? cdevRelease(this.processor(closed.value.rproc)) : PendingCall.settled(ok());
+    return closed.value ? this.#release(closed.value.rproc, pid) : PendingCall.settled(ok());
   }
 
   /** `fork()`: `child` shares every open file description of `parent`. */
@@ -144,17 +149,25 @@ export class KernelTwin {
    * every release it caused has finished.
    */
   exit(pid: number): PendingCall<undefined> {
-    return this.#releaseAll(this.fds.exit(pid));
+    return this.#releaseAll(this.fds.exit(pid), pid);
   }
 
   /** `execve()` in `pid`: closes its O_CLOEXEC descriptors. Settles when their releases have finished. */
   exec(pid: number): PendingCall<undefined> {
-    return this.#releaseAll(this.fds.exec(pid));
+    return this.#releaseAll(this.fds.exec(pid), pid);
   }
 
-  #releaseAll(released: Result<OpenFileDescription[]>): PendingCall<undefined> {
+  /** The last reference to a description of processor `index` went away: the driver's `release()`. */
+  #release(index: number, pid: number): PendingCall<undefined> {
+    const p = this.processor(index);
+    const stops = p.context.shutdownOnRelease;
+    for (const l of this.#releaseListeners) l(index, pid, stops);
+    return cdevRelease(p);
+  }
+
+  #releaseAll(released: Result<OpenFileDescription[]>, pid: number): PendingCall<undefined> {
     if (!released.ok) return PendingCall.settled<undefined>(released);
-    const calls = released.value.map((ofd) => cdevRelease(this.processor(ofd.rproc)));
+    const calls = released.value.map((ofd) => this.#release(ofd.rproc, pid));
     const all = new PendingCall<undefined>();
     let left = calls.length;
     if (left === 0) all.settle(ok());
@@ -204,6 +217,16 @@ export class KernelTwin {
     return () => {
       for (const s of subs) s.unsubscribe();
     };
+  }
+
+  /**
+   * Calls `listener` each time the last descriptor of an open `/dev/remoteprocN` goes away (close, exec
+   * or exit of `pid`), before the kernel's `release()` runs; `stops` is the processor's
+   * shutdown-on-release flag. Returns an unsubscribe.
+   */
+  onRelease(listener: (index: number, pid: number, stops: boolean) => void): () => void {
+    this.#releaseListeners.add(listener);
+    return () => this.#releaseListeners.delete(listener);
   }
 
   /** Stops every processor actor and its timers. */

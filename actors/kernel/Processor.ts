@@ -1,6 +1,6 @@
 // Processor: one remoteproc device of the twin: an rproc machine actor and the calls waiting on its lock.
 
-import { type Actor, createActor } from 'xstate';
+import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import type { Result } from '../../machines/errno.js';
 import { type KernelProfile, profileFeatures } from '../../machines/profile.js';
 import { rprocMachine } from '../../machines/rprocMachine.js';
@@ -16,10 +16,21 @@ export class Processor {
   #nextId = 1;
   #pending = new Map<number, PendingCall>();
 
-  constructor(index: number, profile: KernelProfile, options: RprocOptions, clock: TwinClock) {
+  constructor(
+    index: number,
+    profile: KernelProfile,
+    options: RprocOptions,
+    clock: TwinClock,
+    inspect?: (event: InspectionEvent) => void,
+  ) {
     this.index = index;
     this.profile = profile;
-    this.actor = createActor(rprocMachine, { input: { profile, options }, clock, id: `remoteproc${index}` });
+    this.actor = createActor(rprocMachine, {
+      input: { profile, options },
+      clock,
+      id: `remoteproc${index}`,
+      ...(inspect ? { inspect } : {}),
+    });
     this.actor.on('rproc.reply', (e) => {
       const call = this.#pending.get(e.id);
       if (!call) return;
