@@ -1,0 +1,232 @@
+// inspectionStream: the inspector's adapter — XState inspection events in, a versioned, bounded stream out.
+
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+
+/** The version of {@link StreamEvent}; bumped on any incompatible change of its fields. */
+export const STREAM_VERSION = 1;
+
+/**
+ * How many events a stream keeps: beyond it the oldest are dropped (and counted in `dropped`). 20,000
+ * events are about 3 MB of JSON; the longest built-in scenario records under 2,000 per strategy.
+ */
+export const DEFAULT_STREAM_BOUND = 20_000;
+
+/** What every stream event carries. */
+interface StreamEventBase {
+  /** {@link STREAM_VERSION}. */
+  v: typeof STREAM_VERSION;
+  /** 1, 2, 3 … in the order the stream saw them; gaps never occur, drops only remove the oldest. */
+  seq: number;
+  /** Milliseconds: virtual time in a replay, since the stream started in a live system. */
+  t: number;
+  /** The actor's XState `sessionId` (`x:0`, `x:1` …), unique within one process. */
+  actor: string;
+}
+
+/** An actor was created. */
+export interface StreamActorEvent extends StreamEventBase {
+  kind: 'actor';
+  /** A readable name: the actor's id (`remoteproc0`), or what the `label` option says. */
+  name: string;
+  /** The machine's id (`rproc`, `lease`, `supervisor`), or null for other logic. */
+  machine: string | null;
+  /** The parent's `sessionId`, or null for a root. */
+  parent: string | null;
+}
+
+/** An event was sent to an actor. */
+export interface StreamEventEvent extends StreamEventBase {
+  kind: 'event';
+  /** The event, reduced to serialisable data (see {@link toData}). */
+  event: { type: string; [key: string]: unknown };
+  /** The sender's `sessionId`, or null when sent from outside any actor. */
+  source: string | null;
+}
+
+/** An actor has a new snapshot. A snapshot equal to the same actor's previous one is not repeated. */
+export interface StreamSnapshotEvent extends StreamEventBase {
+  kind: 'snapshot';
+  /** `active`, `done`, `error` or `stopped`. */
+  status: string;
+  /** The state value (`'idle'`, `{ recovering: 'stopping' }`), or null for non-machine logic. */
+  value: unknown;
+  /** The context's essentials, as the `context` option reduces them. */
+  context: Record<string, unknown> | null;
+  /** The type of the event that caused it. */
+  cause: string;
+}
+
+/** One event of the stream: plain JSON, safe to send, store and replay. */
+export type StreamEvent = StreamActorEvent | StreamEventEvent | StreamSnapshotEvent;
+
+/** Options of {@link createInspectionStream}. */
+export interface InspectionStreamOptions {
+  /** The clock `t` is read from. @default ms since the stream was created (performance.now) */
+  now?: () => number;
+  /** Events kept; older ones are dropped first. @default {@link DEFAULT_STREAM_BOUND} */
+  bound?: number;
+  /** A readable name for an actor. @default its `id` */
+  label?: (actor: AnyActorRef, machine: string | null) => string;
+  /** The part of a machine's context worth showing. @default {@link toData} of the whole context */
+  context?: (machine: string | null, context: unknown) => Record<string, unknown> | null;
+  /** Also given every raw inspection event (e.g. `@statelyai/inspect`'s WebSocket inspector). @default none */
+  forward?: (event: InspectionEvent) => void;
+}
+
+/** A running stream. */
+export interface InspectionStream {
+  /** Pass as XState's `inspect` option, or to `actor.system.inspect(…)`. */
+  readonly observer: (event: InspectionEvent) => void;
+  /** The kept events, oldest first (a copy). */
+  events(): StreamEvent[];
+  /** Events dropped because the bound was reached. */
+  readonly dropped: number;
+  /** The bound this stream keeps. */
+  readonly bound: number;
+  /** Calls `listener` with every new event; returns an unsubscribe. */
+  subscribe(listener: (event: StreamEvent) => void): () => void;
+}
+
+const MAX_DEPTH = 4;
+const MAX_ITEMS = 32;
+const MAX_STRING = 500;
+
+/**
+ * `value` as plain JSON data: depth at most 4, arrays and objects cut to 32 entries, strings to 500
+ * characters, actor refs as `{ actor: sessionId }`, functions and symbols left out. Never throws.
+ */
+export function toData(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'string') return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…` : value;
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value !== 'object') return undefined;
+  if ('sessionId' in value && typeof value.sessionId === 'string' && 'send' in value)
+    return { actor: value.sessionId };
+  if (depth >= MAX_DEPTH) return '…';
+  if (Array.isArray(value)) return value.slice(0, MAX_ITEMS).map((x) => toData(x, depth + 1) ?? null);
+  if (value instanceof Error) return { error: value.message };
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(value)) {
+    if (n++ >= MAX_ITEMS) break;
+    const d = toData(v, depth + 1);
+    if (d !== undefined) out[k] = d;
+  }
+  return out;
+}
+
+const machineId = (ref: AnyActorRef): string | null => {
+  const logic = (ref as { logic?: { id?: unknown; config?: unknown } }).logic;
+  return logic && typeof logic.id === 'string' && logic.config ? logic.id : null;
+};
+
+/**
+ * Turns XState inspection events into {@link StreamEvent}s in a ring buffer of `bound` events.
+ * `@xstate.actor`, `@xstate.event` and `@xstate.snapshot` are kept (the three `@statelyai/inspect`
+ * forwards); `@xstate.microstep` and `@xstate.action` are left out. The observer never throws: an
+ * event it cannot read is skipped.
+ *
+ * @example
+ * const stream = createInspectionStream({ now: () => clock.now() });
+ * const actor = createActor(rprocMachine, { input, clock, inspect: stream.observer }).start();
+ * stream.events(); // [{ v: 1, seq: 1, t: 0, kind: 'actor', actor: 'x:0', name: …, machine: 'rproc', … }, …]
+ */
+export function createInspectionStream(options: InspectionStreamOptions = {}): InspectionStream {
+  const start = performance.now();
+  const now = options.now ?? (() => Math.round(performance.now() - start));
+  const bound = Math.max(1, Math.floor(options.bound ?? DEFAULT_STREAM_BOUND));
+  const label = options.label ?? ((ref: AnyActorRef) => ref.id);
+  const reduce = options.context ?? ((_m: string | null, c: unknown) => toData(c) as Record<string, unknown>);
+  const ring: StreamEvent[] = new Array(bound);
+  let head = 0;
+  let size = 0;
+  let seq = 0;
+  let dropped = 0;
+  const listeners = new Set<(e: StreamEvent) => void>();
+  const last = new Map<string, string>();
+  const machines = new Map<string, string | null>();
+
+  const push = (
+    e:
+      | Omit<StreamActorEvent, keyof StreamEventBase>
+      | Omit<StreamEventEvent, keyof StreamEventBase>
+      | Omit<StreamSnapshotEvent, keyof StreamEventBase>,
+    actor: string,
+  ) => {
+    const event = { v: STREAM_VERSION, seq: ++seq, t: now(), actor, ...e } as StreamEvent;
+    ring[(head + size) % bound] = event;
+    if (size < bound) size++;
+    else {
+      head = (head + 1) % bound;
+      dropped++;
+    }
+    for (const l of listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's failure is its own; the stream goes on.
+      }
+    }
+  };
+
+  const observe = (ev: InspectionEvent) => {
+    const ref = ev.actorRef as AnyActorRef;
+    const id = ref.sessionId;
+    if (ev.type === '@xstate.actor') {
+      const machine = machineId(ref);
+      machines.set(id, machine);
+      const parent = (ref as { _parent?: AnyActorRef })._parent?.sessionId ?? null;
+      push({ kind: 'actor', name: label(ref, machine), machine, parent }, id);
+    } else if (ev.type === '@xstate.event') {
+      push(
+        {
+          kind: 'event',
+          event: toData(ev.event) as StreamEventEvent['event'],
+          source: ev.sourceRef?.sessionId ?? null,
+        },
+        id,
+      );
+    } else if (ev.type === '@xstate.snapshot') {
+      const s = ev.snapshot as { status?: string; value?: unknown; context?: unknown };
+      const machine = machines.get(id) ?? machineId(ref);
+      const reduced = {
+        status: String(s.status ?? 'active'),
+        value: 'value' in s ? (toData(s.value) ?? null) : null,
+        context: s.context === undefined ? null : reduce(machine, s.context),
+      };
+      const key = JSON.stringify(reduced);
+      if (last.get(id) === key) return;
+      last.set(id, key);
+      push({ kind: 'snapshot', ...reduced, cause: String(ev.event?.type ?? '') }, id);
+    }
+  };
+
+  return {
+    observer(ev) {
+      try {
+        options.forward?.(ev);
+      } catch {
+        // Forwarding is best effort.
+      }
+      try {
+        observe(ev);
+      } catch {
+        // An unreadable event is skipped; inspection must never break the system it watches.
+      }
+    },
+    events() {
+      const out: StreamEvent[] = [];
+      for (let i = 0; i < size; i++) out.push(ring[(head + i) % bound] as StreamEvent);
+      return out;
+    },
+    get dropped() {
+      return dropped;
+    },
+    bound,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// liveSource: what a live system shows the inspector (processors, leases, inspection stream), and the
+// two sources we ship — a daemon's supervisor, and a bare kernel twin.
+
+import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
+import type { Supervisor } from '../supervisors/createSupervisor.js';
+import { type InspectionStream, toData } from './inspectionStream.js';
+
+/** One lease (or descriptor holder) as the page's lease table shows it. */
+export interface LiveLease {
+  client: string;
+  pid: number | null;
+  /** `granted`, or for a twin `fd N`. */
+  state: string;
+  /** When it began, ms since the epoch. */
+  since: number;
+}
+
+/** One processor of a live system. */
+export interface LiveProcessor {
+  name: string;
+  device: string;
+  /** Its `state` string as the kernel (or twin) says it. */
+  state: string;
+  /** The power count, when the twin is in this process; null on a real kernel. */
+  power: number | null;
+  /** The rproc machine's state value (`idle`, `{ recovering: 'stopping' }`), when the twin is in this process. */
+  value: unknown;
+  leases: LiveLease[];
+}
+
+/** The whole live picture at one moment. Plain JSON. */
+export interface LiveState {
+  title: string;
+  strategy: string | null;
+  processors: LiveProcessor[];
+}
+
+/**
+ * A live system the inspector serves. `state()` is read whenever `subscribe`'s callback fires and also
+ * every `pollMs` of the server, so a source that cannot signal every change is still shown within that.
+ */
+export interface LiveSource {
+  state(): LiveState;
+  /** Calls `changed` (no argument) when `state()` may differ; returns an unsubscribe. @default none */
+  subscribe?(changed: () => void): () => void;
+  /** The inspection stream of the system's actors, if it has one. */
+  stream?: InspectionStream;
+  /** Detaches what the source attached (the inspector calls it on close). */
+  close?(): void;
+}
+
+/** Attaches `stream` to each processor actor's system; returns the detach. */
+function attach(twin: TwinLike | undefined, stream: InspectionStream | undefined): () => void {
+  if (!twin || !stream) return () => {};
+  const subs = twin.processors.map((p) => p.actor.system.inspect(stream.observer));
+  return () => {
+    for (const s of subs) s.unsubscribe();
+  };
+}
+
+type TwinLike = Pick<KernelTwin, 'processors' | 'subscribe' | 'fds'>;
+
+const twinProcessor = (twin: TwinLike, i: number) => {
+  const p = twin.processors[i];
+  if (!p) return null;
+  const snap = p.actor.getSnapshot();
+  return { state: snap.context.state, power: snap.context.power, value: toData(snap.value) };
+};
+
+/**
+ * A live source over a kernel twin (the `twin` command, or the sim driver's twin): each processor's
+ * machine state and power count; the lease table lists the processes holding its `/dev/remoteprocN`.
+ * Attaches `stream` (if given) to every processor actor with `actor.system.inspect`.
+ *
+ * @example
+ * const stream = createInspectionStream();
+ * const server = await startInspector({ port: 0, source: { kind: 'live', title: 'twin', live: kernelTwinSource(twin, stream) } });
+ */
+export function kernelTwinSource(
+  twin: TwinLike,
+  stream?: InspectionStream,
+  title = 'kernel twin',
+): LiveSource {
+  const opened = new Map<string, number>();
+  const detach = attach(twin, stream);
+  return {
+    ...(stream ? { stream } : {}),
+    close: detach,
+    state: () => ({
+      title,
+      strategy: null,
+      processors: twin.processors.map((p, i) => {
+        const holders: LiveLease[] = [];
+        for (const pid of twin.fds.pids()) {
+          // FdTable has no listing: descriptors 3…258 are scanned (a twin process rarely holds more).
+          for (let fd = 3; fd < 259; fd++) {
+            const got = twin.fds.get(pid, fd);
+            if (!got.ok || got.value.rproc !== i) continue;
+            const key = `${pid}/${fd}`;
+            if (!opened.has(key)) opened.set(key, Date.now());
+            holders.push({
+              client: `pid ${pid}`,
+              pid,
+              state: `fd ${fd}`,
+              since: opened.get(key) ?? Date.now(),
+            });
+          }
+        }
+        const m = twinProcessor(twin, i);
+        return {
+          name: p.name,
+          device: p.device,
+          state: m?.state ?? 'unknown',
+          power: m?.power ?? null,
+          value: m?.value ?? null,
+          leases: holders,
+        };
+      }),
+    }),
+    subscribe(changed) {
+      return twin.subscribe(() => changed());
+    },
+  };
+}
+
+/**
+ * A live source over the production supervisor (the daemon): what `status` reports, plus the machine
+ * state and power count of each processor when `twin` (the sim driver's) is given.
+ */
+export function supervisorSource(
+  supervisor: Supervisor,
+  options: { twin?: TwinLike; stream?: InspectionStream; title?: string } = {},
+): LiveSource {
+  const { twin, stream } = options;
+  const detach = attach(twin, stream);
+  return {
+    ...(stream ? { stream } : {}),
+    close: detach,
+    state() {
+      const s = supervisor.status();
+      return {
+        title: options.title ?? 'daemon',
+        strategy: s.strategy,
+        processors: s.processors.map((p, i) => {
+          const m = twin ? twinProcessor(twin, i) : null;
+          return {
+            name: p.name,
+            device: p.device,
+            state: m?.state ?? p.state,
+            power: m?.power ?? null,
+            value: m?.value ?? null,
+            leases: p.leases.map((l) => ({
+              client: l.client,
+              pid: l.pid ?? null,
+              state: 'granted',
+              since: Math.round(performance.timeOrigin + l.since),
+            })),
+          };
+        }),
+      };
+    },
+    subscribe(changed) {
+      const offs = [supervisor.onEvent(() => changed())];
+      if (twin) offs.push(twin.subscribe(() => changed()));
+      return () => {
+        for (const off of offs) off();
+      };
+    },
+  };
+}
