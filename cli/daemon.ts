@@ -8,16 +8,20 @@ import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
+import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
+import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/createSupervisor.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
+import { parsePort } from './inspect.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 
 export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sysfs-monitor] [--driver sim|sysfs|cdev]
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
                                [--allow-uid N]… [--allow-gid N]… [--kernel K] [--poll-ms MS] [--log-json]
+                               [--inspect[=PORT]] [--stately-ws URL]
 
 Serves leases on a Unix socket (docs/protocol.md): a processor runs while any lease holds it and stops
 when the last holder is gone, however it died. With hybrid (the default) the daemon also holds
@@ -35,6 +39,8 @@ Options:
   --kernel K         for sim: ${KERNEL_PROFILES.join(', ')} (default 5.19)
   --poll-ms MS       how often state is polled (default 250)
   --log-json         log one JSON object per line
+  --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); logs its URL
+  --stately-ws URL   with --inspect: also forward inspection events to this WebSocket (Stately's relay)
   -h, --help         show this help
 
 Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
@@ -42,7 +48,9 @@ Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops wha
 
 /** Runs the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
 export async function daemonCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = commandArgs('daemon', DAEMON_HELP, io, args, {
+  // `--inspect` alone takes no value (only `--inspect=PORT` does): it means a free port.
+  const argv = args.map((a) => (a === '--inspect' ? '--inspect=0' : a));
+  const parsed = commandArgs('daemon', DAEMON_HELP, io, argv, {
     strategy: { type: 'string' },
     driver: { type: 'string' },
     processors: { type: 'string' },
@@ -54,6 +62,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     kernel: { type: 'string' },
     'poll-ms': { type: 'string' },
     'log-json': { type: 'boolean' },
+    inspect: { type: 'string' },
+    'stately-ws': { type: 'string' },
   });
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
@@ -100,8 +110,14 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage('--allow-uid/--allow-gid: expected non-negative integers');
   const pollMs = Number((values['poll-ms'] as string | undefined) ?? 250);
   if (!Number.isInteger(pollMs) || pollMs <= 0) return usage('--poll-ms: expected a positive integer');
+  const inspectPort = values.inspect === undefined ? null : parsePort(values.inspect as string);
+  if (values.inspect !== undefined && inspectPort === null)
+    return usage(`--inspect=${values.inspect}: expected a port, 0…65535`);
+  if (values['stately-ws'] !== undefined && inspectPort === null)
+    return usage('--stately-ws needs --inspect');
 
   let driver: RprocDriver;
+  let twin: KernelTwin | undefined;
   if (driverName === 'sim') {
     let processors: Array<z.infer<typeof processorSchema>> = [{ name: 'm4' }];
     if (values.processors) {
@@ -119,7 +135,9 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
         return usage(`--processors ${file}:\n  ${formatIssues(parsed.error).join('\n  ')}`);
       processors = parsed.data;
     }
-    driver = createSimDriver({ processors, kernel });
+    const sim = createSimDriver({ processors, kernel });
+    twin = sim.twin;
+    driver = sim;
   } else if (driverName === 'cdev') {
     driver = createCdevDriver({ sysfsRoot, devRoot });
   } else if (driverName === 'sysfs') {
@@ -138,6 +156,24 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     io.stderr(`rproc-supervisor daemon: ${socketPath}: ${errnoOf(err)}: ${(err as Error).message}\n`);
     return EXIT.failed;
   }
+  let live: LiveInspector | null = null;
+  if (inspectPort !== null) {
+    try {
+      live = await startLiveInspector({
+        supervisor,
+        ...(twin ? { twin } : {}),
+        port: inspectPort,
+        title: `daemon ${socketPath}`,
+        statelyUrl: values['stately-ws'] as string | undefined,
+      });
+    } catch (err) {
+      await daemon.close();
+      await supervisor.close();
+      io.stderr(`rproc-supervisor daemon: --inspect: ${errnoOf(err)}: ${(err as Error).message}\n`);
+      return EXIT.failed;
+    }
+    log({ level: 'info', msg: 'inspector', url: live.url });
+  }
   log({
     level: 'info',
     msg: 'ready',
@@ -148,6 +184,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   return new Promise<number>((resolve) => {
     const stop = async (signal: string) => {
       log({ level: 'info', msg: 'shutting down', signal });
+      await live?.close();
       await daemon.close();
       await supervisor.close();
       log({ level: 'info', msg: 'stopped' });

@@ -5,6 +5,7 @@ import { compare } from './compare.js';
 import { daemonCommand } from './daemon.js';
 import { exploreCommand } from './explore.js';
 import { holdCommand } from './hold.js';
+import { inspectCommand } from './inspect.js';
 import { type CliIo, EXIT, processIo } from './io.js';
 import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
 import { statusCommand } from './status.js';
@@ -20,6 +21,7 @@ Commands:
   daemon              serve leases on a Unix socket (hybrid: the kernel stops processors if it dies)
   hold P -- CMD       hold a lease on processor P while CMD runs
   status              what the daemon holds
+  inspect [SCENARIO]  replay a scenario in the local web inspector (127.0.0.1)
   kernel run FILE|-   run a JSON document of sysfs/cdev operations against the kernel twin
   twin --mount DIR    mount the kernel twin as files (FUSE): class/remoteproc/* and dev/remoteprocN
 
@@ -45,6 +47,7 @@ export function main(argv: string[], io: CliIo = processIo): number | Promise<nu
   if (command === 'daemon') return daemonCommand(rest, io);
   if (command === 'hold') return holdCommand(rest, io);
   if (command === 'status') return statusCommand(rest, io);
+  if (command === 'inspect') return inspectCommand(rest, io);
   if (command === 'twin') return twinCommand(rest, io);
   if (command === 'kernel') {
     const [sub, ...args] = rest;
