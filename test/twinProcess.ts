@@ -26,11 +26,11 @@ export interface TwinProcess {
 /** Spawns the twin on a fresh directory and resolves once it has printed that it is mounted. */
 export async function spawnTwin(
   processors: ProcessorSpec[],
-  options: { kernel?: string; extraArgs?: string[] } = {},
+  options: { kernel?: string; extraArgs?: string[]; mount?: string } = {},
 ): Promise<TwinProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'rproc-twinproc-'));
   await writeFile(join(dir, 'p.json'), JSON.stringify(processors));
-  const mount = join(dir, 'mnt');
+  const mount = options.mount ?? join(dir, 'mnt');
   const child = spawn(
     process.execPath,
     [
