@@ -132,10 +132,15 @@ export function supervisorSource(
   options: { twin?: TwinLike; stream?: InspectionStream; title?: string } = {},
 ): LiveSource {
   const { twin, stream } = options;
-  const detach = attach(twin, stream);
+  const detachTwin = attach(twin, stream);
+  // The supervisor actor and the lease actors (leases with a TTL) feed the same stream.
+  const detachSupervisor = stream ? supervisor.inspect(stream.observer) : () => {};
   return {
     ...(stream ? { stream } : {}),
-    close: detach,
+    close: () => {
+      detachTwin();
+      detachSupervisor();
+    },
     state() {
       const s = supervisor.status();
       return {

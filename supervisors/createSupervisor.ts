@@ -1,6 +1,6 @@
 // createSupervisor: the production supervisor (hybrid or sysfs-monitor) on a real driver, in real time.
 
-import { createActor } from 'xstate';
+import { createActor, type InspectionEvent } from 'xstate';
 import {
   findProcessor,
   type ObservedState,
@@ -93,6 +93,12 @@ export interface Supervisor {
   status(): SupervisorStatus;
   /** Calls `listener` for every {@link SupervisorEvent}; returns an unsubscribe. */
   onEvent(listener: (e: SupervisorEvent) => void): () => void;
+  /**
+   * Attaches an XState inspection observer (the inspector's feed) to the supervisor actor and to the
+   * lease actors created from now on. Only leases with a TTL are actors; a lease without one runs on
+   * leaseMachine's transition table and shows in `status()`, not in the stream. Returns the detach.
+   */
+  inspect(observer: (event: InspectionEvent) => void): () => void;
   /** Ends every lease (in reverse order), stops what nobody else holds, lets go of the driver. */
   close(): Promise<void>;
 }
@@ -147,6 +153,10 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   let closed = false;
   const eventListeners = new Set<(e: SupervisorEvent) => void>();
   const nameOf = (device: string) => processors.find((p) => p.device === device)?.name ?? device;
+  const observers = new Set<(event: InspectionEvent) => void>();
+  const inspectLeases = (event: InspectionEvent) => {
+    for (const o of observers) o(event);
+  };
   const publish = (e: SupervisorEvent) => {
     for (const l of eventListeners) l(e);
   };
@@ -208,6 +218,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     const runner = startLease(
       { id, client, processor: processor.device, ttlMs: o.ttlMs ?? null },
       clock,
+      observers.size > 0 ? inspectLeases : undefined,
       (end) => {
         leases.delete(id);
         if (end !== 'released') emit('lost', { processor: processor.device, reason: end });
@@ -254,6 +265,14 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     onEvent(listener) {
       eventListeners.add(listener);
       return () => eventListeners.delete(listener);
+    },
+    inspect(observer) {
+      observers.add(observer);
+      const onSupervisor = sup.system.inspect(observer);
+      return () => {
+        observers.delete(observer);
+        onSupervisor.unsubscribe();
+      };
     },
     status: () => ({
       strategy,

@@ -1,6 +1,6 @@
 // leaseRunner: one lease's life, run by leaseMachine — as an actor when it has a TTL, else by its table.
 
-import { createActor } from 'xstate';
+import { createActor, type InspectionEvent } from 'xstate';
 import type { TwinClock } from '../actors/VirtualClock.js';
 import { type LeaseEnd, type LeaseEvent, type LeaseInput, leaseMachine } from '../machines/leaseMachine.js';
 import { compileTransitionTable } from '../machines/transitionTable.js';
@@ -28,9 +28,15 @@ export const UNTIMED_LEASE_TABLE = compileTransitionTable(
 /**
  * Starts a lease's machine with `input`. `onEnd` is called once, synchronously, when the lease
  * reaches a final state (`released`, `lost`, `expired`). A lease with a TTL runs as an actor on
- * `clock` (its `after` timer needs one); one without runs on {@link UNTIMED_LEASE_TABLE}.
+ * `clock` (its `after` timer needs one), inspected by `inspect` when given; one without runs on
+ * {@link UNTIMED_LEASE_TABLE}.
  */
-export function startLease(input: LeaseInput, clock: TwinClock, onEnd: (end: LeaseEnd) => void): LeaseRunner {
+export function startLease(
+  input: LeaseInput,
+  clock: TwinClock,
+  inspect: ((event: InspectionEvent) => void) | undefined,
+  onEnd: (end: LeaseEnd) => void,
+): LeaseRunner {
   const table = UNTIMED_LEASE_TABLE;
   if (input.ttlMs === null && table) {
     let state = table.initial;
@@ -50,7 +56,7 @@ export function startLease(input: LeaseInput, clock: TwinClock, onEnd: (end: Lea
       },
     };
   }
-  const actor = createActor(leaseMachine, { clock, input });
+  const actor = createActor(leaseMachine, { clock, input, ...(inspect ? { inspect } : {}) });
   actor.subscribe({ complete: () => onEnd(actor.getSnapshot().output?.end ?? 'lost') });
   actor.start();
   return {

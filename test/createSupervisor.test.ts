@@ -36,6 +36,24 @@ describe('createSupervisor', () => {
     await sup.close();
   });
 
+  it('should feed an inspection observer from the supervisor and from leases with a TTL, until detached', async () => {
+    const { sup } = await setup();
+    const seen: string[] = [];
+    const detach = sup.inspect((e) => {
+      if (e.type === '@xstate.event') seen.push(`${e.actorRef.id}:${e.event.type}`);
+    });
+    const timed = await sup.acquire('m4', { ttlMs: 10_000 });
+    const untimed = await sup.acquire('m4');
+    expect(seen.filter((s) => s.endsWith(':lease.granted'))).toHaveLength(2);
+    // The TTL lease is an actor and shows; the untimed one runs on the table and only its votes show.
+    expect(seen.filter((s) => s.endsWith(':lease.grant'))).toHaveLength(1);
+    detach();
+    await untimed.release();
+    await timed.release();
+    expect(seen.filter((s) => s.endsWith(':lease.ended'))).toHaveLength(0);
+    await sup.close();
+  });
+
   it('should release at the end of an `await using` scope', async () => {
     const { sup, state } = await setup();
     {

@@ -42,7 +42,7 @@ describe('compileTransitionTable', () => {
           const input = { id: 'l1', client: 'c', processor: 'remoteproc0', ttlMs: null };
           const actor = createActor(leaseMachine, { input }).start();
           const ends: string[] = [];
-          const runner = startLease(input, new VirtualClock(), (end) => ends.push(end));
+          const runner = startLease(input, new VirtualClock(), undefined, (end) => ends.push(end));
           for (const type of events) {
             actor.send({ type });
             runner.send(type);
@@ -59,7 +59,7 @@ describe('compileTransitionTable', () => {
   it('should run a lease with a TTL as an actor on the clock, which expires it', () => {
     const clock = new VirtualClock();
     const ends: string[] = [];
-    const runner = startLease({ id: 'l2', client: 'c', processor: 'p', ttlMs: 100 }, clock, (e) =>
+    const runner = startLease({ id: 'l2', client: 'c', processor: 'p', ttlMs: 100 }, clock, undefined, (e) =>
       ends.push(e),
     );
     runner.send('lease.grant');
