@@ -92,8 +92,7 @@ export function kernelTwinSource(
       processors: twin.processors.map((p, i) => {
         const holders: LiveLease[] = [];
         for (const pid of twin.fds.pids()) {
-          // FdTable has no listing: descriptors 3…258 are scanned (a twin process rarely holds more).
-          for (let fd = 3; fd < 259; fd++) {
+          for (const fd of twin.fds.descriptors(pid)) {
             const got = twin.fds.get(pid, fd);
             if (!got.ok || got.value.rproc !== i) continue;
             const key = `${pid}/${fd}`;
