@@ -40,7 +40,7 @@ describe('createSupervisor', () => {
     const { sup } = await setup();
     const seen: string[] = [];
     const detach = sup.inspect((e) => {
-      if (e.type === '@xstate.event') seen.push(`${e.actorRef.id}:${e.event.type}`);
+      if (e.type === '@xstate.event') seen.push(`${e.rootId}:${e.event.type}`);
     });
     const timed = await sup.acquire('m4', { ttlMs: 10_000 });
     const untimed = await sup.acquire('m4');
