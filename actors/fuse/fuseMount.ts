@@ -85,6 +85,8 @@ export interface FuseMountOptions {
   onRequest(req: FuseRequest): void;
   /** Called once when the kernel ends the connection (unmounted or aborted). */
   onEnd?(reason: string): void;
+  /** Called when the kernel refuses a reply (a server bug: the reply was malformed). */
+  onWriteError?(err: Error): void;
 }
 
 /**
@@ -96,11 +98,13 @@ export class FuseSession {
   readonly dir: string;
   readonly #fd: number;
   readonly #worker: Worker;
+  readonly #onWriteError: (err: Error) => void;
   #ended: Promise<string>;
 
   private constructor(options: FuseMountOptions, fd: number) {
     this.dir = options.dir;
     this.#fd = fd;
+    this.#onWriteError = options.onWriteError ?? (() => {});
     this.#worker = new Worker(READER, { eval: true, workerData: { fd, size: READ_BUFFER } });
     this.#ended = new Promise((resolve) => {
       let done = false;
@@ -139,13 +143,17 @@ export class FuseSession {
     return new FuseSession(options, fd);
   }
 
-  /** Writes one reply. A request the caller gave up on (ENOENT) or a gone connection is not an error. */
+  /**
+   * Writes one reply; never throws (it runs inside twin callbacks). A request the caller gave up on
+   * (ENOENT) or a gone connection (ENODEV) is normal; anything else is a malformed reply, reported to
+   * `onWriteError`.
+   */
   write(buf: Buffer): void {
     try {
       writeSync(this.#fd, buf);
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code !== 'ENOENT' && code !== 'ENODEV' && code !== 'EBADF') throw err;
+      if (code !== 'ENOENT' && code !== 'ENODEV' && code !== 'EBADF') this.#onWriteError(err as Error);
     }
   }
 

@@ -84,6 +84,7 @@ export async function mountTwin(options: MountTwinOptions): Promise<MountedTwin>
     session = FuseSession.mount({
       dir,
       subtype: 'rproc-twin',
+      onWriteError: (err) => log(`fuse: reply refused: ${err.message}`),
       onRequest: (req) => {
         fs.handle(req);
         if (fs.protocol) initialised();

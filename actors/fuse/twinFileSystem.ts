@@ -18,7 +18,9 @@ type Node =
   | { kind: 'attr'; ino: number; name: SysfsAttr; parent: number; index: number }
   | { kind: 'cdev'; ino: number; name: string; parent: number; index: number };
 
-type Handle = { kind: 'attr'; index: number; attr: SysfsAttr; text: Buffer } | { kind: 'cdev'; fd: number };
+type Handle =
+  | { kind: 'attr'; index: number; attr: SysfsAttr; text: Buffer | null }
+  | { kind: 'cdev'; fd: number };
 
 /** The negotiated protocol: what the kernel offered and the minor we answered with. */
 export interface FuseProtocolVersion {
@@ -177,8 +179,9 @@ export class TwinFileSystem {
           const r = this.#twin.cdevRead(MOUNT_PID, h.fd);
           return answer(r.ok ? 'EIO' : r.error.code);
         }
-        // Like seq_file: the attribute is formatted at offset 0 and later reads continue that text.
-        if (io.offset === 0) {
+        // Like seq_file: the attribute is formatted by the first read (or one at offset 0), and later
+        // reads continue that text.
+        if (io.offset === 0 || h.text === null) {
           const r = this.#twin.sysfsRead(h.index, h.attr);
           if (!r.ok) return answer(r.error.code);
           h.text = Buffer.from(r.value);
@@ -243,7 +246,7 @@ export class TwinFileSystem {
       if (!this.#exists(node.index, node.name)) return answer('ENOENT');
       // kernfs refuses to open a 0444 attribute for writing, even for root.
       if (writing && node.name === 'name') return answer('EACCES');
-      h = { kind: 'attr', index: node.index, attr: node.name, text: Buffer.alloc(0) };
+      h = { kind: 'attr', index: node.index, attr: node.name, text: null };
     } else {
       const fd = this.#twin.cdevOpen(MOUNT_PID, node.index, { write: writing });
       if (!fd.ok) return answer(fd.error.code);
