@@ -79,6 +79,22 @@ describe.skipIf(cannotMount)('the mounted twin', () => {
     expect(sh('sh', `printf sto > ${t.dev} && cat ${t.state}`).stdout).toBe('offline\n'); // strncmp prefix
   });
 
+  it('should serve other requests while a write blocks in a boot', async () => {
+    const t = await spawnTwin([{ name: 'm4', bootMs: 400 }]);
+    twins.push(t);
+    const state = join(t.sysfsRoot, 'remoteproc0', 'state');
+    const started = Date.now();
+    const writer = spawn('sh', ['-c', `echo start > ${state}`]);
+    const done = new Promise<number | null>((r) => writer.once('exit', (code) => r(code)));
+    await new Promise((r) => setTimeout(r, 100));
+    const before = Date.now();
+    expect(readFileSync(state, 'utf8')).toBe('offline\n'); // the kernel says RUNNING only once booted
+    expect(Date.now() - before).toBeLessThan(200);
+    expect(await done).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    expect(readFileSync(state, 'utf8')).toBe('running\n');
+  });
+
   it('should pass the two ioctls with their _IOW/_IOR encodings, and refuse others as the kernel does', async () => {
     const t = await twin();
     const fd = openSync(t.dev, 'r+');
