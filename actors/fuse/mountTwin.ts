@@ -68,7 +68,10 @@ export async function mountTwin(options: MountTwinOptions): Promise<MountedTwin>
   const log = options.log ?? (() => {});
   // A dead mount first: until it is cleared, even mkdir on it fails with ENOTCONN.
   const stale = await clearStaleMount(dir);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((err: { code?: string }) => {
+    if (err.code !== 'EEXIST') throw err;
+    throw Object.assign(new Error(`ENOTDIR: ${dir} is not a directory`), { code: 'ENOTDIR', path: dir });
+  });
   const twin = new KernelTwin({
     profile: options.kernel ?? '5.19',
     processors: options.processors,
