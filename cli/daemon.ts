@@ -1,15 +1,14 @@
 // `rproc-supervisor daemon`: the lease daemon on a Unix socket, with a sim, sysfs or cdev driver.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { startDaemon } from '../actors/daemon/startDaemon.js';
 import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
-import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
+import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/createSupervisor.js';
@@ -17,6 +16,7 @@ import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
 import { parsePort } from './inspect.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
+import { readProcessorsFile } from './processorsFile.js';
 
 export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sysfs-monitor] [--driver sim|sysfs|cdev]
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
@@ -119,21 +119,11 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   let driver: RprocDriver;
   let twin: KernelTwin | undefined;
   if (driverName === 'sim') {
-    let processors: Array<z.infer<typeof processorSchema>> = [{ name: 'm4' }];
+    let processors: ProcessorJson[] = [{ name: 'm4' }];
     if (values.processors) {
-      const file = values.processors as string;
-      let json: unknown;
-      try {
-        json = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (err) {
-        return usage(
-          `--processors ${file}: ${err instanceof SyntaxError ? `invalid JSON: ${err.message}` : `cannot read: ${errnoOf(err)}`}`,
-        );
-      }
-      const parsed = z.array(processorSchema).min(1).safeParse(json);
-      if (!parsed.success)
-        return usage(`--processors ${file}:\n  ${formatIssues(parsed.error).join('\n  ')}`);
-      processors = parsed.data;
+      const r = readProcessorsFile(values.processors as string);
+      if (!r.ok) return usage(r.message);
+      processors = r.value;
     }
     const sim = createSimDriver({ processors, kernel });
     twin = sim.twin;

@@ -1,21 +1,22 @@
 // `rproc-supervisor twin --mount DIR`: the kernel twin mounted as files (FUSE), in the foreground until SIGINT/SIGTERM.
 
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { type MountedTwin, mountTwin } from '../actors/fuse/mountTwin.js';
 import { startTwinStatusServer, type TwinStatusServer } from '../actors/fuse/twinStatusServer.js';
-import { formatIssues, type ProcessorJson, processorSchema } from '../actors/kernel/processorSchema.js';
+import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import { SYSFS_ATTRS } from '../actors/kernel/sysfsAttributes.js';
+import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
 import { EX_UNAVAILABLE } from './defaults.js';
+import { parsePort } from './inspect.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
+import { readProcessorsFile } from './processorsFile.js';
 
 /** sysexits.h EX_NOPERM: not allowed to mount (not root, or /dev/fuse not accessible). */
 export const EX_NOPERM = 77;
 
 export const TWIN_HELP = `Usage: rproc-supervisor twin --mount DIR [--kernel ${KERNEL_PROFILES.join('|')}] [--processors FILE]
-                             [--socket PATH] [--json] [--inspect]
+                             [--socket PATH] [--json] [--inspect[=PORT]] [--stately-ws URL]
 
 Mounts the kernel twin under DIR (FUSE, as root): class/remoteproc/remoteprocN/{${SYSFS_ATTRS.join(',')}}
 and dev/remoteprocN, with the kernel's strings, errno values and release semantics. Runs in the
@@ -27,7 +28,8 @@ Options:
   --processors FILE  a JSON array of processor objects, as for the daemon (default: one, "m4")
   --socket PATH      also answer "rproc-supervisor status --socket PATH" (status, subscribe, ping)
   --json             print one JSON line describing the mount, instead of text
-  --inspect          show the twin in the web inspector (when this build provides one)
+  --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); prints its URL
+  --stately-ws URL   with --inspect: also forward inspection events to this WebSocket (Stately's relay)
   -h, --help         show this help
 
 Drive it as a board: rproc-supervisor daemon --driver cdev --sysfs-root DIR/class/remoteproc --dev-root DIR/dev
@@ -37,30 +39,7 @@ under it; 2 bad usage or a bad processors file; 69 (EX_UNAVAILABLE) without /dev
 when not allowed to mount (run as root).
 `;
 
-/** What a caller can attach to a running twin: `inspect` starts an inspector on the mounted twin. */
-export interface TwinHooks {
-  /** Called once mounted when `--inspect` is given; returns how to stop it. */
-  inspect?(mounted: MountedTwin, io: CliIo): Promise<{ close(): Promise<void> }>;
-}
-
-/** Reads a `--processors` file: a JSON array of processor objects; errors name the JSON path. */
-export function readProcessorsFile(
-  file: string,
-): { ok: true; value: ProcessorJson[] } | { ok: false; message: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    const why = err instanceof SyntaxError ? `invalid JSON: ${err.message}` : `cannot read: ${errnoOf(err)}`;
-    return { ok: false, message: `--processors ${file}: ${why}` };
-  }
-  const parsed = z.array(processorSchema).min(1).safeParse(json);
-  if (!parsed.success)
-    return { ok: false, message: `--processors ${file}:\n  ${formatIssues(parsed.error).join('\n  ')}` };
-  return { ok: true, value: parsed.data };
-}
-
-function describe(m: MountedTwin, kernel: string, socket: string | undefined) {
+function describe(m: MountedTwin, kernel: string, socket: string | undefined, inspector: string | null) {
   return {
     mount: m.dir,
     sysfsRoot: m.sysfsRoot,
@@ -68,6 +47,7 @@ function describe(m: MountedTwin, kernel: string, socket: string | undefined) {
     kernel,
     fuse: m.protocol,
     socket: socket ?? null,
+    inspector,
     clearedStale: m.clearedStale !== null,
     processors: m.twin.processors.map((p) => ({
       device: p.device,
@@ -97,14 +77,17 @@ function mountFailure(err: unknown, dir: string): { code: number; message: strin
 }
 
 /** Runs `twin` until SIGINT/SIGTERM. Resolves with the exit code. */
-export async function twinCommand(args: string[], io: CliIo, hooks: TwinHooks = {}): Promise<number> {
-  const parsed = commandArgs('twin', TWIN_HELP, io, args, {
+export async function twinCommand(args: string[], io: CliIo): Promise<number> {
+  // `--inspect` alone takes no value (only `--inspect=PORT` does): it means a free port.
+  const argv = args.map((a) => (a === '--inspect' ? '--inspect=0' : a));
+  const parsed = commandArgs('twin', TWIN_HELP, io, argv, {
     mount: { type: 'string' },
     kernel: { type: 'string' },
     processors: { type: 'string' },
     socket: { type: 'string' },
     json: { type: 'boolean' },
-    inspect: { type: 'boolean' },
+    inspect: { type: 'string' },
+    'stately-ws': { type: 'string' },
   });
   if (typeof parsed === 'number') return parsed;
   const v = parsed.values as Record<string, string | boolean | undefined>;
@@ -117,7 +100,11 @@ export async function twinCommand(args: string[], io: CliIo, hooks: TwinHooks = 
   const kernel = (v.kernel as string | undefined) ?? '5.19';
   if (!isKernelProfile(kernel))
     return fail(EXIT.usage, `--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
-  if (v.inspect && !hooks.inspect) return fail(EXIT.usage, '--inspect: this build has no inspector');
+  const inspectPort = v.inspect === undefined ? null : parsePort(v.inspect as string);
+  if (v.inspect !== undefined && inspectPort === null)
+    return fail(EXIT.usage, `--inspect=${v.inspect}: expected a port, 0…65535`);
+  if (v['stately-ws'] !== undefined && inspectPort === null)
+    return fail(EXIT.usage, '--stately-ws needs --inspect');
   let processors: ProcessorJson[] = [{ name: 'm4' }];
   if (v.processors) {
     const r = readProcessorsFile(v.processors as string);
@@ -141,22 +128,39 @@ export async function twinCommand(args: string[], io: CliIo, hooks: TwinHooks = 
     io.stderr(`rproc-supervisor twin: cleared a dead mount on ${m.dir} (its server was gone)\n`);
   const socket = v.socket as string | undefined;
   let server: TwinStatusServer | undefined;
-  let inspector: { close(): Promise<void> } | undefined;
+  let inspector: LiveInspector | undefined;
   try {
     if (socket) server = await startTwinStatusServer(m.twin, socket);
-    if (v.inspect && hooks.inspect) inspector = await hooks.inspect(m, io);
+    if (inspectPort !== null)
+      inspector = await startLiveInspector({
+        twin: m.twin,
+        port: inspectPort,
+        title: `twin ${m.dir}`,
+        holders: (index) =>
+          m
+            .deviceHolders()
+            .filter((h) => h.index === index)
+            .map((h) => ({
+              client: `pid ${h.pid}`,
+              pid: h.pid,
+              state: `open (uid ${h.uid})`,
+              since: h.since,
+            })),
+        statelyUrl: v['stately-ws'] as string | undefined,
+      });
   } catch (err) {
     await server?.close();
     await m.close();
     return fail(EXIT.failed, `${socket ?? 'inspector'}: ${errnoOf(err)}: ${(err as Error).message}`);
   }
-  const d = describe(m, kernel, socket);
+  const d = describe(m, kernel, socket, inspector?.url ?? null);
   if (v.json) io.stdout(`${JSON.stringify(d)}\n`);
   else {
     io.stdout(
       `mounted the kernel twin (profile ${kernel}) on ${m.dir}, FUSE ${m.protocol.negotiated} (kernel offers ${m.protocol.kernel})\n` +
         d.processors.map((p) => `  ${p.device} (${p.name}): ${p.sysfs}/  ${p.dev}\n`).join('') +
         (socket ? `  status: rproc-supervisor status --socket ${socket}\n` : '') +
+        (inspector ? `  inspector: ${inspector.url}\n` : '') +
         `stop with Ctrl-C or SIGTERM\n`,
     );
   }

@@ -69,7 +69,9 @@ const twinProcessor = (twin: TwinLike, i: number) => {
 
 /**
  * A live source over a kernel twin (the `twin` command, or the sim driver's twin): each processor's
- * machine state and power count; the lease table lists the processes holding its `/dev/remoteprocN`.
+ * machine state and power count; the lease table lists the processes holding its `/dev/remoteprocN`
+ * (the twin's own descriptor table, unless `holders` says who holds processor `index`: the mounted
+ * twin knows the real pids that opened its device files).
  * Attaches `stream` (if given) to every processor actor with `actor.system.inspect`.
  *
  * @example
@@ -80,6 +82,7 @@ export function kernelTwinSource(
   twin: TwinLike,
   stream?: InspectionStream,
   title = 'kernel twin',
+  holders?: (index: number) => LiveLease[],
 ): LiveSource {
   const opened = new Map<string, number>();
   const detach = attach(twin, stream);
@@ -90,21 +93,22 @@ export function kernelTwinSource(
       title,
       strategy: null,
       processors: twin.processors.map((p, i) => {
-        const holders: LiveLease[] = [];
-        for (const pid of twin.fds.pids()) {
-          for (const fd of twin.fds.descriptors(pid)) {
-            const got = twin.fds.get(pid, fd);
-            if (!got.ok || got.value.rproc !== i) continue;
-            const key = `${pid}/${fd}`;
-            if (!opened.has(key)) opened.set(key, Date.now());
-            holders.push({
-              client: `pid ${pid}`,
-              pid,
-              state: `fd ${fd}`,
-              since: opened.get(key) ?? Date.now(),
-            });
+        const leases: LiveLease[] = holders ? holders(i) : [];
+        if (!holders)
+          for (const pid of twin.fds.pids()) {
+            for (const fd of twin.fds.descriptors(pid)) {
+              const got = twin.fds.get(pid, fd);
+              if (!got.ok || got.value.rproc !== i) continue;
+              const key = `${pid}/${fd}`;
+              if (!opened.has(key)) opened.set(key, Date.now());
+              leases.push({
+                client: `pid ${pid}`,
+                pid,
+                state: `fd ${fd}`,
+                since: opened.get(key) ?? Date.now(),
+              });
+            }
           }
-        }
         const m = twinProcessor(twin, i);
         return {
           name: p.name,
@@ -112,7 +116,7 @@ export function kernelTwinSource(
           state: m?.state ?? 'unknown',
           power: m?.power ?? null,
           value: m?.value ?? null,
-          leases: holders,
+          leases,
         };
       }),
     }),

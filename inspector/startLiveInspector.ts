@@ -4,7 +4,7 @@
 import type { Supervisor } from '../supervisors/createSupervisor.js';
 import { forwardToStately, type StatelyForwarder } from './forwardToStately.js';
 import { createInspectionStream, DEFAULT_STREAM_BOUND } from './inspectionStream.js';
-import { kernelTwinSource, type LiveSource, supervisorSource } from './liveSource.js';
+import { kernelTwinSource, type LiveLease, type LiveSource, supervisorSource } from './liveSource.js';
 import { actorLabel, essentials } from './recordReplay.js';
 import { type Inspector, startInspector } from './startInspector.js';
 
@@ -14,6 +14,8 @@ export interface LiveInspectorOptions {
   supervisor?: Supervisor;
   /** An in-process kernel twin (the sim driver's, or the mounted twin's): machine states and power counts. */
   twin?: Parameters<typeof kernelTwinSource>[0];
+  /** With `twin` alone: who holds each processor's device, for the lease table. @default the twin's descriptors */
+  holders?: (index: number) => LiveLease[];
   /** TCP port on 127.0.0.1; 0 picks a free one. @default 0 */
   port?: number;
   /** The page's title. @default 'daemon' or 'kernel twin' */
@@ -59,7 +61,7 @@ export async function startLiveInspector(options: LiveInspectorOptions): Promise
       ...(options.title ? { title: options.title } : {}),
     });
   } else if (options.twin) {
-    source = kernelTwinSource(options.twin, stream, options.title);
+    source = kernelTwinSource(options.twin, stream, options.title, options.holders);
   } else {
     stately?.stop();
     throw new Error('startLiveInspector: give a supervisor or a twin');

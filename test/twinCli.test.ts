@@ -31,9 +31,13 @@ describe('rproc-supervisor twin: usage', () => {
     expect(q.stderr).toMatch(/invalid JSON/);
   });
 
-  it('should refuse --inspect when no inspector is hooked in, and answer --help', async () => {
-    const r = runCli(['twin', '--mount', '/tmp/x', '--inspect']);
+  it('should refuse a bad --inspect port or --stately-ws without --inspect, and answer --help', async () => {
+    const r = runCli(['twin', '--mount', '/tmp/x', '--inspect=70000']);
     expect(await r.code).toBe(2);
+    expect(r.stderr).toMatch(/--inspect=70000: expected a port/);
+    const s = runCli(['twin', '--mount', '/tmp/x', '--stately-ws', 'ws://127.0.0.1:1']);
+    expect(await s.code).toBe(2);
+    expect(s.stderr).toMatch(/--stately-ws needs --inspect/);
     const h = runCli(['twin', '--help']);
     expect(await h.code).toBe(0);
     expect(h.stdout).toMatch(/--mount DIR/);

@@ -6,12 +6,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { ioctlInt } from '../actors/drivers/ioctl.js';
 import {
   RPROC_GET_SHUTDOWN_ON_RELEASE,
   RPROC_SET_SHUTDOWN_ON_RELEASE,
 } from '../actors/kernel/cdevCommand.js';
+import type { LiveState } from '../inspector/liveSource.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
 import { bin, spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until } from './wait.js';
@@ -179,6 +181,31 @@ describe.skipIf(cannotMount)('the mounted twin', () => {
       expect.objectContaining({ event: 'processor.state', processor: 'remoteproc0', state: 'running' }),
     );
     c.close();
+  });
+
+  it('should serve the live inspector (--inspect): states, and the real pid holding a device', async () => {
+    const t = await twin('5.19', ['--inspect']);
+    expect(t.inspector).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    const url = new URL(t.inspector ?? '');
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    const ws = new WebSocket(`ws://${url.host}/ws`, { origin: url.origin });
+    const states: LiveState[] = [];
+    ws.on('message', (m) => {
+      const msg = JSON.parse(String(m));
+      if (msg.type === 'live.init') states.push(...msg.history.map((h: { state: LiveState }) => h.state));
+      if (msg.type === 'live.state') states.push(msg.state);
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    // A shell holds dev/remoteproc0 open and boots it through the descriptor.
+    const holder = spawn('bash', ['-c', `exec 3<>${t.dev}; printf start >&3; sleep 30`], { stdio: 'ignore' });
+    const m4 = () => states.at(-1)?.processors[0];
+    await until(() => m4()?.state === 'running' && (m4()?.leases.length ?? 0) === 1, 3000);
+    expect(m4()?.leases[0]).toMatchObject({ pid: holder.pid });
+    expect(m4()?.power).toBe(1);
+    holder.kill('SIGKILL');
+    await until(() => m4()?.leases.length === 0, 3000);
+    ws.close();
   });
 
   it('should print where it is mounted, and exit 0 on SIGINT', async () => {

@@ -18,6 +18,8 @@ export interface TwinProcess {
   mount: string;
   sysfsRoot: string;
   devRoot: string;
+  /** The inspector's URL, with `--inspect`. */
+  inspector: string | null;
   stderr(): string;
   /** SIGTERM, wait for the exit code, remove the directory. */
   stop(): Promise<number | null>;
@@ -60,7 +62,12 @@ export async function spawnTwin(
     });
     child.once('exit', (code) => reject(new Error(`twin exited ${code} before mounting: ${err}`)));
   });
-  const info = JSON.parse(line) as { mount: string; sysfsRoot: string; devRoot: string };
+  const info = JSON.parse(line) as {
+    mount: string;
+    sysfsRoot: string;
+    devRoot: string;
+    inspector: string | null;
+  };
   const exited = new Promise<number | null>((r) => {
     if (child.exitCode !== null) r(child.exitCode);
     else child.once('exit', (code) => r(code));
@@ -71,6 +78,7 @@ export async function spawnTwin(
     mount: info.mount,
     sysfsRoot: info.sysfsRoot,
     devRoot: info.devRoot,
+    inspector: info.inspector,
     stderr: () => err,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

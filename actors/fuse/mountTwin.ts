@@ -8,7 +8,7 @@ import { realClock } from '../RealClock.js';
 import type { TwinClock } from '../VirtualClock.js';
 import { FuseSession } from './fuseMount.js';
 import { clearStaleMount, type MountEntry } from './staleMount.js';
-import { type FuseProtocolVersion, TwinFileSystem } from './twinFileSystem.js';
+import { type DeviceHolder, type FuseProtocolVersion, TwinFileSystem } from './twinFileSystem.js';
 
 /** Options of {@link mountTwin}. */
 export interface MountTwinOptions {
@@ -42,6 +42,8 @@ export interface MountedTwin {
   clearedStale: MountEntry | null;
   /** Descriptors of `dev/remoteprocN` open right now (each is one open file description). */
   openDevices(): number;
+  /** Who opened each of them: the real pid and uid FUSE reported with the open. */
+  deviceHolders(): DeviceHolder[];
   /** Resolves when the kernel ends the connection (unmounted, possibly by someone else). */
   ended: Promise<string>;
   /** Unmounts (lazily if files are still open) and stops the twin. Idempotent. */
@@ -127,6 +129,7 @@ export async function mountTwin(options: MountTwinOptions): Promise<MountedTwin>
     protocol: fs.protocol,
     clearedStale: stale.cleared ? stale.mount : null,
     openDevices: () => fs.openDevices,
+    deviceHolders: () => fs.deviceHolders(),
     ended: s.ended,
     close,
   };

@@ -20,7 +20,20 @@ type Node =
 
 type Handle =
   | { kind: 'attr'; index: number; attr: SysfsAttr; text: Buffer | null }
-  | { kind: 'cdev'; fd: number };
+  | { kind: 'cdev'; fd: number; index: number; pid: number; uid: number; since: number };
+
+/** An open file description of `dev/remoteprocN`, with the process that opened it (FUSE tells its pid). */
+export interface DeviceHolder {
+  /** Index of the processor. */
+  index: number;
+  /** The twin descriptor (owned by {@link MOUNT_PID}). */
+  fd: number;
+  /** The real process that opened it; after a fork others may share it, and it may be gone. */
+  pid: number;
+  uid: number;
+  /** When it was opened, ms since the epoch. */
+  since: number;
+}
 
 /** The negotiated protocol: what the kernel offered and the minor we answered with. */
 export interface FuseProtocolVersion {
@@ -86,7 +99,15 @@ export class TwinFileSystem {
 
   /** Descriptors of the device files currently open through the mount. */
   get openDevices(): number {
-    return [...this.#handles.values()].filter((h) => h.kind === 'cdev').length;
+    return this.deviceHolders().length;
+  }
+
+  /** The open file descriptions of the device files, in the order they were opened. */
+  deviceHolders(): DeviceHolder[] {
+    const out: DeviceHolder[] = [];
+    for (const h of this.#handles.values())
+      if (h.kind === 'cdev') out.push({ index: h.index, fd: h.fd, pid: h.pid, uid: h.uid, since: h.since });
+    return out;
   }
 
   #exists(index: number, attr: SysfsAttr): boolean {
@@ -170,7 +191,7 @@ export class TwinFileSystem {
         return answer(0, P.dirents(entries, io.offset, io.size));
       }
       case P.OP.OPEN:
-        return this.#open(node, req.body, answer);
+        return this.#open(node, req, answer);
       case P.OP.READ: {
         const io = P.parseIo(req.body);
         const h = io && this.#handles.get(io.fh);
@@ -236,7 +257,8 @@ export class TwinFileSystem {
     return answer(0, P.initOut(init, minor));
   }
 
-  #open(node: Node | undefined, body: Buffer, answer: Answer): Outcome {
+  #open(node: Node | undefined, req: P.FuseRequest, answer: Answer): Outcome {
+    const body = req.body;
     if (!node) return answer('ENOENT');
     if (node.kind === 'dir') return answer('EISDIR');
     const flags = body.length >= 4 ? body.readUInt32LE(0) : 0;
@@ -250,7 +272,7 @@ export class TwinFileSystem {
     } else {
       const fd = this.#twin.cdevOpen(MOUNT_PID, node.index, { write: writing });
       if (!fd.ok) return answer(fd.error.code);
-      h = { kind: 'cdev', fd: fd.value };
+      h = { kind: 'cdev', fd: fd.value, index: node.index, pid: req.pid, uid: req.uid, since: Date.now() };
     }
     const fh = this.#nextFh++;
     this.#handles.set(fh, h);
