@@ -80,6 +80,14 @@ function readPage(): Map<string, { body: Buffer; type: string }> {
   }
   const index = out.get('/index.html');
   if (!index) throw new Error(`the inspector page is missing: no index.html in ${dir}`);
+  // The timeline's spans and colours, as `compare --html` computes them: the build of
+  // scenarios/timelineSpans.ts, which imports nothing at run time.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const spans = [join(here, '..', 'scenarios'), join(here, '..', 'dist', 'scenarios')]
+    .map((d) => join(d, 'timelineSpans.js'))
+    .find((f) => existsSync(f));
+  if (!spans) throw new Error('the inspector page is missing timelineSpans.js: run npm run build');
+  out.set('/timelineSpans.js', { body: readFileSync(spans), type: TYPES.js as string });
   out.set('/', index);
   return out;
 }

@@ -1,23 +1,13 @@
 // svgTimeline: one run's trace as an inline SVG timeline (processor state bands, lifelines, fault markers).
 
-import type { TraceEvent } from '../actors/trace.js';
 import type { ScenarioRun } from './runScenario.js';
 import type { Scenario } from './scenarioSchema.js';
+import { bandColor, processSpans, type Span, STATE_COLORS, wantSpans } from './timelineSpans.js';
+
+export { bandColor, STATE_COLORS };
 
 /** Escapes text for HTML/SVG text and attribute values. */
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** Band colours: kernel states, plus `booting` (offline with a step under way: booting, attaching, recovering). */
-export const STATE_COLORS = {
-  offline: '#c4c4c4',
-  booting: '#9ecae1',
-  running: '#3a9d3a',
-  attached: '#14867f',
-  crashed: '#d62728',
-  detached: '#9467bd',
-  suspended: '#e8a33d',
-  deleted: '#4a4a4a',
-} as const;
 
 /** Marker and lifeline colours. */
 export const MARK_COLORS = {
@@ -28,12 +18,6 @@ export const MARK_COLORS = {
   process: '#6b5b95',
 } as const;
 
-/** The band colour of a kernel state and step. */
-export function bandColor(state: string, step: string): string {
-  if (state === 'offline' && step !== 'idle') return STATE_COLORS.booting;
-  return (STATE_COLORS as Record<string, string>)[state] ?? '#ff00ff';
-}
-
 const WIDTH = 900;
 const LEFT = 150;
 const RIGHT = WIDTH - 20;
@@ -41,47 +25,6 @@ const BAND = 22;
 const n = (x: number): string => String(Math.round(x * 10) / 10);
 const clip = (s: string, max = 22): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 const textWidth = (s: string): number => s.length * 5.6;
-
-interface Span {
-  from: number;
-  to: number;
-}
-
-/** Alive spans of each process (`process.start`/`process.fork` to `process.exit`), in order of first start. */
-function processSpans(trace: readonly TraceEvent[], end: number): Map<string, Span[]> {
-  const out = new Map<string, Span[]>();
-  const open = new Map<string, { name: string; span: Span }>();
-  for (const e of trace) {
-    if (!e.subject || e.t > end) continue;
-    const key = String(e.data?.pid ?? e.subject);
-    if (e.type === 'process.start' || e.type === 'process.fork') {
-      const span = { from: e.t, to: end };
-      open.set(key, { name: e.subject, span });
-      out.set(e.subject, [...(out.get(e.subject) ?? []), span]);
-    } else if (e.type === 'process.exit') {
-      const o = open.get(key);
-      if (o) o.span.to = e.t;
-      open.delete(key);
-    }
-  }
-  return out;
-}
-
-/** Spans during which client `id` wants its processor (`client.wants` to `client.done`). */
-function wantSpans(trace: readonly TraceEvent[], id: string, end: number): Span[] {
-  const out: Span[] = [];
-  let from: number | null = null;
-  for (const e of trace) {
-    if (e.subject !== id || e.t > end) continue;
-    if (e.type === 'client.wants' && from === null) from = e.t;
-    else if (e.type === 'client.done' && from !== null) {
-      out.push({ from, to: e.t });
-      from = null;
-    }
-  }
-  if (from !== null) out.push({ from, to: end });
-  return out;
-}
 
 /** A tick step giving at most ~10 ticks over `horizon`. */
 function tickStep(horizon: number): number {

@@ -2,24 +2,10 @@
 // timeline of every strategy on one time axis.
 
 import { activePaths } from './model.js';
+// Built from scenarios/timelineSpans.ts, the same code `compare --html` draws with.
+import { bandColor, processSpans, STATE_COLORS, wantSpans } from './timelineSpans.js';
 
-/** Band colours of kernel states (the same as `compare --html`). */
-export const STATE_COLORS = {
-  offline: '#c4c4c4',
-  booting: '#9ecae1',
-  running: '#3a9d3a',
-  attached: '#14867f',
-  crashed: '#d62728',
-  detached: '#9467bd',
-  suspended: '#e8a33d',
-  deleted: '#4a4a4a',
-};
-
-/** The band colour of a kernel state and lock step. */
-export function bandColor(state, step) {
-  if (state === 'offline' && step && step !== 'idle') return STATE_COLORS.booting;
-  return STATE_COLORS[state] ?? '#ff00ff';
-}
+export { bandColor, STATE_COLORS };
 
 /** The CSS class suffix of a kernel state and lock step (`s-running`, `s-booting` …). */
 export function stateClass(state, step) {
@@ -75,42 +61,6 @@ export function statechartSvg(chart, value, testid) {
   return `<svg class="chart" viewBox="0 0 ${chart.width} ${chart.height}" role="img" aria-label="statechart of ${esc(chart.machine)}"${testid ? ` data-testid="${esc(testid)}"` : ''}>
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" class="ah"/></marker></defs>
 ${parts.join('\n')}</svg>`;
-}
-
-/** Alive spans of each process from a trace, in order of first start. */
-function processSpans(trace, end) {
-  const out = new Map();
-  const open = new Map();
-  for (const e of trace) {
-    if (!e.subject || e.t > end) continue;
-    const key = String(e.data?.pid ?? e.subject);
-    if (e.type === 'process.start' || e.type === 'process.fork') {
-      const span = { from: e.t, to: end };
-      open.set(key, span);
-      out.set(e.subject, [...(out.get(e.subject) ?? []), span]);
-    } else if (e.type === 'process.exit') {
-      const span = open.get(key);
-      if (span) span.to = e.t;
-      open.delete(key);
-    }
-  }
-  return out;
-}
-
-/** Spans in which client `id` wants its processor. */
-function wantSpans(trace, id, end) {
-  const out = [];
-  let from = null;
-  for (const e of trace) {
-    if (e.subject !== id || e.t > end) continue;
-    if (e.type === 'client.wants' && from === null) from = e.t;
-    else if (e.type === 'client.done' && from !== null) {
-      out.push({ from, to: e.t });
-      from = null;
-    }
-  }
-  if (from !== null) out.push({ from, to: end });
-  return out;
 }
 
 function tickStep(horizon) {
