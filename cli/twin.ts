@@ -129,23 +129,23 @@ export async function twinCommand(args: string[], io: CliIo): Promise<number> {
   const socket = v.socket as string | undefined;
   let server: TwinStatusServer | undefined;
   let inspector: LiveInspector | undefined;
+  // Who holds each dev/remoteprocN: the pid and uid FUSE reported with each open.
+  const holdersOf = (index: number) =>
+    m
+      .deviceHolders()
+      .filter((h) => h.index === index)
+      .map((h) => ({ client: `pid ${h.pid}`, pid: h.pid, uid: h.uid, fd: h.fd, since: h.since }));
   try {
-    if (socket) server = await startTwinStatusServer(m.twin, socket);
+    if (socket)
+      server = await startTwinStatusServer(m.twin, socket, (index) =>
+        holdersOf(index).map((h) => ({ ...h, lease: `fd ${h.fd}` })),
+      );
     if (inspectPort !== null)
       inspector = await startLiveInspector({
         twin: m.twin,
         port: inspectPort,
         title: `twin ${m.dir}`,
-        holders: (index) =>
-          m
-            .deviceHolders()
-            .filter((h) => h.index === index)
-            .map((h) => ({
-              client: `pid ${h.pid}`,
-              pid: h.pid,
-              state: `open (uid ${h.uid})`,
-              since: h.since,
-            })),
+        holders: (index) => holdersOf(index).map((h) => ({ ...h, state: `open (uid ${h.uid})` })),
         statelyUrl: v['stately-ws'] as string | undefined,
       });
   } catch (err) {

@@ -167,6 +167,20 @@ describe.skipIf(cannotMount)('the mounted twin', () => {
         { name: 'dsp', device: 'remoteproc1', state: 'running', leases: [] },
       ],
     });
+    // A process holding dev/remoteproc0 open shows as its holder, with the pid FUSE reported.
+    const holder = spawn('bash', ['-c', `exec 3<>${t.dev}; sleep 30`], { stdio: 'ignore' });
+    const held = async () => {
+      const c = await DaemonClient.connect(socket);
+      const r = await c.request({ op: 'status' });
+      c.close();
+      return (
+        (r.status as { processors: Array<{ leases: Array<{ pid: number }> }> }).processors[0]?.leases ?? []
+      );
+    };
+    await until(async () => (await held()).length === 1, 3000);
+    expect((await held())[0]).toMatchObject({ client: `pid ${holder.pid}`, pid: holder.pid });
+    holder.kill('SIGKILL');
+    await until(async () => (await held()).length === 0, 3000);
     const c = await DaemonClient.connect(socket);
     expect(await c.request({ op: 'acquire', processor: 'm4' })).toMatchObject({
       ok: false,

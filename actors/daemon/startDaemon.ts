@@ -1,8 +1,9 @@
 // startDaemon: the lease protocol server on a Unix socket, in front of a Supervisor.
 
 import { chmod, unlink } from 'node:fs/promises';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { Lease, Supervisor } from '../../supervisors/createSupervisor.js';
+import { claimSocket } from './claimSocket.js';
 import { type PeerCred, peerCred } from './peerCred.js';
 import { frame, LineSplitter, MAX_FRAME, parseFrame, type Request } from './protocol.js';
 
@@ -51,18 +52,6 @@ export function statusFrame(supervisor: Supervisor) {
   };
 }
 
-/** True when something answers on `path`. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /**
  * Serves the lease protocol (docs/protocol.md) on `socketPath` (mode 0660). Each connection's leases
  * end when it ends, whatever ended it; a malformed frame gets an error reply and closes that connection
@@ -75,12 +64,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const restricted = (options.allowUids?.length ?? 0) + (options.allowGids?.length ?? 0) > 0;
   const sockets = new Set<Socket>();
 
-  if (await answers(socketPath)) {
-    throw Object.assign(new Error(`EADDRINUSE: another daemon answers on ${socketPath}`), {
-      code: 'EADDRINUSE',
-    });
-  }
-  await unlink(socketPath).catch(() => {});
+  await claimSocket(socketPath, 'another daemon');
 
   const serve = (socket: Socket) => {
     sockets.add(socket);

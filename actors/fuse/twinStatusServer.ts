@@ -1,7 +1,8 @@
 // twinStatusServer: the lease protocol's read-only ops (status, subscribe, ping) for a mounted twin, so `status` works against it.
 
 import { chmod, unlink } from 'node:fs/promises';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
+import { claimSocket } from '../daemon/claimSocket.js';
 import { frame, LineSplitter, parseFrame } from '../daemon/protocol.js';
 import type { KernelTwin } from '../kernel/KernelTwin.js';
 
@@ -12,29 +13,18 @@ export interface TwinStatusServer {
   close(): Promise<void>;
 }
 
-/** True when something answers on `path`. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /**
  * Serves `status`, `subscribe` and `ping` of the lease protocol (docs/protocol.md) for `twin` on a Unix
- * socket: `status` lists the processors with their twin state, crash count and no leases (a twin grants
- * none); subscribers get `processor.state` and `processor.crashed` events. `acquire` and `release` get
+ * socket: `status` lists the processors with their twin state, crash count and, as leases, who holds
+ * their device files when `holders` says (a twin grants no leases of its own); subscribers get `processor.state` and `processor.crashed` events. `acquire` and `release` get
  * an EOPNOTSUPP error reply. A stale socket is removed; a live one is an error (EADDRINUSE).
  */
-export async function startTwinStatusServer(twin: KernelTwin, socketPath: string): Promise<TwinStatusServer> {
-  if (await answers(socketPath)) {
-    throw Object.assign(new Error(`EADDRINUSE: something answers on ${socketPath}`), { code: 'EADDRINUSE' });
-  }
-  await unlink(socketPath).catch(() => {});
+export async function startTwinStatusServer(
+  twin: KernelTwin,
+  socketPath: string,
+  holders?: (index: number) => Array<{ client: string; pid: number; since: number; lease: string }>,
+): Promise<TwinStatusServer> {
+  await claimSocket(socketPath, 'something');
   const crashes = twin.processors.map(() => 0);
   const last = twin.processors.map((p) => p.context.state as string);
   const listeners = new Set<(body: Record<string, unknown>) => void>();
@@ -55,7 +45,7 @@ export async function startTwinStatusServer(twin: KernelTwin, socketPath: string
       device: p.device,
       state: p.context.state,
       crashes: crashes[p.index] ?? 0,
-      leases: [],
+      leases: holders?.(p.index) ?? [],
     })),
   });
 
