@@ -186,13 +186,39 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       if (r.lease.processor.device === e.processor) r.emit(e.event, { processor: e.processor });
   });
   sup.start();
+
+  // Votes of one turn of the event loop reach the supervisor machine together, netted per processor:
+  // under load a release and an acquire that cross are no decision at all (not a stop then a start),
+  // and the machine takes one event per turn instead of two per lease. Any other event delivers the
+  // pending votes first, so the machine sees everything in the order it happened.
+  const pendingVotes = new Map<string, number>();
+  let flushScheduled = false;
+  const flushVotes = () => {
+    for (const [processor, delta] of pendingVotes) {
+      const type = delta > 0 ? 'lease.granted' : 'lease.ended';
+      for (let i = 0; i < Math.abs(delta); i++) sup.send({ type, processor });
+    }
+    pendingVotes.clear();
+  };
+  const vote = (processor: string, delta: 1 | -1) => {
+    pendingVotes.set(processor, (pendingVotes.get(processor) ?? 0) + delta);
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      flushVotes();
+    });
+  };
+
   const unwatch = processors.map((p) =>
     driver.watch(
       p.device,
       (state) => {
         states.set(p.device, state);
         publish({ event: 'processor.state', processor: p.device, name: p.name, state });
-        if (state !== 'invalid') sup.send({ type: 'processor.observed', processor: p.device, state });
+        if (state === 'invalid') return;
+        flushVotes();
+        sup.send({ type: 'processor.observed', processor: p.device, state });
       },
       options.pollMs ?? 250,
     ),
@@ -222,7 +248,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       (end) => {
         leases.delete(id);
         if (end !== 'released') emit('lost', { processor: processor.device, reason: end });
-        sup.send({ type: 'lease.ended', processor: processor.device });
+        vote(processor.device, -1);
         if (logging)
           log({ level: 'info', msg: `lease ${end}`, lease: id, client, processor: processor.device });
       },
@@ -254,7 +280,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     };
     leases.set(id, { lease, runner, emit });
     runner.send('lease.grant');
-    sup.send({ type: 'lease.granted', processor: processor.device });
+    vote(processor.device, 1);
     if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: processor.device });
     queueMicrotask(() => emit('granted', { processor: processor.device }));
     return lease;
@@ -294,6 +320,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     async close() {
       if (closed) return;
       for (const r of [...leases.values()].reverse()) r.runner.send('lease.lost');
+      flushVotes();
       // The last votes' stops (decided after the same-instant messages) finish before the devices go.
       await new Promise<void>((r) => clock.setTimeout(() => r(), 0));
       await executor.idle();

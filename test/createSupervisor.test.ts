@@ -44,13 +44,44 @@ describe('createSupervisor', () => {
     });
     const timed = await sup.acquire('m4', { ttlMs: 10_000 });
     const untimed = await sup.acquire('m4');
+    // Votes reach the supervisor machine at the end of the event loop's turn.
+    await new Promise((r) => setImmediate(r));
     expect(seen.filter((s) => s.endsWith(':lease.granted'))).toHaveLength(2);
     // The TTL lease is an actor and shows; the untimed one runs on the table and only its votes show.
     expect(seen.filter((s) => s.endsWith(':lease.grant'))).toHaveLength(1);
     detach();
     await untimed.release();
     await timed.release();
+    await new Promise((r) => setImmediate(r));
     expect(seen.filter((s) => s.endsWith(':lease.ended'))).toHaveLength(0);
+    await sup.close();
+  });
+
+  it('should take a release and an acquire that cross in one turn as no decision: no stop, no start', async () => {
+    const { driver, sup, state } = await setup();
+    const calls: string[] = [];
+    for (const op of ['start', 'stop'] as const) {
+      const real = driver[op].bind(driver);
+      driver[op] = (device: string) => {
+        calls.push(`${op} ${device}`);
+        return real(device);
+      };
+    }
+    const a = await sup.acquire('m4');
+    await until(() => state() === 'running');
+    expect(calls).toEqual(['start remoteproc0']);
+    // The last lease ends and a new one comes in the same turn: m4 keeps running, nothing is called.
+    void a.release();
+    const b = await sup.acquire('m4');
+    // A lease taken and let go in one turn on an idle processor does not boot it.
+    void (await sup.acquire('dsp')).release();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(calls).toEqual(['start remoteproc0']);
+    expect(state()).toBe('running');
+    expect(state(1)).toBe('offline');
+    await b.release();
+    await until(() => state() === 'offline');
+    expect(calls).toEqual(['start remoteproc0', 'stop remoteproc0']);
     await sup.close();
   });
 
