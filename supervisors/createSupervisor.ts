@@ -10,6 +10,7 @@ import {
 import { realClock } from '../actors/RealClock.js';
 import type { TwinClock } from '../actors/VirtualClock.js';
 import type { Errno } from '../machines/errno.js';
+import { isPoweredState } from '../machines/powered.js';
 import { type ReconcilePolicy, supervisorMachine } from '../machines/supervisorMachine.js';
 import { createDriverExecutor } from './driverExecutor.js';
 import { type LeaseRunner, startLease } from './leaseRunner.js';
@@ -146,6 +147,11 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const log = options.log ?? (() => {});
   const processors = await driver.list();
   const states = new Map<string, ObservedState | 'unknown'>(processors.map((p) => [p.device, 'unknown']));
+  // Only a processor found powered can be a previous incarnation's to adopt. With none (a first start,
+  // or a hybrid daemon's restart after the kernel's release stopped everything), there is no grace
+  // period to wait out: a lease that ends at once stops its processor at once.
+  const found = await Promise.all(processors.map((p) => driver.state(p.device)));
+  const adoptable = found.some((r) => !r.ok || isPoweredState(r.value));
   const crashes = new Map<string, number>();
   const leases = new Map<string, LeaseRecord>();
   const firmwareWanted = new Map<string, string>();
@@ -167,7 +173,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       processors: processors.map((p) => p.device),
       reconcile: options.reconcile ?? 'adopt',
       graceMs: options.graceMs ?? 2000,
-      restarted: true,
+      restarted: adoptable,
     },
   });
 

@@ -85,6 +85,26 @@ describe('createSupervisor', () => {
     await sup.close();
   });
 
+  it('should adopt for graceMs only what it finds powered at start', async () => {
+    // Nothing powered: no grace period, a lease that ends stops its processor at once.
+    const fresh = await setup({ graceMs: 60_000 });
+    const a = await fresh.sup.acquire('m4');
+    await until(() => fresh.state() === 'running');
+    await a.release();
+    await until(() => fresh.state() === 'offline', 1000);
+    await fresh.sup.close();
+    // m4 found running (a previous incarnation's): left alone for graceMs, then stopped, unclaimed.
+    const driver = createSimDriver({ processors: [{ name: 'm4', ...fast }] });
+    await driver.start('remoteproc0');
+    const sup = await createSupervisor({ driver, pollMs: 5, graceMs: 150 });
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(driver.twin.inspect(0).state).toBe('running');
+    await until(() => driver.twin.inspect(0).state === 'offline', 2000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    await sup.close();
+  });
+
   it('should release at the end of an `await using` scope', async () => {
     const { sup, state } = await setup();
     {
