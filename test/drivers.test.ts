@@ -1,4 +1,4 @@
-// The RprocDriver implementations: sysfs (temporary directory and twin-backed files), cdev pieces, sim.
+// The RprocDriver implementations: sysfs on a temporary directory, cdev pieces, sim.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,6 @@ import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import { errnoName, ioctlInt } from '../actors/drivers/ioctl.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
-import { KernelTwin } from '../actors/kernel/KernelTwin.js';
-import { VirtualClock } from '../actors/VirtualClock.js';
-import { twinFiles } from './twinFiles.js';
 
 /** A directory laid out like /sys/class/remoteproc. */
 function sysfsTree(procs: Array<{ device: string; name: string; state?: string }>): string {
@@ -83,35 +80,7 @@ describe('sysfs driver on a directory laid out like /sys/class/remoteproc', () =
   });
 });
 
-describe('sysfs driver on the kernel twin', () => {
-  const setup = () => {
-    const clock = new VirtualClock();
-    const twin = new KernelTwin({ processors: [{ name: 'm4' }], clock });
-    return createSysfsDriver({
-      root: '/sys/class/remoteproc',
-      files: twinFiles(twin, clock, '/sys/class/remoteproc'),
-    });
-  };
-
-  it('should show that a successful stop need not stop anything (5.19 stacks starts)', async () => {
-    const d = setup();
-    expect(await d.start('remoteproc0')).toEqual({ ok: true, value: 'running' });
-    expect(await d.start('remoteproc0')).toEqual({ ok: true, value: 'running' });
-    expect(await d.stop('remoteproc0')).toEqual({ ok: true, value: 'running' });
-    expect(await d.stop('remoteproc0')).toEqual({ ok: true, value: 'offline' });
-  });
-
-  it('should return the kernel’s errno', async () => {
-    const d = setup();
-    await d.start('remoteproc0');
-    expect(await d.setFirmware('remoteproc0', 'x.elf')).toMatchObject({
-      ok: false,
-      error: { code: 'EBUSY' },
-    });
-    expect(await d.stop('remoteproc0')).toEqual({ ok: true, value: 'offline' });
-    expect(await d.stop('remoteproc0')).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
-  });
-});
+// The sysfs driver on the kernel twin (and on the mounted twin) runs the shared suite: test/driverSuite.ts.
 
 describe('cdev driver pieces', () => {
   it('should call ioctl through koffi and return errno data (ENOTTY on a regular file)', async () => {
