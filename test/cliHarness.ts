@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli/io.js';
 import { main } from '../cli/main.js';
 
-/** Runs `rproc-supervisor argv…`; `files` answer reads before the disk does. */
+/**
+ * Runs `rproc-supervisor argv…`; `files` answer reads before the disk does. `stdout` and `stderr` are
+ * read when asked, so after `await code` they hold what an asynchronous command wrote as well.
+ */
 export function runCli(argv: string[], files: Record<string, string> = {}) {
   let stdout = '';
   let stderr = '';
@@ -17,5 +20,14 @@ export function runCli(argv: string[], files: Record<string, string> = {}) {
     },
     readFile: (p) => (p in files ? (files[p] as string) : readFileSync(p, 'utf8')),
   };
-  return { code: main(argv, io), stdout, stderr };
+  const code = main(argv, io);
+  return {
+    code,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+  };
 }

@@ -1,15 +1,14 @@
 // The daemon and `hold` as real OS processes on the sim driver: death of any kind ends a lease.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
+import { bin, simDaemonArgs } from './bin.js';
 import { until as waitUntil } from './wait.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'rproc-supervisor.js');
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
@@ -17,37 +16,20 @@ afterEach(() => {
 
 const until = (cond: () => Promise<boolean> | boolean, ms = 5000) => waitUntil(cond, ms, 20);
 
-/** Spawns `rproc-supervisor daemon` on the sim driver with the processors of `dir`/p.json. */
+/** Spawns `rproc-supervisor daemon` on the sim driver with the processor m4 (test/bin.ts). */
 function spawnDaemon(
   dir: string,
-  socket: string,
   stdio: 'ignore' | ['ignore', 'ignore', 'pipe'] = ['ignore', 'ignore', 'pipe'],
 ) {
-  const d = spawn(
-    process.execPath,
-    [
-      bin,
-      'daemon',
-      '--driver',
-      'sim',
-      '--processors',
-      join(dir, 'p.json'),
-      '--socket',
-      socket,
-      '--poll-ms',
-      '10',
-    ],
-    { stdio },
-  );
+  const d = spawn(process.execPath, [bin, ...simDaemonArgs(dir).args], { stdio });
   children.push(d);
   return d;
 }
 
 async function daemon() {
   const dir = mkdtempSync(join(tmpdir(), 'rproc-proc-'));
-  writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 20, stopMs: 10 }]));
-  const socket = join(dir, 'd.sock');
-  const d = spawnDaemon(dir, socket);
+  const { socket } = simDaemonArgs(dir);
+  const d = spawnDaemon(dir);
   await until(() => existsSync(socket));
   const status = async () => {
     const c = await DaemonClient.connect(socket);
@@ -190,7 +172,7 @@ describe('daemon and hold, as processes', () => {
     first.d.kill('SIGKILL');
     await new Promise((r) => first.d.on('exit', r));
     // A new daemon on the same socket path: the stale socket is cleared.
-    spawnDaemon(first.dir, first.socket, 'ignore');
+    spawnDaemon(first.dir, 'ignore');
     await until(async () => {
       try {
         return (await first.status())?.leases.length === 1;

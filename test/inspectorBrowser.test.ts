@@ -2,12 +2,12 @@
 // built-in "monitor crash" scenario agrees with `compare`, and the live daemon page follows a SIGKILL.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bin, simDaemonArgs } from './bin.js';
 import { runCli } from './cliHarness.js';
 import { until } from './wait.js';
 
@@ -15,7 +15,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`inspector browser tests skipped: no ${CHROMIUM} (apt-get install chromium)`);
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'rproc-supervisor.js');
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) {
@@ -161,20 +160,8 @@ describe.skipIf(!haveChromium)('the inspector in Chromium', () => {
 
   it('should follow a live daemon: a SIGKILLed hold client leaves the lease table and the processor stops within a second', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rproc-live-'));
-    writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 20, stopMs: 10 }]));
-    const socket = join(dir, 'd.sock');
-    const daemon = cli([
-      'daemon',
-      '--driver',
-      'sim',
-      '--processors',
-      join(dir, 'p.json'),
-      '--socket',
-      socket,
-      '--poll-ms',
-      '10',
-      '--inspect',
-    ]);
+    const { socket, args } = simDaemonArgs(dir, ['--inspect']);
+    const daemon = cli(args);
     await until(() => /inspector url=(\S+)/.test(daemon.out.stderr) && existsSync(socket), 20_000, 20);
     const url = (/inspector url=(\S+)/.exec(daemon.out.stderr) as RegExpExecArray)[1] as string;
     const port = Number(new URL(url).port);

@@ -4,8 +4,6 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { inspectCommand } from '../cli/inspect.js';
-import type { CliIo } from '../cli/io.js';
 import { createInspectionStream } from '../inspector/inspectionStream.js';
 import type { LiveSource, LiveState } from '../inspector/liveSource.js';
 import { recordReplay } from '../inspector/recordReplay.js';
@@ -164,19 +162,8 @@ describe('startInspector', () => {
 
 describe('rproc-supervisor inspect (usage)', () => {
   const run = async (args: string[]) => {
-    let stderr = '';
-    let stdout = '';
-    const io: CliIo = {
-      stdout: (t) => {
-        stdout += t;
-      },
-      stderr: (t) => {
-        stderr += t;
-      },
-      readFile: (p) => readFileSync(p, 'utf8'),
-    };
-    const code = await inspectCommand(args, io);
-    return { code, stdout, stderr };
+    const r = runCli(['inspect', ...args]);
+    return { code: await r.code, stdout: r.stdout, stderr: r.stderr };
   };
 
   it('should print its help', async () => {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { bin } from './bin.js';
 import { runCli } from './cliHarness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -112,8 +113,6 @@ describe('kernel run', () => {
 });
 
 describe('the rproc-supervisor bin', () => {
-  const bin = join(root, 'bin', 'rproc-supervisor.js');
-
   it('should run the bundled example from the file bin names, reading - as standard input', () => {
     const out = execFileSync(process.execPath, [bin, 'kernel', 'run', '--json', '-'], {
       input: readFileSync(example),

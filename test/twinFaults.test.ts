@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../actors/kernel/cdevCommand.js';
+import { bin } from './bin.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
-import { bin, spawnTwin, type TwinProcess } from './twinProcess.js';
+import { spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until } from './wait.js';
 
 warnIfSkipped('test/twinFaults.test.ts');

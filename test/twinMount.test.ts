@@ -14,8 +14,9 @@ import {
   RPROC_SET_SHUTDOWN_ON_RELEASE,
 } from '../actors/kernel/cdevCommand.js';
 import type { LiveState } from '../inspector/liveSource.js';
+import { bin } from './bin.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
-import { bin, spawnTwin, type TwinProcess } from './twinProcess.js';
+import { spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until } from './wait.js';
 
 warnIfSkipped('test/twinMount.test.ts');

@@ -3,12 +3,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ProcessorSpec } from '../actors/kernel/KernelTwin.js';
-
-/** The command's entry point (runs dist/: the test script builds it first). */
-export const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'rproc-supervisor.js');
+import { bin } from './bin.js';
 
 /** A twin process and what it printed with `--json`. */
 export interface TwinProcess {
