@@ -1,6 +1,6 @@
 // Conformance: /dev/remoteprocN (kernel-semantics §5), on every kernel profile.
 //
-// Where the spec and the kernel sources disagree, the expectation follows the source (/tmp/kernel-findings.md):
+// Where the spec and the kernel sources disagree, the expectation follows the source (docs/abi.md, "Where the spec and the sources differ"):
 // `rproc_shutdown` returned void until v5.18, so on 5.13 a failed `stop` still returns the byte count.
 
 import { describe } from 'vitest';

@@ -1,6 +1,6 @@
 // Conformance: /sys/class/remoteproc/remoteprocN/ (kernel-semantics §4), on every kernel profile.
 //
-// Where the spec and the kernel sources disagree, the expectation follows the source (/tmp/kernel-findings.md):
+// Where the spec and the kernel sources disagree, the expectation follows the source (docs/abi.md, "Where the spec and the sources differ"):
 // - `recovery` and `coredump` are not in sysfs on v5.9 (added in v5.10): ENOENT.
 // - `rproc_shutdown` returned void until v5.18, so on 5.13 a failed `stop` still returns success.
 // - `rproc_set_firmware` checks the state before the name, so an empty name while running is EBUSY.
