@@ -1,7 +1,7 @@
 // Processor: one remoteproc device of the twin: an rproc machine actor and the calls waiting on its lock.
 
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
-import type { Result } from '../../machines/errno.js';
+import { fail, ok, type Result } from '../../machines/errno.js';
 import { type KernelProfile, profileFeatures } from '../../machines/profile.js';
 import { rprocMachine } from '../../machines/rprocMachine.js';
 import type { CoreCall, CoreOp, RprocContext, RprocOptions } from '../../machines/rprocTypes.js';
@@ -78,12 +78,51 @@ export class Processor {
  * What the sysfs and cdev layers of v4.10–v5.18 checked, without the lock, before calling the core:
  * the processor is RUNNING (or ATTACHED, once that state exists).
  */
-export function layerRunning(p: Processor): boolean {
+function layerRunning(p: Processor): boolean {
   const s = p.context.state;
   return s === 'running' || (profileFeatures(p.profile).attachedState && s === 'attached');
 }
 
 /** A call's result with its error's `op` renamed to what userspace called. */
-export function asUserOp<T>(result: Result<T>, op: string): Result<T> {
+function asUserOp<T>(result: Result<T>, op: string): Result<T> {
   return result.ok ? result : { ok: false, error: { ...result.error, op } };
+}
+
+/** A write that returns `count` bytes once `call` has returned successfully (or whatever it returned). */
+export function written(
+  call: PendingCall,
+  op: string,
+  count: number,
+  ignoreError = false,
+): PendingCall<number> {
+  return call.map((r): Result<number> => (r.ok || ignoreError ? ok(count) : asUserOp(r, op)));
+}
+
+/**
+ * A `start`, `stop` or `detach` written to sysfs `state` or to the cdev (`op` says which): the same
+ * layer checks (v4.10–v5.18, without the lock, kernel-semantics §2, §4, §5), then the core call.
+ * Settles with `count`, or the kernel's errno.
+ */
+export function layerCommand(
+  p: Processor,
+  cmd: 'start' | 'stop' | 'detach',
+  op: string,
+  count: number,
+): PendingCall<number> {
+  const f = profileFeatures(p.profile);
+  const s = p.context.state;
+  switch (cmd) {
+    case 'start':
+      if (f.layerStateChecks && layerRunning(p))
+        return PendingCall.settled(fail('EBUSY', op, `state is ${s}`));
+      return written(p.call('boot'), op, count);
+    case 'stop':
+      if (f.layerStateChecks && !layerRunning(p))
+        return PendingCall.settled(fail('EINVAL', op, `state is ${s}`));
+      return written(p.call('shutdown'), op, count, !f.shutdownReturnsError);
+    case 'detach':
+      if (f.layerStateChecks && s !== 'attached')
+        return PendingCall.settled(fail('EINVAL', op, `state is ${s}`));
+      return written(p.call('detach'), op, count);
+  }
 }

@@ -8,32 +8,15 @@ import {
   RPROC_SET_SHUTDOWN_ON_RELEASE,
 } from './cdevCommand.js';
 import { PendingCall } from './PendingCall.js';
-import { asUserOp, layerRunning, type Processor } from './Processor.js';
+import { layerCommand, type Processor } from './Processor.js';
 
 const OP = 'cdev.write';
 
 /** `rproc_cdev_write`: settles with the byte count, or the kernel's errno. */
 export function cdevWrite(p: Processor, bytes: Uint8Array): PendingCall<number> {
-  const f = profileFeatures(p.profile);
-  const cmd = parseCdevCommand(bytes, f.detachCommand);
+  const cmd = parseCdevCommand(bytes, profileFeatures(p.profile).detachCommand);
   if (cmd === 'EINVAL') return PendingCall.settled(fail('EINVAL', OP, 'Unrecognized option'));
-  const s = p.context.state;
-  const powered = layerRunning(p);
-  const len = bytes.length;
-  const done = (call: PendingCall, ignoreError = false) =>
-    call.map((r): Result<number> => (r.ok || ignoreError ? ok(len) : asUserOp(r, OP)));
-  switch (cmd) {
-    case 'start':
-      if (f.layerStateChecks && powered) return PendingCall.settled(fail('EBUSY', OP, `state is ${s}`));
-      return done(p.call('boot'));
-    case 'stop':
-      if (f.layerStateChecks && !powered) return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
-      return done(p.call('shutdown'), !f.shutdownReturnsError);
-    case 'detach':
-      if (f.layerStateChecks && s !== 'attached')
-        return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
-      return done(p.call('detach'));
-  }
+  return layerCommand(p, cmd, OP, bytes.length);
 }
 
 /**

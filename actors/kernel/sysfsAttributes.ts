@@ -4,7 +4,7 @@ import { fail, ok, type Result } from '../../machines/errno.js';
 import { profileFeatures } from '../../machines/profile.js';
 import { COREDUMP_MODES, type CoredumpMode } from '../../machines/rprocTypes.js';
 import { PendingCall } from './PendingCall.js';
-import { asUserOp, layerRunning, type Processor } from './Processor.js';
+import { layerCommand, type Processor, written } from './Processor.js';
 
 /** The remoteproc attributes the twin serves. */
 export const SYSFS_ATTRS = ['state', 'firmware', 'name', 'recovery', 'coredump'] as const;
@@ -51,48 +51,30 @@ export function sysfsRead(p: Processor, attr: SysfsAttr): Result<string> {
   }
 }
 
-/** A write that returns `count` bytes once `call` has returned successfully. */
-function written(call: PendingCall, count: number, ignoreError = false): PendingCall<number> {
-  return call.map((r) => (r.ok || ignoreError ? ok(count) : asUserOp(r, OP)));
-}
-
 function writeState(p: Processor, value: string, count: number): PendingCall<number> {
-  const f = profileFeatures(p.profile);
-  const s = p.context.state;
-  const powered = layerRunning(p);
-  if (sysfsStreq(value, 'start')) {
-    // v4.10–v5.18 checked the state here, without the lock (kernel-semantics §2, §4).
-    if (f.layerStateChecks && powered) return PendingCall.settled(fail('EBUSY', OP, `state is ${s}`));
-    return written(p.call('boot'), count);
-  }
-  if (sysfsStreq(value, 'stop')) {
-    if (f.layerStateChecks && !powered) return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
-    return written(p.call('shutdown'), count, !f.shutdownReturnsError);
-  }
-  if (f.detachCommand && sysfsStreq(value, 'detach')) {
-    if (f.layerStateChecks && s !== 'attached')
-      return PendingCall.settled(fail('EINVAL', OP, `state is ${s}`));
-    return written(p.call('detach'), count);
-  }
+  if (sysfsStreq(value, 'start')) return layerCommand(p, 'start', OP, count);
+  if (sysfsStreq(value, 'stop')) return layerCommand(p, 'stop', OP, count);
+  if (profileFeatures(p.profile).detachCommand && sysfsStreq(value, 'detach'))
+    return layerCommand(p, 'detach', OP, count);
   return PendingCall.settled(fail('EINVAL', OP, `Unrecognised option: ${value}`));
 }
 
 function writeFirmware(p: Processor, value: string, count: number): PendingCall<number> {
   // Cut at the first newline; the core checks the state before the empty name, on every version.
   const name = value.split('\n')[0] ?? '';
-  return written(p.call('setFirmware', { firmware: name }), count);
+  return written(p.call('setFirmware', { firmware: name }), OP, count);
 }
 
 function writeRecovery(p: Processor, value: string, count: number): PendingCall<number> {
   if (sysfsStreq(value, 'enabled')) {
     p.set({ recoveryDisabled: false });
-    return written(p.call('recover'), count, true);
+    return written(p.call('recover'), OP, count, true);
   }
   if (sysfsStreq(value, 'disabled')) {
     p.set({ recoveryDisabled: true });
     return PendingCall.settled(ok(count));
   }
-  if (sysfsStreq(value, 'recover')) return written(p.call('recover'), count, true);
+  if (sysfsStreq(value, 'recover')) return written(p.call('recover'), OP, count, true);
   return PendingCall.settled(fail('EINVAL', OP, `Unrecognised option: ${value}`));
 }
 
