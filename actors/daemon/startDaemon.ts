@@ -1,11 +1,10 @@
 // startDaemon: the lease protocol server on a Unix socket, in front of a Supervisor.
 
-import { chmod, unlink } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Lease, Supervisor } from '../../supervisors/createSupervisor.js';
-import { claimSocket } from './claimSocket.js';
 import { type PeerCred, peerCred } from './peerCred.js';
-import { frame, LineSplitter, MAX_FRAME, parseFrame, type Request } from './protocol.js';
+import type { Request } from './protocol.js';
+import { type ConnectionHandler, type ProtocolConnection, serveProtocol } from './serveProtocol.js';
 
 /** A structured log line. */
 export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
@@ -62,37 +61,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const log = options.log ?? (() => {});
   const credentials = options.credentials ?? peerCred;
   const restricted = (options.allowUids?.length ?? 0) + (options.allowGids?.length ?? 0) > 0;
-  const sockets = new Set<Socket>();
 
-  await claimSocket(socketPath, 'another daemon');
-
-  const serve = (socket: Socket) => {
-    sockets.add(socket);
-    socket.setEncoding('utf8');
+  const accept = ({ socket, send, end }: ProtocolConnection): ConnectionHandler | null => {
     const cred = credentials(socket);
     const who = cred ? { pid: cred.pid, uid: cred.uid, gid: cred.gid } : {};
-    // Replies to everything read in one turn of the event loop leave in one write(2) per connection,
-    // after all of that turn's reads (setImmediate runs after the poll phase): the writes go out in a
-    // burst that a waiting client wakes once for, instead of one wake-up per reply.
-    let corked = false;
-    const send = (body: Record<string, unknown>) => {
-      if (socket.destroyed || !socket.writable) return;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        setImmediate(() => {
-          corked = false;
-          socket.uncork();
-        });
-      }
-      socket.write(frame(body));
-    };
-    const refuse = (message: string, id?: number | string) => {
-      log({ level: 'warn', msg: 'protocol error, closing connection', error: message, ...who });
-      send({ ...(id !== undefined ? { id } : {}), ok: false, error: { code: 'EPROTO', message } });
-      socket.end();
-      socket.destroySoon?.();
-    };
     if (restricted) {
       const allowed =
         cred &&
@@ -100,8 +72,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (!allowed) {
         log({ level: 'warn', msg: 'peer refused by the allow-lists', ...who });
         send({ ok: false, error: { code: 'EACCES', message: 'uid/gid not allowed by this daemon' } });
-        socket.end();
-        return;
+        end();
+        return null;
       }
     }
     const leases = new Map<string, Lease>();
@@ -165,43 +137,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     };
 
-    const splitter = new LineSplitter(
-      (line) => {
-        const parsed = parseFrame(line);
-        if (!parsed.ok) refuse(parsed.message, parsed.id);
-        else void handle(parsed.request);
+    return {
+      request: (r) => void handle(r),
+      refused: (message) =>
+        log({ level: 'warn', msg: 'protocol error, closing connection', error: message, ...who }),
+      closed: () => {
+        unsubscribe?.();
+        // EOF on any death of the holder: its leases end.
+        for (const l of leases.values()) l.lose();
+        leases.clear();
       },
-      () => refuse(`frame longer than ${MAX_FRAME} bytes`),
-    );
-    socket.on('data', (chunk: string) => {
-      if (!socket.destroyed) splitter.push(chunk);
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      sockets.delete(socket);
-      unsubscribe?.();
-      // EOF on any death of the holder: its leases end.
-      for (const l of leases.values()) l.lose();
-      leases.clear();
-    });
+    };
   };
 
-  const server = createServer(serve);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
-  await chmod(socketPath, 0o660);
+  const server = await serveProtocol(socketPath, 'another daemon', accept);
   log({ level: 'info', msg: 'listening', socket: socketPath });
-
-  return {
-    socketPath,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-      await unlink(socketPath).catch(() => {});
-    },
-  };
+  return server;
 }

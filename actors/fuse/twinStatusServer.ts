@@ -1,9 +1,6 @@
 // twinStatusServer: the lease protocol's read-only ops (status, subscribe, ping) for a mounted twin, so `status` works against it.
 
-import { chmod, unlink } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
-import { claimSocket } from '../daemon/claimSocket.js';
-import { frame, LineSplitter, parseFrame } from '../daemon/protocol.js';
+import { serveProtocol } from '../daemon/serveProtocol.js';
 import type { KernelTwin } from '../kernel/KernelTwin.js';
 
 /** A listening status server. */
@@ -24,7 +21,6 @@ export async function startTwinStatusServer(
   socketPath: string,
   holders?: (index: number) => Array<{ client: string; pid: number; since: number; lease: string }>,
 ): Promise<TwinStatusServer> {
-  await claimSocket(socketPath, 'something');
   const crashes = twin.processors.map(() => 0);
   const last = twin.processors.map((p) => p.context.state as string);
   const listeners = new Set<(body: Record<string, unknown>) => void>();
@@ -49,56 +45,28 @@ export async function startTwinStatusServer(
     })),
   });
 
-  const sockets = new Set<Socket>();
-  const serve = (socket: Socket) => {
-    sockets.add(socket);
-    socket.setEncoding('utf8');
-    const send = (body: Record<string, unknown>) => {
-      if (!socket.destroyed && socket.writable) socket.write(frame(body));
-    };
-    const refuse = (message: string, id?: number | string) => {
-      send({ ...(id !== undefined ? { id } : {}), ok: false, error: { code: 'EPROTO', message } });
-      socket.end();
-    };
-    const splitter = new LineSplitter(
-      (line) => {
-        const parsed = parseFrame(line);
-        if (!parsed.ok) return refuse(parsed.message, parsed.id);
-        const r = parsed.request;
-        if (r.op === 'status') send({ id: r.id, ok: true, status: status() });
-        else if (r.op === 'ping') send({ id: r.id, ok: true });
-        else if (r.op === 'subscribe') {
-          listeners.add(send);
-          send({ id: r.id, ok: true });
-        } else {
-          const message = `EOPNOTSUPP: this is a kernel twin, not a daemon: it grants no leases (run "rproc-supervisor daemon" on its files)`;
-          send({ id: r.id, ok: false, error: { code: 'EOPNOTSUPP', message } });
-        }
-      },
-      () => refuse('frame longer than 64 KiB'),
-    );
-    socket.on('data', (chunk: string) => splitter.push(chunk));
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      sockets.delete(socket);
-      listeners.delete(send);
-    });
-  };
-  const server = createServer(serve);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
+  const server = await serveProtocol(socketPath, 'something', ({ send }) => ({
+    request(r) {
+      if (r.op === 'status') send({ id: r.id, ok: true, status: status() });
+      else if (r.op === 'ping') send({ id: r.id, ok: true });
+      else if (r.op === 'subscribe') {
+        listeners.add(send);
+        send({ id: r.id, ok: true });
+      } else {
+        const message = `EOPNOTSUPP: this is a kernel twin, not a daemon: it grants no leases (run "rproc-supervisor daemon" on its files)`;
+        send({ id: r.id, ok: false, error: { code: 'EOPNOTSUPP', message } });
+      }
+    },
+    closed: () => listeners.delete(send),
+  })).catch((err: unknown) => {
+    unsubscribeTwin();
+    throw err;
   });
-  await chmod(socketPath, 0o660);
   return {
     socketPath,
     async close() {
       unsubscribeTwin();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-      await unlink(socketPath).catch(() => {});
+      await server.close();
     },
   };
 }
