@@ -1,7 +1,7 @@
 // machines/supervisor: vote counting per processor, decisions, reconciliation after a restart, crash notices.
 
 import { assign, enqueueActions, setup } from 'xstate';
-import { isPoweredState } from './powered.js';
+import { isPoweredState, isRunningState } from './powered.js';
 import type { KernelState } from './rprocTypes.js';
 
 /** How a restarted monitor treats processors it finds powered: wait for clients, or stop them at once. */
@@ -38,6 +38,25 @@ export type SupervisorEmitted =
   | { type: 'supervisor.ensure'; processor: string; want: 'running' | 'offline' }
   /** Tell the lease holders of `processor`. */
   | { type: 'supervisor.notify'; processor: string; event: 'processor.crashed' | 'processor.recovered' };
+
+/**
+ * Enters (`crashed`) or leaves a crash episode of `p`, telling its lease holders once on each edge; a
+ * repeated sign of the same edge (a poll after the uevent, say) changes nothing.
+ */
+function crashEpisode(
+  context: SupervisorContext,
+  enqueue: { assign(patch: Partial<SupervisorContext>): void; emit(event: SupervisorEmitted): void },
+  p: string,
+  crashed: boolean,
+): void {
+  if ((context.crashed[p] ?? false) === crashed) return;
+  enqueue.assign({ crashed: { ...context.crashed, [p]: crashed } });
+  enqueue.emit({
+    type: 'supervisor.notify',
+    processor: p,
+    event: crashed ? 'processor.crashed' : 'processor.recovered',
+  });
+}
 
 /**
  * The monitor's brain. Counts votes per processor; on the first vote it asks for the processor running,
@@ -77,24 +96,12 @@ export const supervisorMachine = setup({
       if (params.delta === -1 && n === 0)
         enqueue.emit({ type: 'supervisor.ensure', processor: event.processor, want: 'offline' });
     }),
-    /** Re-registration while adopting: make sure a claimed processor runs; stop nothing yet. */
-    claim: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'lease.granted') return;
-      const n = (context.votes[event.processor] ?? 0) + 1;
-      enqueue.assign({ votes: { ...context.votes, [event.processor]: n } });
-      if (n === 1) enqueue.emit({ type: 'supervisor.ensure', processor: event.processor, want: 'running' });
-    }),
     observe: enqueueActions(({ context, event, enqueue }, params: { enforce: boolean }) => {
       if (event.type !== 'processor.observed') return;
       const { processor: p, state } = event;
       enqueue.assign({ observed: { ...context.observed, [p]: state } });
-      if (state === 'crashed' && !context.crashed[p]) {
-        enqueue.assign({ crashed: { ...context.crashed, [p]: true } });
-        enqueue.emit({ type: 'supervisor.notify', processor: p, event: 'processor.crashed' });
-      } else if (context.crashed[p] && (state === 'running' || state === 'attached')) {
-        enqueue.assign({ crashed: { ...context.crashed, [p]: false } });
-        enqueue.emit({ type: 'supervisor.notify', processor: p, event: 'processor.recovered' });
-      }
+      if (state === 'crashed') crashEpisode(context, enqueue, p, true);
+      else if (isRunningState(state)) crashEpisode(context, enqueue, p, false);
       // Nobody wants it but it is powered: stop it (a crash recovery may have brought it back).
       if (params.enforce && (context.votes[p] ?? 0) === 0 && isPoweredState(state)) {
         enqueue.emit({ type: 'supervisor.ensure', processor: p, want: 'offline' });
@@ -103,14 +110,7 @@ export const supervisorMachine = setup({
     /** A remove the monitor did not cause is a crash recovery under way; the add after it ends it. */
     uevent: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'processor.uevent') return;
-      const p = event.processor;
-      if (event.action === 'remove' && !context.crashed[p]) {
-        enqueue.assign({ crashed: { ...context.crashed, [p]: true } });
-        enqueue.emit({ type: 'supervisor.notify', processor: p, event: 'processor.crashed' });
-      } else if (event.action === 'add' && context.crashed[p]) {
-        enqueue.assign({ crashed: { ...context.crashed, [p]: false } });
-        enqueue.emit({ type: 'supervisor.notify', processor: p, event: 'processor.recovered' });
-      }
+      crashEpisode(context, enqueue, event.processor, event.action === 'remove');
     }),
     stopUnclaimed: enqueueActions(({ context, enqueue }) => {
       for (const p of context.processors) {
@@ -138,7 +138,8 @@ export const supervisorMachine = setup({
     adopting: {
       after: { grace: { target: 'steady', actions: 'stopUnclaimed' } },
       on: {
-        'lease.granted': { actions: 'claim' },
+        // Re-registration: make sure a claimed processor runs; the last vote's end stops nothing yet.
+        'lease.granted': { actions: { type: 'count', params: { delta: 1, decide: true } } },
         'lease.ended': { actions: { type: 'count', params: { delta: -1, decide: false } } },
         'processor.observed': { actions: { type: 'observe', params: { enforce: false } } },
         'processor.uevent': { actions: 'uevent' },
