@@ -14,7 +14,7 @@ import {
   type StrategyName,
 } from '../scenarios/scenarioSchema.js';
 import { commandArgs } from './commandArgs.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
+import { type CliIo, EXIT, errnoOf, readJson } from './io.js';
 
 export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategies a,b] [--json] [--html FILE] [--check]
 
@@ -138,16 +138,12 @@ export function compare(
   const files = positionals.length ? positionals : builtinScenarioFiles();
   const scenarios: Scenario[] = [];
   for (const file of files) {
-    let json: unknown;
-    try {
-      json = JSON.parse(io.readFile(file));
-    } catch (err) {
-      const why =
-        err instanceof SyntaxError ? `invalid JSON: ${err.message}` : `cannot read: ${errnoOf(err)}`;
-      io.stderr(`rproc-supervisor compare: ${file}: ${why}\n`);
+    const read = readJson(io.readFile, file);
+    if (!read.ok) {
+      io.stderr(`rproc-supervisor compare: ${file}: ${read.why}\n`);
       return EXIT.usage;
     }
-    const parsed = parseScenario(json);
+    const parsed = parseScenario(read.json);
     if (!parsed.ok) {
       io.stderr(
         `rproc-supervisor compare: ${file}: malformed scenario, nothing was run:\n${parsed.errors.map((e) => `  ${e}\n`).join('')}`,

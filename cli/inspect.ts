@@ -15,7 +15,7 @@ import {
 } from '../scenarios/scenarioSchema.js';
 import { commandArgs } from './commandArgs.js';
 import { builtinScenarioFiles } from './compare.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
+import { type CliIo, EXIT, errnoOf, readJson } from './io.js';
 
 /** The built-in scenario `inspect` opens when none is named. */
 export const DEFAULT_INSPECT_SCENARIO = 'monitor-crash-no-restart';
@@ -89,11 +89,8 @@ function scenarioFile(arg: string, io: CliIo): string | null {
   const byFile = builtins.find((f) => basename(f, '.json') === arg || basename(f) === arg);
   if (byFile) return byFile;
   for (const f of builtins) {
-    try {
-      if ((JSON.parse(io.readFile(f)) as { name?: unknown }).name === arg) return f;
-    } catch {
-      // A broken built-in cannot match.
-    }
+    const read = readJson(io.readFile, f); // a broken built-in cannot match
+    if (read.ok && (read.json as { name?: unknown } | null)?.name === arg) return f;
   }
   return null;
 }
@@ -151,15 +148,9 @@ export async function inspectCommand(args: string[], io: CliIo): Promise<number>
     const names = builtinScenarioFiles().map((f) => basename(f, '.json'));
     return usage(`${arg}: no such file or built-in scenario; built-in: ${names.join(', ')}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(io.readFile(file));
-  } catch (err) {
-    return usage(
-      `${file}: ${err instanceof SyntaxError ? `invalid JSON: ${err.message}` : `cannot read: ${errnoOf(err)}`}`,
-    );
-  }
-  const scenario = parseScenario(json);
+  const read = readJson(io.readFile, file);
+  if (!read.ok) return usage(`${file}: ${read.why}`);
+  const scenario = parseScenario(read.json);
   if (!scenario.ok)
     return usage(`${file}: malformed scenario:\n${scenario.errors.map((e) => `  ${e}`).join('\n')}`);
   const s: Scenario = scenario.value;

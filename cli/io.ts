@@ -23,6 +23,27 @@ export const processIo: CliIo = {
 /** Exit codes: 0 success, 1 the command failed at run time, 2 bad usage or bad input. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/**
+ * Reads `path` with `read` (e.g. {@link CliIo.readFile}) and parses it as JSON; a failure says why:
+ * `cannot read: ENOENT`, or `invalid JSON: …`.
+ */
+export function readJson(
+  read: (path: string) => string,
+  path: string,
+): { ok: true; json: unknown } | { ok: false; why: string } {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (err) {
+    return { ok: false, why: `cannot read: ${errnoOf(err)}` };
+  }
+  try {
+    return { ok: true, json: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, why: `invalid JSON: ${(err as Error).message}` };
+  }
+}
+
 /** The errno name of a Node error, or its message. */
 export function errnoOf(err: unknown): string {
   if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;

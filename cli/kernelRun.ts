@@ -4,7 +4,7 @@ import { parseKernelDocument } from '../actors/kernel/kernelDocument.js';
 import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
+import { type CliIo, EXIT, readJson } from './io.js';
 
 export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel 5.9|5.13|5.19] [--json] FILE|-
 
@@ -74,21 +74,12 @@ export function kernelRun(args: string[], io: CliIo): number {
     return EXIT.usage;
   }
   const file = positionals[0] as string;
-  let text: string;
-  try {
-    text = io.readFile(file);
-  } catch (err) {
-    io.stderr(`rproc-supervisor kernel run: ${file}: cannot read: ${errnoOf(err)}\n`);
+  const read = readJson(io.readFile, file);
+  if (!read.ok) {
+    io.stderr(`rproc-supervisor kernel run: ${file}: ${read.why}\n`);
     return EXIT.usage;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    io.stderr(`rproc-supervisor kernel run: ${file}: invalid JSON: ${(err as Error).message}\n`);
-    return EXIT.usage;
-  }
-  const checked = parseKernelDocument(json, kernel);
+  const checked = parseKernelDocument(read.json, kernel);
   if (!checked.ok) {
     const lines = checked.errors ?? [checked.error.detail ?? 'malformed document'];
     io.stderr(

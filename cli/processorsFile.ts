@@ -3,20 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { formatIssues, type ProcessorJson, processorSchema } from '../actors/kernel/processorSchema.js';
-import { errnoOf } from './io.js';
+import { readJson } from './io.js';
 
 /** Reads a `--processors` file: a JSON array of processor objects; errors name the JSON path. */
 export function readProcessorsFile(
   file: string,
 ): { ok: true; value: ProcessorJson[] } | { ok: false; message: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    const why = err instanceof SyntaxError ? `invalid JSON: ${err.message}` : `cannot read: ${errnoOf(err)}`;
-    return { ok: false, message: `--processors ${file}: ${why}` };
-  }
-  const parsed = z.array(processorSchema).min(1).safeParse(json);
+  const read = readJson((f) => readFileSync(f, 'utf8'), file);
+  if (!read.ok) return { ok: false, message: `--processors ${file}: ${read.why}` };
+  const parsed = z.array(processorSchema).min(1).safeParse(read.json);
   if (!parsed.success)
     return { ok: false, message: `--processors ${file}:\n  ${formatIssues(parsed.error).join('\n  ')}` };
   return { ok: true, value: parsed.data };
