@@ -1,6 +1,7 @@
 // The remoteproc core's decisions under `rproc->lock`, as pure functions of the context (kernel-semantics §1.2, §2, §3).
 
 import { fail, ok, type Result } from './errno.js';
+import { isRunningState } from './powered.js';
 import { profileFeatures } from './profile.js';
 import type { CoreCall, CoreStep, KernelState, RprocContext } from './rprocTypes.js';
 
@@ -14,8 +15,6 @@ export interface CorePlan {
 
 /** The id of calls the kernel makes for itself (auto-boot, the crash worker's recovery, release). */
 export const KERNEL_CALL_ID = -1;
-
-const powered = (s: KernelState) => s === 'running' || s === 'attached';
 
 /** `rproc_boot`: ENODEV if deleted; +1; boot (or attach) only on the 0→1 edge; roll back on failure. */
 function boot(ctx: RprocContext): CorePlan {
@@ -36,7 +35,7 @@ function boot(ctx: RprocContext): CorePlan {
 
 /** `rproc_shutdown`: since 5.19 EINVAL unless running/attached; −1; stop only when the count reaches 0. */
 function shutdown(ctx: RprocContext): CorePlan {
-  if (!profileFeatures(ctx.profile).layerStateChecks && !powered(ctx.state)) {
+  if (!profileFeatures(ctx.profile).layerStateChecks && !isRunningState(ctx.state)) {
     return { patch: {}, step: 'idle', reply: fail('EINVAL', 'rproc_shutdown', `state is ${ctx.state}`) };
   }
   // atomic_dec_and_test: anything but exactly 0 returns at once (a redundant shutdown goes negative).

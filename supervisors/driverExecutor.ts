@@ -2,7 +2,7 @@
 // time, the latest wish wins; the async twin of the executor in supervisors/monitorProgram.ts.
 
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
-import { isPoweredState } from '../machines/powered.js';
+import { isPoweredState, isRunningState } from '../machines/powered.js';
 
 /** Options of {@link createDriverExecutor}. */
 export interface DriverExecutorOptions {
@@ -30,12 +30,12 @@ export function createDriverExecutor({ driver, recoverCrashed, firmwareFor, log 
   const bringUp = async (device: string) => {
     if (holds.has(device)) return;
     let s = await driver.state(device);
-    if (s.ok && (s.value === 'running' || s.value === 'attached')) {
+    if (s.ok && isRunningState(s.value)) {
       // `recover` on a healthy processor waits for the lock and does nothing (kernel-semantics §3.3).
       await driver.setRecovery(device, 'recover');
       s = await driver.state(device);
     }
-    if (s.ok && (s.value === 'running' || s.value === 'attached' || s.value === 'crashed')) {
+    if (s.ok && (isRunningState(s.value) || s.value === 'crashed')) {
       log({ level: 'info', msg: 'adopt', processor: device, state: s.value });
       holds.add(device);
       return;

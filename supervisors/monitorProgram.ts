@@ -6,7 +6,7 @@ import { PendingCall } from '../actors/kernel/PendingCall.js';
 import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
 import { ok } from '../machines/errno.js';
 import { leaseMachine } from '../machines/leaseMachine.js';
-import { isPoweredState } from '../machines/powered.js';
+import { isPoweredState, isRunningState } from '../machines/powered.js';
 import { profileFeatures } from '../machines/profile.js';
 import type { KernelState } from '../machines/rprocTypes.js';
 import { supervisorMachine } from '../machines/supervisorMachine.js';
@@ -143,13 +143,13 @@ export function monitorProgram(world: World, options: MonitorOptions, restarted:
       };
       const s = state(p);
       if (s === 'crashed') return adopt(s);
-      if (s !== 'running' && s !== 'attached') return start();
+      if (!isRunningState(s)) return start();
       // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
       // lock with a call that does nothing to a healthy processor, then look again.
       barrier(p).onSettled(() =>
         self.run(() => {
           const now = state(p);
-          if (now === 'running' || now === 'attached' || now === 'crashed') adopt(now);
+          if (isRunningState(now) || now === 'crashed') adopt(now);
           else start();
         }),
       );

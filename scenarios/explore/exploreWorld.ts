@@ -1,6 +1,6 @@
 // The explored system: a base scenario, the alphabet of moves, replay, the canonical state encoding and the invariants.
 
-import { isPowered, isPoweredState } from '../../machines/powered.js';
+import { isPowered, isPoweredState, isRunningState } from '../../machines/powered.js';
 import type { KernelProfile } from '../../machines/profile.js';
 import { profileFeatures } from '../../machines/profile.js';
 import { monitorViews } from '../../supervisors/monitorProgram.js';
@@ -120,10 +120,7 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
       stopWanted =
         wanted && !(strategy.name === 'hybrid' && !registeredWanter(world, world.twin.processor(i).name));
     }
-    const stopped =
-      (before.state === 'running' || before.state === 'attached') &&
-      ctx.state === 'offline' &&
-      before.step === 'stopping';
+    const stopped = isRunningState(before.state) && ctx.state === 'offline' && before.step === 'stopping';
     if (last && stopped && before.stopWanted) {
       broken.push({
         invariant: 'no-wrongful-stop',
