@@ -1,5 +1,6 @@
 // explore: breadth-first search over every interleaving of fault moves, with invariants and shortest counterexamples.
 
+import { checkExpect } from '../checkExpect.js';
 import { runScenario } from '../runScenario.js';
 import {
   type ExpectBound,
@@ -113,9 +114,10 @@ function counterexample(
     if (invariant === 'no-leak') {
       replays = m.leakedRefs !== 0;
       scenario.expect = { [sys.strategy]: { leakedRefs: m.leakedRefs } };
-    } else if (invariant === 'no-orphan') replays = m.orphanMs >= STEP_MS;
-    else if (invariant === 'no-wrongful-stop') replays = m.wrongfulStops >= 1;
-    else replays = m.stopLatencyMs === null;
+    } else {
+      // The scenario's `expect` is the invariant's evidence: it replays when `compare` would pass it.
+      replays = checkExpect(parsed.value, sys.strategy, m).length === 0;
+    }
   }
   return { invariant, detail, moves, scenario, replays };
 }
