@@ -23,14 +23,15 @@ export function startRun(
   const record = (i: number) => {
     const p = world.twin.processor(i);
     const ctx = p.context;
-    const key = `${ctx.state}|${ctx.power}|${stepOf(world, i)}`;
+    const step = stepOf(world, i);
+    const key = `${ctx.state}|${ctx.power}|${step}`;
     if (last.get(i) === key) return;
     last.set(i, key);
     world.trace({
       source: 'kernel',
       type: 'rproc.state',
       subject: p.name,
-      data: { state: ctx.state, power: ctx.power, step: stepOf(world, i) },
+      data: { state: ctx.state, power: ctx.power, step },
     });
   };
   for (const p of world.twin.processors) record(p.index);
