@@ -120,13 +120,11 @@ interface ElkNode {
   children?: ElkNode[];
   edges?: ElkEdge[];
   layoutOptions?: Record<string, string>;
-  labels?: Array<{ text: string; width: number; height: number; x?: number; y?: number }>;
 }
 interface ElkEdge {
   id: string;
   sources: string[];
   targets: string[];
-  labels?: Array<{ text: string; width: number; height: number; x?: number; y?: number }>;
   sections?: Array<{
     startPoint: { x: number; y: number };
     endPoint: { x: number; y: number };
@@ -142,12 +140,11 @@ const textWidth = (s: string) => Math.ceil(s.length * CHAR_W) + 8;
 
 /**
  * Lays out `machine`'s statechart with ELK (layered, left to right, nested states inside their
- * parents); `withLabels` reserves room for transition labels (a much wider chart). Deterministic; takes about 100 ms for the rproc machine, so callers cache it.
+ * parents). Transition labels are left out of the layout (the page shows them on hover), so a compact
+ * chart stays legible; an edge's label position is its first point. Deterministic; takes about 100 ms
+ * for the rproc machine, so callers cache it.
  */
-export async function layoutStatechart(
-  machine: AnyStateMachine,
-  { withLabels = false }: { withLabels?: boolean } = {},
-): Promise<Statechart> {
+export async function layoutStatechart(machine: AnyStateMachine): Promise<Statechart> {
   const { nodes, edges } = readStatechart(machine);
   const elkNodes = new Map<string, ElkNode>();
   for (const n of nodes) {
@@ -181,16 +178,7 @@ export async function layoutStatechart(
       'org.eclipse.elk.json.shapeCoords': 'ROOT',
     },
     children: [root],
-    edges: edges.map((e, i) => {
-      const text = e.labels.join(' | ');
-      return {
-        id: `e${i}`,
-        sources: [e.source],
-        targets: [e.target],
-        // Labels are left out of the layout (the page shows them on hover): a compact chart stays legible.
-        ...(withLabels ? { labels: [{ text, width: textWidth(text), height: 14 }] } : {}),
-      };
-    }),
+    edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target] })),
   };
   const laid = (await new ELK().layout(graph)) as unknown as ElkNode;
   const placed = new Map<string, ElkNode>();
@@ -208,15 +196,14 @@ export async function layoutStatechart(
     const points: Array<[number, number]> = s
       ? [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map((p) => [p.x, p.y])
       : [];
-    const l = e.labels?.[0];
     const raw = edges[i] as RawEdge;
     return {
       source: raw.source,
       target: raw.target,
       label: raw.labels.join(' | '),
       points,
-      labelX: l?.x ?? points[0]?.[0] ?? 0,
-      labelY: l?.y ?? points[0]?.[1] ?? 0,
+      labelX: points[0]?.[0] ?? 0,
+      labelY: points[0]?.[1] ?? 0,
     };
   });
   return {
