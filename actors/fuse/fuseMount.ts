@@ -83,8 +83,6 @@ export interface FuseMountOptions {
   subtype: string;
   /** Called for each request; must not block. */
   onRequest(req: FuseRequest): void;
-  /** Called once when the kernel ends the connection (unmounted or aborted). */
-  onEnd?(reason: string): void;
   /** Called when the kernel refuses a reply (a server bug: the reply was malformed). */
   onWriteError?(err: Error): void;
 }
@@ -106,14 +104,8 @@ export class FuseSession {
     this.#fd = fd;
     this.#onWriteError = options.onWriteError ?? (() => {});
     this.#worker = new Worker(READER, { eval: true, workerData: { fd, size: READ_BUFFER } });
-    this.#ended = new Promise((resolve) => {
-      let done = false;
-      const end = (reason: string) => {
-        if (done) return;
-        done = true;
-        options.onEnd?.(reason);
-        resolve(reason);
-      };
+    // The first of these settles it: a promise resolves once.
+    this.#ended = new Promise((end) => {
       this.#worker.on('message', (m: Uint8Array | { end: string }) => {
         if (m instanceof Uint8Array) {
           const req = parseRequest(Buffer.from(m.buffer, m.byteOffset, m.byteLength));
