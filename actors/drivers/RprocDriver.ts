@@ -67,14 +67,8 @@ export function nodeError<T = never>(err: unknown, op: string, path?: string): R
   return r;
 }
 
-/** `remoteprocN` for an index, and the index of `remoteprocN`. */
-export const deviceName = (index: number) => `remoteproc${index}`;
-const DEVICE = /^remoteproc(\d+)$/;
-/** The index of a `remoteprocN` name, or undefined. */
-export function deviceIndex(device: string): number | undefined {
-  const m = DEVICE.exec(device);
-  return m ? Number(m[1]) : undefined;
-}
+/** `remoteprocN` for an index, and the index of `remoteprocN` (the kernel twin's own helpers). */
+export { deviceIndex, deviceName } from '../kernel/Processor.js';
 
 /** Finds `ref` among `list` by device or name. */
 export function findProcessor(list: readonly ProcessorRef[], ref: string): Result<ProcessorRef> {

@@ -8,8 +8,6 @@ import type { PendingCall } from '../kernel/PendingCall.js';
 import { realClock } from '../RealClock.js';
 import type { TwinClock } from '../VirtualClock.js';
 import {
-  deviceIndex,
-  deviceName,
   findProcessor,
   type ObservedState,
   type ProcessorRef,
@@ -48,14 +46,13 @@ export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin
   });
   const pid = options.pid ?? process.pid;
   const fds = new Map<number, number>();
-  const index = (device: string): number => deviceIndex(device) ?? twin.resolve(device)?.index ?? -1;
-  const valid = (device: string) => index(device) >= 0 && index(device) < twin.processors.length;
+  const index = (device: string): number => twin.resolve(device)?.index ?? -1;
+  const valid = (device: string) => index(device) >= 0;
   const noDevice = (device: string): Result<never> => ({
     ok: false,
     error: { code: 'ENOENT', op: 'sim', detail: `no ${device}` },
   });
-  const list = (): ProcessorRef[] =>
-    twin.processors.map((p) => ({ device: deviceName(p.index), name: p.name }));
+  const list = (): ProcessorRef[] => twin.processors.map((p) => ({ device: p.device, name: p.name }));
   const state = async (device: string): Promise<Result<ObservedState>> => {
     if (!valid(device)) return noDevice(device);
     const r = twin.sysfsRead(index(device), 'state');

@@ -13,7 +13,7 @@ import { type TwinClock, VirtualClock } from '../VirtualClock.js';
 import { cdevIoctl, cdevRelease, cdevWrite } from './cdevFile.js';
 import { FdTable, type OpenFileDescription } from './FdTable.js';
 import { PendingCall } from './PendingCall.js';
-import { Processor } from './Processor.js';
+import { deviceIndex, Processor } from './Processor.js';
 import { type SysfsAttr, sysfsRead, sysfsWrite } from './sysfsAttributes.js';
 
 /** A processor as a driver declares it: a `name`, and any {@link RprocOptions} to override. */
@@ -72,8 +72,8 @@ export class KernelTwin {
 
   /** The processor called `ref` (its `name`, or `remoteprocN`), or undefined. */
   resolve(ref: string): Processor | undefined {
-    const m = /^remoteproc(\d+)$/.exec(ref);
-    if (m) return this.processors[Number(m[1])];
+    const i = deviceIndex(ref);
+    if (i !== undefined) return this.processors[i];
     return this.processors.find((p) => p.name === ref);
   }
 

@@ -8,6 +8,17 @@ import type { CoreCall, CoreOp, RprocContext, RprocOptions } from '../../machine
 import type { TwinClock } from '../VirtualClock.js';
 import { PendingCall } from './PendingCall.js';
 
+/** `remoteprocN`: the device name of the processor at index N. */
+export const deviceName = (index: number): string => `remoteproc${index}`;
+
+const DEVICE = /^remoteproc(\d+)$/;
+
+/** The index of a `remoteprocN` name, or undefined. */
+export function deviceIndex(device: string): number | undefined {
+  const m = DEVICE.exec(device);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** One processor of the twin: `remoteproc<index>`, driven through core calls. */
 export class Processor {
   readonly index: number;
@@ -28,7 +39,7 @@ export class Processor {
     this.actor = createActor(rprocMachine, {
       input: { profile, options },
       clock,
-      id: `remoteproc${index}`,
+      id: deviceName(index),
       ...(inspect ? { inspect } : {}),
     });
     this.actor.on('rproc.reply', (e) => {
@@ -42,7 +53,7 @@ export class Processor {
 
   /** `remoteproc<index>`. */
   get device(): string {
-    return `remoteproc${this.index}`;
+    return deviceName(this.index);
   }
 
   /** The driver-given name. */

@@ -5,6 +5,7 @@ import type { Result } from '../../machines/errno.js';
 import { KERNEL_PROFILES, type KernelProfile, profileFeatures } from '../../machines/profile.js';
 import { CRASH_TYPES } from '../../machines/rprocTypes.js';
 import { ioctlRequestNumber } from './cdevCommand.js';
+import { deviceIndex } from './Processor.js';
 import { formatIssues, formatPath, processorSchema } from './processorSchema.js';
 import { SYSFS_ATTRS } from './sysfsAttributes.js';
 
@@ -55,8 +56,6 @@ export const kernelDocumentSchema = z.strictObject({
 /** A parsed `kernel run` document. */
 export type KernelDocument = z.infer<typeof kernelDocumentSchema>;
 
-const DEVICE = /^remoteproc(\d+)$/;
-
 /** Checks what the schema cannot: names, references to processors and fds, ioctl names, profile features. */
 function crossCheck(doc: KernelDocument, profile: KernelProfile): string[] {
   const errors: string[] = [];
@@ -70,8 +69,7 @@ function crossCheck(doc: KernelDocument, profile: KernelProfile): string[] {
       );
     }
   });
-  const known = (ref: string) =>
-    names.has(ref) || Number(DEVICE.exec(ref)?.[1] ?? Number.NaN) < doc.processors.length;
+  const known = (ref: string) => names.has(ref) || (deviceIndex(ref) ?? Infinity) < doc.processors.length;
   const fds = new Set<string>();
   doc.ops.forEach((o, i) => {
     const at = (field: string) => formatPath(['ops', i, field]);
