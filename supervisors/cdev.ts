@@ -5,7 +5,7 @@ import { PendingCall } from '../actors/kernel/PendingCall.js';
 import type { SimProcess } from '../actors/os/SimOs.js';
 import { ok } from '../machines/errno.js';
 import type { World } from '../scenarios/World.js';
-import { clientProcess, perClientRefs } from './clientProcess.js';
+import { clientProcess, perClientRefs, releaseClient } from './clientProcess.js';
 import type { Strategy } from './Strategy.js';
 
 /** The descriptor each client process holds, by process: a new incarnation starts with none. */
@@ -49,14 +49,6 @@ export const cdev: Strategy = {
       });
     });
   },
-  release(world, id) {
-    const proc = world.alive(`client:${id}`);
-    if (!proc) return;
-    // A frozen client releases when it runs again.
-    proc.run(() => {
-      world.want(id, false);
-      proc.syscall(() => close(world, proc));
-    });
-  },
+  release: (world, id) => releaseClient(world, id, (proc) => proc.syscall(() => close(world, proc))),
   expectedRefs: (world, _p, n) => perClientRefs(world, n),
 };

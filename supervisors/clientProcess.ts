@@ -1,4 +1,4 @@
-// Helpers the strategies share: client incarnations, and the references per-client strategies should hold.
+// Helpers the strategies share: client incarnations and their release, and the references per-client strategies should hold.
 
 import type { Program, SimProcess } from '../actors/os/SimOs.js';
 import { profileFeatures } from '../machines/profile.js';
@@ -12,6 +12,18 @@ export function clientProcess(
   parent: SimProcess | null = null,
 ): SimProcess {
   return world.alive(`client:${id}`) ?? world.os.spawn(`client:${id}`, program(), parent);
+}
+
+/**
+ * The scenario says client `id` releases: its live incarnation stops wanting and runs `release`. A
+ * frozen client releases when it runs again; a dead one has nothing to release.
+ */
+export function releaseClient(world: World, id: string, release: (proc: SimProcess) => void): void {
+  const proc = world.alive(`client:${id}`);
+  proc?.run(() => {
+    world.want(id, false);
+    release(proc);
+  });
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
 import { shouldRestart } from '../machines/restartIntensity.js';
 import type { StrategyName } from '../scenarios/scenarioSchema.js';
 import type { World } from '../scenarios/World.js';
-import { clientProcess, monitorRefs } from './clientProcess.js';
+import { clientProcess, monitorRefs, releaseClient } from './clientProcess.js';
 import { type MonitorMessage, type MonitorOptions, monitorProgram, monitorViews } from './monitorProgram.js';
 import type { Strategy } from './Strategy.js';
 
@@ -122,15 +122,7 @@ function monitorStrategy(name: StrategyName, summary: string, options: MonitorOp
         handles.get(proc)?.acquire();
       });
     },
-    release(world, id) {
-      const proc = world.alive(`client:${id}`);
-      if (!proc) return;
-      // A frozen client releases when it runs again.
-      proc.run(() => {
-        world.want(id, false);
-        handles.get(proc)?.release();
-      });
-    },
+    release: (world, id) => releaseClient(world, id, (proc) => handles.get(proc)?.release()),
     expectedRefs: (world, p, n) => {
       // A live daemon holds one reference per processor it has votes for.
       const view = world.alive('monitor') ? monitorViews.get(world)?.() : undefined;

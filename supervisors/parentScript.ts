@@ -2,7 +2,7 @@
 
 import type { SimProcess } from '../actors/os/SimOs.js';
 import type { World } from '../scenarios/World.js';
-import { clientProcess, perClientRefs } from './clientProcess.js';
+import { clientProcess, perClientRefs, releaseClient } from './clientProcess.js';
 import type { Strategy } from './Strategy.js';
 
 function sysfs(world: World, id: string, value: string) {
@@ -55,13 +55,7 @@ export const parentScript: Strategy = {
       );
     });
   },
-  release(world, id) {
-    const client = world.alive(`client:${id}`);
-    // A frozen client exits when it runs again.
-    client?.run(() => {
-      world.want(id, false);
-      client.exit('released');
-    });
-  },
+  // The client exits; its script then stops the processor.
+  release: (world, id) => releaseClient(world, id, (client) => client.exit('released')),
   expectedRefs: (world, _p, n) => perClientRefs(world, n),
 };

@@ -1,7 +1,7 @@
 // sysfs-direct: each client writes sysfs `start`, and `stop` on a clean exit. Nothing stops it on a crash.
 
 import type { World } from '../scenarios/World.js';
-import { clientProcess, perClientRefs } from './clientProcess.js';
+import { clientProcess, perClientRefs, releaseClient } from './clientProcess.js';
 import type { Strategy } from './Strategy.js';
 
 function write(world: World, id: string, cmd: 'start' | 'stop') {
@@ -27,14 +27,6 @@ export const sysfsDirect: Strategy = {
       proc.syscall(write(world, id, 'start'));
     });
   },
-  release(world, id) {
-    const proc = world.alive(`client:${id}`);
-    if (!proc) return;
-    // A frozen client releases when it runs again.
-    proc.run(() => {
-      world.want(id, false);
-      proc.syscall(write(world, id, 'stop'));
-    });
-  },
+  release: (world, id) => releaseClient(world, id, (proc) => proc.syscall(write(world, id, 'stop'))),
   expectedRefs: (world, _p, n) => perClientRefs(world, n),
 };
