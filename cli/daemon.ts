@@ -14,7 +14,7 @@ import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/createSupervisor.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
-import { parsePort } from './inspect.js';
+import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 import { readProcessorsFile } from './processorsFile.js';
 
@@ -48,9 +48,7 @@ Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops wha
 
 /** Runs the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
 export async function daemonCommand(args: string[], io: CliIo): Promise<number> {
-  // `--inspect` alone takes no value (only `--inspect=PORT` does): it means a free port.
-  const argv = args.map((a) => (a === '--inspect' ? '--inspect=0' : a));
-  const parsed = commandArgs('daemon', DAEMON_HELP, io, argv, {
+  const parsed = commandArgs('daemon', DAEMON_HELP, io, inspectWithoutPort(args), {
     strategy: { type: 'string' },
     driver: { type: 'string' },
     processors: { type: 'string' },
@@ -62,8 +60,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     kernel: { type: 'string' },
     'poll-ms': { type: 'string' },
     'log-json': { type: 'boolean' },
-    inspect: { type: 'string' },
-    'stately-ws': { type: 'string' },
+    ...LIVE_INSPECT_OPTIONS,
   });
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
@@ -110,11 +107,9 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage('--allow-uid/--allow-gid: expected non-negative integers');
   const pollMs = Number((values['poll-ms'] as string | undefined) ?? 250);
   if (!Number.isInteger(pollMs) || pollMs <= 0) return usage('--poll-ms: expected a positive integer');
-  const inspectPort = values.inspect === undefined ? null : parsePort(values.inspect as string);
-  if (values.inspect !== undefined && inspectPort === null)
-    return usage(`--inspect=${values.inspect}: expected a port, 0…65535`);
-  if (values['stately-ws'] !== undefined && inspectPort === null)
-    return usage('--stately-ws needs --inspect');
+  const inspect = liveInspectPort(values);
+  if (!inspect.ok) return usage(inspect.message);
+  const inspectPort = inspect.port;
 
   let driver: RprocDriver;
   let twin: KernelTwin | undefined;

@@ -8,7 +8,7 @@ import { type LiveInspector, startLiveInspector } from '../inspector/startLiveIn
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
 import { EX_UNAVAILABLE } from './defaults.js';
-import { parsePort } from './inspect.js';
+import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, EXIT, errnoOf } from './io.js';
 import { readProcessorsFile } from './processorsFile.js';
 
@@ -78,16 +78,13 @@ function mountFailure(err: unknown, dir: string): { code: number; message: strin
 
 /** Runs `twin` until SIGINT/SIGTERM. Resolves with the exit code. */
 export async function twinCommand(args: string[], io: CliIo): Promise<number> {
-  // `--inspect` alone takes no value (only `--inspect=PORT` does): it means a free port.
-  const argv = args.map((a) => (a === '--inspect' ? '--inspect=0' : a));
-  const parsed = commandArgs('twin', TWIN_HELP, io, argv, {
+  const parsed = commandArgs('twin', TWIN_HELP, io, inspectWithoutPort(args), {
     mount: { type: 'string' },
     kernel: { type: 'string' },
     processors: { type: 'string' },
     socket: { type: 'string' },
     json: { type: 'boolean' },
-    inspect: { type: 'string' },
-    'stately-ws': { type: 'string' },
+    ...LIVE_INSPECT_OPTIONS,
   });
   if (typeof parsed === 'number') return parsed;
   const v = parsed.values as Record<string, string | boolean | undefined>;
@@ -100,11 +97,9 @@ export async function twinCommand(args: string[], io: CliIo): Promise<number> {
   const kernel = (v.kernel as string | undefined) ?? '5.19';
   if (!isKernelProfile(kernel))
     return fail(EXIT.usage, `--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
-  const inspectPort = v.inspect === undefined ? null : parsePort(v.inspect as string);
-  if (v.inspect !== undefined && inspectPort === null)
-    return fail(EXIT.usage, `--inspect=${v.inspect}: expected a port, 0…65535`);
-  if (v['stately-ws'] !== undefined && inspectPort === null)
-    return fail(EXIT.usage, '--stately-ws needs --inspect');
+  const inspect = liveInspectPort(v);
+  if (!inspect.ok) return fail(EXIT.usage, inspect.message);
+  const inspectPort = inspect.port;
   let processors: ProcessorJson[] = [{ name: 'm4' }];
   if (v.processors) {
     const r = readProcessorsFile(v.processors as string);
