@@ -40,6 +40,20 @@ export function initialRprocContext({ profile, options }: RprocInput): RprocCont
   };
 }
 
+/** The option that gives each timed step's duration. */
+const DURATION = { boot: 'bootMs', stop: 'stopMs', attach: 'attachMs' } as const;
+
+/**
+ * A state whose step takes `delay` (a delay of the machine, read from the options) and then goes to
+ * `target` with `actions`; a zero duration completes in the same step, with no timer.
+ */
+function timed<const T extends string, const A>(delay: keyof typeof DURATION, target: T, actions: A) {
+  return {
+    always: { target, actions, guard: { type: 'instant', params: { ms: DURATION[delay] } } },
+    after: { [delay]: { target, actions } } as { [K in keyof typeof DURATION]?: { target: T; actions: A } },
+  } as const;
+}
+
 /**
  * The remoteproc core of one processor. Send `rproc.call` for every core function that takes the lock
  * (they queue, first come first served, as on the kernel mutex); listen for `rproc.reply` to learn each
@@ -153,49 +167,14 @@ export const rprocMachine = setup({
         { target: 'idle' },
       ],
     },
-    booting: {
-      always: {
-        target: 'idle',
-        actions: { type: 'finish', params: { state: 'running' } },
-        guard: { type: 'instant', params: { ms: 'bootMs' } },
-      },
-      after: { boot: { target: 'idle', actions: { type: 'finish', params: { state: 'running' } } } },
-    },
-    attaching: {
-      always: {
-        target: 'idle',
-        actions: { type: 'finish', params: { state: 'attached' } },
-        guard: { type: 'instant', params: { ms: 'attachMs' } },
-      },
-      after: { attach: { target: 'idle', actions: { type: 'finish', params: { state: 'attached' } } } },
-    },
-    stopping: {
-      always: {
-        target: 'idle',
-        actions: { type: 'finish', params: { state: 'offline' } },
-        guard: { type: 'instant', params: { ms: 'stopMs' } },
-      },
-      after: { stop: { target: 'idle', actions: { type: 'finish', params: { state: 'offline' } } } },
-    },
-    detaching: {
-      always: {
-        target: 'idle',
-        actions: { type: 'finish', params: { state: 'detached' } },
-        guard: { type: 'instant', params: { ms: 'attachMs' } },
-      },
-      after: { attach: { target: 'idle', actions: { type: 'finish', params: { state: 'detached' } } } },
-    },
+    booting: timed('boot', 'idle', { type: 'finish', params: { state: 'running' } }),
+    attaching: timed('attach', 'idle', { type: 'finish', params: { state: 'attached' } }),
+    stopping: timed('stop', 'idle', { type: 'finish', params: { state: 'offline' } }),
+    detaching: timed('attach', 'idle', { type: 'finish', params: { state: 'detached' } }),
     recovering: {
       initial: 'stopping',
       states: {
-        stopping: {
-          always: {
-            target: 'dumping',
-            actions: 'stoppedForRecovery',
-            guard: { type: 'instant', params: { ms: 'stopMs' } },
-          },
-          after: { stop: { target: 'dumping', actions: 'stoppedForRecovery' } },
-        },
+        stopping: timed('stop', 'dumping', 'stoppedForRecovery'),
         dumping: {
           entry: 'takeDump',
           always: { guard: 'dumpDone', target: 'loading' },
@@ -208,36 +187,9 @@ export const rprocMachine = setup({
             { target: 'starting' },
           ],
         },
-        starting: {
-          always: {
-            target: '#rproc.idle',
-            actions: { type: 'finish', params: { state: 'running' } },
-            guard: { type: 'instant', params: { ms: 'bootMs' } },
-          },
-          after: {
-            boot: { target: '#rproc.idle', actions: { type: 'finish', params: { state: 'running' } } },
-          },
-        },
-        detaching: {
-          always: {
-            target: 'attaching',
-            actions: { type: 'setState', params: { state: 'detached' } },
-            guard: { type: 'instant', params: { ms: 'attachMs' } },
-          },
-          after: {
-            attach: { target: 'attaching', actions: { type: 'setState', params: { state: 'detached' } } },
-          },
-        },
-        attaching: {
-          always: {
-            target: '#rproc.idle',
-            actions: { type: 'finish', params: { state: 'attached' } },
-            guard: { type: 'instant', params: { ms: 'attachMs' } },
-          },
-          after: {
-            attach: { target: '#rproc.idle', actions: { type: 'finish', params: { state: 'attached' } } },
-          },
-        },
+        starting: timed('boot', '#rproc.idle', { type: 'finish', params: { state: 'running' } }),
+        detaching: timed('attach', 'attaching', { type: 'setState', params: { state: 'detached' } }),
+        attaching: timed('attach', '#rproc.idle', { type: 'finish', params: { state: 'attached' } }),
       },
     },
   },
