@@ -5,7 +5,16 @@ import { shouldRestart } from '../machines/restartIntensity.js';
 import type { StrategyName } from '../scenarios/scenarioSchema.js';
 import type { World } from '../scenarios/World.js';
 import { clientProcess, monitorRefs, releaseClient } from './clientProcess.js';
-import { type MonitorMessage, type MonitorOptions, monitorProgram, monitorViews } from './monitorProgram.js';
+import {
+  type MonitorMessage,
+  type MonitorOptions,
+  type MonitorView,
+  monitorProgram,
+} from './monitorProgram.js';
+
+/** The view of the live monitor of `world`, if any. */
+export const monitorViews = new WeakMap<World, () => MonitorView>();
+
 import type { Strategy } from './Strategy.js';
 
 /** A client's side of the lease protocol: connect, acquire, ping, reconnect after the monitor restarts. */
@@ -76,7 +85,10 @@ function startInit(world: World, options: MonitorOptions): void {
   let incarnation = 0;
   const spawnMonitor = () => {
     if (world.alive('monitor')) return;
-    world.os.spawn('monitor', monitorProgram(world, options, incarnation++ > 0));
+    world.os.spawn(
+      'monitor',
+      monitorProgram(world, options, incarnation++ > 0, (h) => monitorViews.set(world, h.view)),
+    );
   };
   const init = world.os.spawn('init', {});
   spawnMonitor();
@@ -126,7 +138,7 @@ function monitorStrategy(name: StrategyName, summary: string, options: MonitorOp
     expectedRefs: (world, p, n) => {
       // A live daemon holds one reference per processor it has votes for.
       const view = world.alive('monitor') ? monitorViews.get(world)?.() : undefined;
-      if (view) return (view.votes[p] ?? 0) > 0 ? 1 : 0;
+      if (view) return (view.cores[p]?.votes ?? 0) > 0 ? 1 : 0;
       // A dead one: hybrid's reference went with its descriptor (fail-safe); sysfs-monitor's stays.
       return options.control === 'cdev' ? 0 : monitorRefs(world, n);
     },

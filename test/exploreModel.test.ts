@@ -7,7 +7,7 @@ import { checkedBase, STEP_MS } from '../scenarios/explore/exploreWorld.js';
 import type { TimelineEvent } from '../scenarios/scenarioSchema.js';
 import { applyEvent, startRun } from '../scenarios/startRun.js';
 import type { World } from '../scenarios/World.js';
-import { monitorViews } from '../supervisors/monitorProgram.js';
+import { monitorViews } from '../supervisors/monitorStrategy.js';
 import type { Strategy } from '../supervisors/Strategy.js';
 
 const CLIENTS = 5;
@@ -86,7 +86,7 @@ class Step implements Cmd {
       const name = `p${p}`;
       const wanting = [...m.wants].filter((i) => processorOf(i) === name).length;
       const ctx = r.world.twin.processor(p).context;
-      expect(view?.votes[name] ?? 0, `${name} votes`).toBe(wanting);
+      expect(view?.cores[name]?.votes ?? 0, `${name} votes`).toBe(wanting);
       expect(ctx.state, `${name} state`).toBe(wanting > 0 ? 'running' : 'offline');
       expect(ctx.power, `${name} power`).toBe(wanting > 0 ? 1 : 0);
     }

@@ -146,7 +146,7 @@ describe('recordReplay', () => {
       expect(run.dropped).toBe(0);
       expect(run.traceBefore).toHaveLength(run.events.length);
       const names = run.events.flatMap((e) => (e.kind === 'actor' ? [e.name] : []));
-      expect(names).toEqual(['remoteproc0', 'supervisor', 'lease:audio']);
+      expect(names).toEqual(['remoteproc0', 'supervisor', 'm4', 'lease:audio']);
     }
     // hybrid's monitor held the cdev with shutdown-on-release: its death is a kernel release that stops m4.
     const hybrid = data.runs[1];

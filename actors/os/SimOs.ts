@@ -57,6 +57,19 @@ export class SimProcess {
     return id;
   }
 
+  /**
+   * The process's own clock: what its timers (and those of the actors it runs) see. A timer runs only
+   * while the process is alive, and waits while it is frozen, as a real process's timers do.
+   */
+  readonly clock: TwinClock = {
+    setTimeout: (fn, ms) => this.timer(ms, fn),
+    clearTimeout: (id) => {
+      this.os.clock.clearTimeout(id);
+      this.timers.delete(id);
+    },
+    now: () => this.os.clock.now(),
+  };
+
   /** Runs `fn` every `ms` while alive (not while frozen). */
   every(ms: number, fn: () => void): void {
     const tick = () => {

@@ -3,7 +3,7 @@
 import { isPowered, isPoweredState, isRunningState } from '../../machines/powered.js';
 import type { KernelProfile } from '../../machines/profile.js';
 import { profileFeatures } from '../../machines/profile.js';
-import { monitorViews } from '../../supervisors/monitorProgram.js';
+import { monitorViews } from '../../supervisors/monitorStrategy.js';
 import type { Strategy } from '../../supervisors/Strategy.js';
 import {
   parseScenario,

@@ -1,0 +1,353 @@
+// machines/supervisorCore: the supervisor's decisions and the executor's rules for one processor, as one pure step.
+
+import type { Result } from './errno.js';
+import { isPoweredState, isRunningState } from './powered.js';
+import type { KernelState } from './rprocTypes.js';
+
+/** What a processor should reach. */
+export type Want = 'running' | 'offline';
+
+/** How a restarted supervisor treats processors it finds powered: wait for clients, or stop them at once. */
+export type ReconcilePolicy = 'adopt' | 'stop-unknown';
+
+/** What the simulated monitor and the daemon may differ in; the rules are the same. */
+export interface CoreConfig {
+  /** Get an unwanted processor out of CRASHED with `recover`, then stop it (hybrid). */
+  recoverCrashed: boolean;
+  reconcile: ReconcilePolicy;
+  /** How long a restarted supervisor waits for clients to re-register before it stops what nobody claimed. */
+  graceMs: number;
+  /** True for an incarnation after the first (or a daemon that found processors powered): it reconciles. */
+  restarted: boolean;
+}
+
+/** A call to the kernel, made by the shell's driver; its answer comes back as an `answer` input. */
+export type CoreCall =
+  | { op: 'state' }
+  | { op: 'start' }
+  | { op: 'stop' }
+  /** Write `recovery` `recover`: recovers a crashed processor; on a healthy one it only takes `rproc->lock`. */
+  | { op: 'recover' }
+  | { op: 'read-firmware' }
+  | { op: 'write-firmware'; name: string };
+
+/** The answer to a call: `state` and `start` answer the state read afterwards, `read-firmware` the name. */
+export type CoreAnswer = Result<unknown>;
+
+/** What the executor and the supervisor log (the monitor traces `monitor.<event>`; the daemon logs it). */
+export type CoreLogEvent =
+  | 'adopt'
+  | 'start'
+  | 'start-failed'
+  | 'wedged'
+  | 'stop'
+  | 'stop-failed'
+  | 'recover-to-stop'
+  | 'cannot-stop';
+
+/** What a step asks its shell to do, in order. */
+export type CoreEffect =
+  | { type: 'call'; call: CoreCall }
+  /** Send `decide` later in this same instant: messages that arrived together are one decision. */
+  | { type: 'defer' }
+  /** Send `grace.ended` after `ms`. */
+  | { type: 'grace'; ms: number }
+  /** Tell the processor's lease holders. */
+  | { type: 'notify'; event: 'processor.crashed' | 'processor.recovered' }
+  | {
+      type: 'log';
+      level: 'info' | 'warn';
+      event: CoreLogEvent;
+      data?: Record<string, string>;
+      /** What the kernel or driver said, for a human (the daemon's log; the simulation's trace leaves it out). */
+      detail?: string;
+    };
+
+/** What a step takes. */
+export type CoreInput =
+  | { type: 'start' }
+  /** A lease was granted (+1) or ended (-1). `firmware`: what the granted lease asks to boot. */
+  | { type: 'vote'; delta: 1 | -1; firmware?: string }
+  | { type: 'observed'; state: KernelState }
+  /** A uevent of the processor's child devices (its rpmsg/virtio devices come and go with the firmware). */
+  | { type: 'uevent'; action: 'add' | 'remove' }
+  | { type: 'grace.ended' }
+  | { type: 'decide' }
+  | { type: 'answer'; result: CoreAnswer };
+
+/** The operation under way, and which call it waits for. */
+export type CoreOp =
+  | {
+      want: 'running';
+      wait: 'read' | 'barrier' | 'fw-read' | 'fw-write' | 'reread' | 'set-firmware' | 'start';
+    }
+  | { want: 'offline'; wait: 'read' | 'recover' | 'stop'; attempts: number };
+
+/** One processor's supervisor state: plain data, so it can be compared, encoded and restored. */
+export interface ProcessorCore {
+  /** `adopting`: a restarted supervisor's grace; the last vote's end stops nothing yet. */
+  phase: 'starting' | 'adopting' | 'steady';
+  votes: number;
+  /** Inside a crash episode already announced to lease holders. */
+  crashed: boolean;
+  /** The latest wish; the executor works towards it one operation at a time. */
+  desired: Want | null;
+  /** A `decide` is on its way (see the `defer` effect). */
+  scheduled: boolean;
+  /** This supervisor holds a reference on the processor (it started or adopted it and has not stopped it). */
+  holds: boolean;
+  /** The firmware the last granted lease asked for, set before a start. */
+  firmware: string | null;
+  /** The kernel has no sysfs `recovery` (before v5.10): barriers rewrite `firmware` instead. */
+  noRecovery: boolean;
+  op: CoreOp | null;
+}
+
+/** Stops (and recovers) per operation: a stop that leaves references (auto-boot, kernel users) is repeated. */
+export const MAX_STOP_ATTEMPTS = 8;
+
+/** A processor's state before its `start` input. */
+export function initialCore(): ProcessorCore {
+  return {
+    phase: 'starting',
+    votes: 0,
+    crashed: false,
+    desired: null,
+    scheduled: false,
+    holds: false,
+    firmware: null,
+    noRecovery: false,
+    op: null,
+  };
+}
+
+/** A step's result: the next state and what to do, in order. */
+export type CoreStep = [ProcessorCore, CoreEffect[]];
+
+/**
+ * One step of one processor's supervisor: votes and the first/last-vote decisions, the restart grace,
+ * crash episodes, and the executor — one operation at a time, the latest wish wins, one reference held,
+ * adoption only after a lock barrier (`state` reads running while a stop is under way), stops repeated
+ * until `state` reads offline (a successful `stop` need not stop anything, kernel-semantics §2), and a
+ * crashed processor recovered before it is stopped (`stop` cannot leave CRASHED, §3.3). Pure: the same
+ * state and input give the same result.
+ *
+ * @example
+ * let [s, fx] = stepCore(config, initialCore(), { type: 'start' });
+ * [s, fx] = stepCore(config, s, { type: 'vote', delta: 1 }); // fx: [{ type: 'defer' }]
+ * [s, fx] = stepCore(config, s, { type: 'decide' });          // fx: [{ type: 'call', call: { op: 'state' } }]
+ */
+export function stepCore(config: CoreConfig, state: ProcessorCore, input: CoreInput): CoreStep {
+  const s: ProcessorCore = { ...state };
+  const fx: CoreEffect[] = [];
+  switch (input.type) {
+    case 'start':
+      if (config.restarted && config.reconcile === 'adopt') {
+        s.phase = 'adopting';
+        fx.push({ type: 'grace', ms: config.graceMs });
+      } else settle(s, fx);
+      break;
+    case 'grace.ended':
+      if (s.phase === 'adopting') settle(s, fx);
+      break;
+    case 'vote': {
+      const before = s.votes;
+      s.votes = Math.max(0, before + input.delta);
+      if (input.firmware) s.firmware = input.firmware;
+      if (input.delta === 1 && s.votes === 1) ensure(s, fx, 'running');
+      // During the grace the last vote's end stops nothing: its client may be re-registering.
+      else if (input.delta === -1 && s.votes === 0 && s.phase === 'steady') ensure(s, fx, 'offline');
+      break;
+    }
+    case 'observed':
+      if (input.state === 'crashed') episode(s, fx, true);
+      else if (isRunningState(input.state)) episode(s, fx, false);
+      // Nobody wants it but it is powered: stop it (a crash recovery may have brought it back).
+      if (s.phase === 'steady' && s.votes === 0 && isPoweredState(input.state)) ensure(s, fx, 'offline');
+      break;
+    case 'uevent':
+      // Its own stop removes the processor's devices: that is no crash.
+      if (s.op?.want === 'offline' && s.op.wait === 'stop') break;
+      episode(s, fx, input.action === 'remove');
+      break;
+    case 'decide':
+      s.scheduled = false;
+      act(s, fx);
+      break;
+    case 'answer':
+      answer(config, s, fx, input.result);
+      break;
+  }
+  return [s, fx];
+}
+
+/** True when no operation is under way or on its way. */
+export function coreIdle(s: ProcessorCore): boolean {
+  return s.op === null && !s.scheduled;
+}
+
+/** Leaves the start or the grace: processors nobody claimed are stopped. */
+function settle(s: ProcessorCore, fx: CoreEffect[]): void {
+  s.phase = 'steady';
+  if (s.votes === 0) ensure(s, fx, 'offline');
+}
+
+/** Enters or leaves a crash episode, telling lease holders once per edge. */
+function episode(s: ProcessorCore, fx: CoreEffect[], crashed: boolean): void {
+  if (s.crashed === crashed) return;
+  s.crashed = crashed;
+  fx.push({ type: 'notify', event: crashed ? 'processor.crashed' : 'processor.recovered' });
+}
+
+/** Records the wish; an idle executor acts on it later in this instant. */
+function ensure(s: ProcessorCore, fx: CoreEffect[], want: Want): void {
+  s.desired = want;
+  if (s.op || s.scheduled) return;
+  s.scheduled = true;
+  fx.push({ type: 'defer' });
+}
+
+function log(
+  fx: CoreEffect[],
+  level: 'info' | 'warn',
+  event: CoreLogEvent,
+  data?: Record<string, string>,
+  detail?: string,
+) {
+  fx.push({ type: 'log', level, event, ...(data ? { data } : {}), ...(detail ? { detail } : {}) });
+}
+
+/** What an executor step does next. */
+type Next = { call: CoreCall; op: CoreOp } | { adopt: string } | { start: true } | { done: Want };
+
+/** Applies `next`: makes the call, adopts, starts, or ends the operation. */
+function apply(s: ProcessorCore, fx: CoreEffect[], next: Next): void {
+  if ('call' in next) {
+    s.op = next.op;
+    fx.push({ type: 'call', call: next.call });
+  } else if ('adopt' in next) {
+    log(fx, 'info', 'adopt', { state: next.adopt });
+    s.holds = true;
+    apply(s, fx, { done: 'running' });
+  } else if ('start' in next) {
+    if (s.firmware) {
+      apply(s, fx, {
+        op: { want: 'running', wait: 'set-firmware' },
+        call: { op: 'write-firmware', name: s.firmware },
+      });
+    } else {
+      log(fx, 'info', 'start');
+      apply(s, fx, { op: { want: 'running', wait: 'start' }, call: { op: 'start' } });
+    }
+  } else {
+    // The operation ends; a wish that changed meanwhile is acted on next.
+    s.op = null;
+    if (s.desired && s.desired !== next.done) ensure(s, fx, s.desired);
+  }
+}
+
+/** Starts the operation towards the latest wish. */
+function act(s: ProcessorCore, fx: CoreEffect[]): void {
+  const want = s.desired;
+  if (!want || s.op) return;
+  // One reference per processor: a `start` on 5.19 would stack a second one, even mid-recovery.
+  if (want === 'running' && s.holds) apply(s, fx, { done: want });
+  else if (want === 'running') apply(s, fx, { op: { want, wait: 'read' }, call: { op: 'state' } });
+  else apply(s, fx, { op: { want, wait: 'read', attempts: 0 }, call: { op: 'state' } });
+}
+
+const stateOf = (r: CoreAnswer): string => (r.ok ? String(r.value) : 'gone');
+
+function answer(config: CoreConfig, s: ProcessorCore, fx: CoreEffect[], r: CoreAnswer): void {
+  const op = s.op;
+  if (!op) return;
+  apply(s, fx, op.want === 'running' ? bringUp(s, fx, op, r) : bringDown(config, s, fx, op, r));
+}
+
+const up = (wait: Extract<CoreOp, { want: 'running' }>['wait'], c: CoreCall): Next => ({
+  op: { want: 'running', wait },
+  call: c,
+});
+
+function bringUp(
+  s: ProcessorCore,
+  fx: CoreEffect[],
+  op: Extract<CoreOp, { want: 'running' }>,
+  r: CoreAnswer,
+): Next {
+  switch (op.wait) {
+    case 'read': {
+      const state = stateOf(r);
+      if (state === 'crashed') return { adopt: state };
+      if (!isRunningState(state)) return { start: true };
+      // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
+      // lock with a call that does nothing to a healthy processor (§3.3), then look again.
+      return s.noRecovery ? up('fw-read', { op: 'read-firmware' }) : up('barrier', { op: 'recover' });
+    }
+    case 'barrier':
+      // No sysfs `recovery` before v5.10: the `firmware` store takes the lock too, and rewriting the same
+      // name is harmless.
+      if (!r.ok && r.error.code === 'ENOENT') {
+        s.noRecovery = true;
+        return up('fw-read', { op: 'read-firmware' });
+      }
+      return up('reread', { op: 'state' });
+    case 'fw-read':
+      // `unknown`: an attached processor, whose firmware cannot be written (nor is a stop under way).
+      if (r.ok && r.value !== 'unknown')
+        return up('fw-write', { op: 'write-firmware', name: String(r.value) });
+      return up('reread', { op: 'state' });
+    case 'fw-write':
+      return up('reread', { op: 'state' });
+    case 'reread': {
+      const state = stateOf(r);
+      return isRunningState(state) || state === 'crashed' ? { adopt: state } : { start: true };
+    }
+    case 'set-firmware':
+      log(fx, 'info', 'start');
+      return up('start', { op: 'start' });
+    case 'start':
+      if (!r.ok) {
+        log(fx, 'warn', 'start-failed', { errno: r.error.code }, r.error.detail);
+      } else {
+        s.holds = true;
+        if (r.value === 'offline') log(fx, 'warn', 'wedged');
+      }
+      return { done: 'running' };
+  }
+}
+
+function bringDown(
+  config: CoreConfig,
+  s: ProcessorCore,
+  fx: CoreEffect[],
+  op: Extract<CoreOp, { want: 'offline' }>,
+  r: CoreAnswer,
+): Next {
+  const read: Next = { op: { ...op, wait: 'read' }, call: { op: 'state' } };
+  if (op.wait === 'recover') {
+    if (r.ok) return read;
+    if (r.error.code === 'ENOENT') s.noRecovery = true;
+    log(fx, 'warn', 'cannot-stop', { state: 'crashed', errno: r.error.code }, r.error.detail);
+    return { done: 'offline' };
+  }
+  if (op.wait === 'stop') {
+    if (!r.ok) log(fx, 'warn', 'stop-failed', { errno: r.error.code }, r.error.detail);
+    return read;
+  }
+  const state = stateOf(r);
+  if (!isPoweredState(state)) s.holds = false;
+  if (!isPoweredState(state) || s.desired !== 'offline') return { done: 'offline' };
+  if (op.attempts >= MAX_STOP_ATTEMPTS) return { done: 'offline' };
+  const attempts = op.attempts + 1;
+  if (state === 'crashed') {
+    if (!config.recoverCrashed || s.noRecovery) {
+      log(fx, 'warn', 'cannot-stop', { state });
+      return { done: 'offline' };
+    }
+    log(fx, 'info', 'recover-to-stop');
+    return { op: { want: 'offline', wait: 'recover', attempts }, call: { op: 'recover' } };
+  }
+  log(fx, 'info', 'stop');
+  return { op: { want: 'offline', wait: 'stop', attempts }, call: { op: 'stop' } };
+}

@@ -1,0 +1,210 @@
+// runSupervisor: the supervisor actor tree and the runner of its effects — shared by the simulated monitor and the daemon.
+
+import {
+  type AnyActor,
+  type AnyActorRef,
+  createActor,
+  enqueueActions,
+  type InspectionEvent,
+  setup,
+} from 'xstate';
+import type { TwinClock } from '../actors/VirtualClock.js';
+import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
+import { KERNEL_STATES, type KernelState } from '../machines/rprocTypes.js';
+import {
+  type CoreAnswer,
+  type CoreCall,
+  type CoreConfig,
+  type CoreEffect,
+  type CoreInput,
+  coreIdle,
+  type ProcessorCore,
+} from '../machines/supervisorCore.js';
+import {
+  leaseChildren,
+  type ProcessorActorEmitted,
+  type ProcessorActorEvent,
+  type ProcessorSnapshot,
+  processorLogic,
+} from './processorActor.js';
+
+/** A call under way: settles once, with its answer (at once, for the twin; later, for a real driver). */
+export interface Pending<T> {
+  onSettled(listener: (result: T) => void): unknown;
+}
+
+/** What the supervisor needs to make its calls: the kernel, through whatever driver the shell has. */
+export interface SupervisorDriver {
+  call(processor: string, call: CoreCall): Pending<CoreAnswer>;
+}
+
+/** Options of {@link runSupervisor}. */
+export interface RunSupervisorOptions {
+  /** Processor ids: names in the simulation, `remoteprocN` in the daemon. */
+  processors: readonly string[];
+  config: CoreConfig;
+  driver: SupervisorDriver;
+  /** Every timer and deferral of the tree (the lease TTLs, the grace, `decide`, polls) runs on it. */
+  clock: TwinClock;
+  /** Poll `state` this often (remoteproc sends no state events). */
+  pollMs: number;
+  inspect?: (event: InspectionEvent) => void;
+  /** A log effect of processor `processor`. */
+  onLog?(processor: string, effect: Extract<CoreEffect, { type: 'log' }>): void;
+  /** A crash or recovery to tell the holders of `leases`. */
+  onNotify?(processor: string, event: 'processor.crashed' | 'processor.recovered', leases: string[]): void;
+  onLeaseEnd?(processor: string, id: string, end: LeaseEnd): void;
+  /** Every poll's reading (invalid strings included). */
+  onPoll?(processor: string, state: string): void;
+  /** Subscribes to the processors' child-device uevents, where the system has them; returns the unsubscribe. */
+  uevents?: (listener: (processor: string, action: 'add' | 'remove') => void) => () => void;
+}
+
+/** A running supervisor tree. */
+export interface RunningSupervisor {
+  /** The root actor: its children are the processor actors, theirs the leases. */
+  readonly root: AnyActor;
+  /** Spawns lease `lease.id` under its processor's actor and counts its vote. */
+  acquire(lease: LeaseInput, firmware?: string): void;
+  /** Sends a lease event (release, heartbeat, lost) to a live lease; an ended one takes nothing. */
+  send(processor: string, id: string, event: Exclude<LeaseEvent['type'], 'lease.grant'>): void;
+  /** The processor actor of `processor`. */
+  processor(processor: string): AnyActorRef;
+  /** The core state of `processor`. */
+  core(processor: string): ProcessorCore;
+  /** True when no processor has an operation under way or decided. */
+  idle(): boolean;
+  /** Stops polling and every actor; answers still on their way are dropped. */
+  stop(): void;
+}
+
+/** The root of the tree: spawns one processor actor per processor, with XState's own `spawnChild`. */
+const supervisorRoot = setup({
+  types: {
+    input: {} as { processors: readonly string[]; config: CoreConfig },
+    context: {} as { processors: readonly string[]; config: CoreConfig },
+  },
+  actors: { processor: processorLogic },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => input,
+  entry: enqueueActions(({ enqueue, context }) => {
+    for (const processor of context.processors)
+      enqueue.spawnChild('processor', { id: processor, input: { processor, config: context.config } });
+  }),
+});
+
+/**
+ * Starts the supervisor tree and runs its effects: calls through `driver`, `defer` and `grace` on
+ * `clock`, notices and logs through the callbacks. The order at start is the simulated monitor's and the
+ * daemon's alike: each processor's `start` input, the uevent subscription, a first poll, then a poll
+ * every `pollMs`.
+ */
+export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor {
+  const { clock, driver, config } = options;
+  const root = createActor(supervisorRoot, {
+    clock,
+    input: { processors: options.processors, config },
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  let stopped = false;
+  const timers = new Set<unknown>();
+  const later = (ms: number, fn: () => void) => {
+    const id = clock.setTimeout(() => {
+      timers.delete(id);
+      if (!stopped) fn();
+    }, ms);
+    timers.add(id);
+  };
+  root.start();
+  const refs = new Map<string, AnyActorRef>();
+  for (const p of options.processors) {
+    const ref = root.getSnapshot().children[p] as AnyActorRef | undefined;
+    if (!ref) throw new Error(`supervisor: no actor for processor ${p}`);
+    refs.set(p, ref);
+  }
+  const ref = (p: string): AnyActorRef => {
+    const r = refs.get(p);
+    if (!r) throw new Error(`supervisor: unknown processor ${p}`);
+    return r;
+  };
+  const input = (p: string, i: CoreInput) => {
+    if (!stopped) ref(p).send({ type: 'core.input', input: i } satisfies ProcessorActorEvent);
+  };
+
+  const run = (p: string, effects: CoreEffect[]) => {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'call':
+          driver.call(p, e.call).onSettled((result) => input(p, { type: 'answer', result }));
+          break;
+        case 'defer':
+          later(0, () => input(p, { type: 'decide' }));
+          break;
+        case 'grace':
+          later(e.ms, () => input(p, { type: 'grace.ended' }));
+          break;
+        case 'notify':
+          options.onNotify?.(p, e.event, [...leaseChildren(ref(p)).keys()]);
+          break;
+        case 'log':
+          options.onLog?.(p, e);
+          break;
+      }
+    }
+  };
+  for (const [p, r] of refs) {
+    r.on('core.effects', (e: Extract<ProcessorActorEmitted, { type: 'core.effects' }>) => run(p, e.effects));
+    r.on('lease.ended', (e: Extract<ProcessorActorEmitted, { type: 'lease.ended' }>) =>
+      options.onLeaseEnd?.(p, e.id, e.end),
+    );
+  }
+  for (const p of options.processors) input(p, { type: 'start' });
+
+  const unsubscribe = options.uevents?.((p, action) => {
+    if (refs.has(p)) input(p, { type: 'uevent', action });
+  });
+  const poll = () => {
+    for (const p of options.processors) {
+      driver.call(p, { op: 'state' }).onSettled((r) => {
+        if (!r.ok || stopped) return;
+        const state = String(r.value);
+        options.onPoll?.(p, state);
+        if ((KERNEL_STATES as readonly string[]).includes(state))
+          input(p, { type: 'observed', state: state as KernelState });
+      });
+    }
+  };
+  const every = () => {
+    poll();
+    later(options.pollMs, every);
+  };
+  poll();
+  later(options.pollMs, every);
+
+  return {
+    root,
+    acquire(lease, firmware) {
+      if (stopped) return;
+      ref(lease.processor).send({
+        type: 'lease.acquire',
+        lease,
+        ...(firmware ? { firmware } : {}),
+      } satisfies ProcessorActorEvent);
+    },
+    send(p, id, event) {
+      if (!stopped) ref(p).send({ type: 'lease.send', id, event } satisfies ProcessorActorEvent);
+    },
+    processor: ref,
+    core: (p) => (ref(p).getSnapshot() as ProcessorSnapshot).context,
+    idle: () => [...refs.values()].every((r) => coreIdle((r.getSnapshot() as ProcessorSnapshot).context)),
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      unsubscribe?.();
+      for (const t of timers) clock.clearTimeout(t);
+      timers.clear();
+      root.stop();
+    },
+  };
+}
