@@ -7,11 +7,10 @@ import { performance } from 'node:perf_hooks';
 import { createActor, createMachine } from 'xstate';
 import {
   explore,
-  leaseMachine,
   parseScenario,
   runScenario,
+  runSupervisor,
   STRATEGY_NAMES,
-  supervisorMachine,
   VirtualClock,
 } from '../dist/index.js';
 import { runtimeBenchmarks } from './runtime.mjs';
@@ -111,55 +110,57 @@ function scenarioSweep() {
   return runs;
 }
 
-// ---------------------------------------------------------------- lease churn (as monitorProgram uses leases)
+// ---------------------------------------------------------------- lease churn (the supervisor tree: leases as children of m4's actor)
 
+/** The supervisor tree of the monitor and the daemon on one processor, with a kernel that answers at once. */
 function newSupervisor(clock) {
-  const sup = createActor(supervisorMachine, {
+  const calls = { start: 0, stop: 0 };
+  let state = 'offline';
+  const answer = (c) => {
+    if (c.op === 'start') {
+      calls.start++;
+      state = 'running';
+    } else if (c.op === 'stop') {
+      calls.stop++;
+      state = 'offline';
+    }
+    return { ok: true, value: c.op === 'state' || c.op === 'start' ? state : 0 };
+  };
+  const ended = { count: 0 };
+  const sup = runSupervisor({
+    processors: ['m4'],
+    config: { recoverCrashed: true, reconcile: 'adopt', graceMs: 0, restarted: false },
+    driver: { call: (_p, c) => ({ onSettled: (l) => l(answer(c)) }) },
     clock,
-    input: { processors: ['m4'], reconcile: 'adopt', graceMs: 0, restarted: false },
+    pollMs: 1e9,
+    onLeaseEnd: () => ended.count++,
   });
-  const ensures = { running: 0, offline: 0 };
-  sup.on('supervisor.ensure', (e) => {
-    ensures[e.want]++;
-  });
-  sup.start();
-  return { sup, ensures };
+  clock.advanceBy(0);
+  return { sup, calls, ended };
 }
 
-/** Creates, starts and grants one lease, registering it with the supervisor; its end tells the supervisor. */
-function grantLease(clock, sup, i, ended) {
-  const lease = createActor(leaseMachine, {
-    clock,
-    input: { id: `lease-${i}`, client: `client-${i}`, processor: 'm4', ttlMs: null },
-  });
-  lease.subscribe({
-    complete: () => {
-      // Stopping an actor also completes it: only a final state is a lease event (monitorProgram).
-      if (lease.getSnapshot().status !== 'done') return;
-      ended.count++;
-      sup.send({ type: 'lease.ended', processor: 'm4' });
-    },
-  });
-  lease.start();
-  lease.send({ type: 'lease.grant' });
-  sup.send({ type: 'lease.granted', processor: 'm4' });
-  return lease;
+/** Grants one lease: a child actor of m4's processor actor. */
+function grantLease(sup, i) {
+  const id = `lease-${i}`;
+  sup.acquire({ id, client: `client-${i}`, processor: 'm4', ttlMs: null });
+  return id;
 }
 
 function leaseChurn(n) {
   const clock = new VirtualClock();
-  const { sup, ensures } = newSupervisor(clock);
-  const ended = { count: 0 };
+  const { sup, calls, ended } = newSupervisor(clock);
   const leases = new Array(n);
-  for (let i = 0; i < n; i++) leases[i] = grantLease(clock, sup, i, ended);
-  const peak = sup.getSnapshot().context.votes.m4;
-  for (let i = 0; i < n; i++) leases[i].send({ type: 'lease.release' });
-  const { votes } = sup.getSnapshot().context;
+  for (let i = 0; i < n; i++) leases[i] = grantLease(sup, i);
+  clock.advanceBy(0);
+  const peak = sup.core('m4').votes;
+  for (let i = 0; i < n; i++) sup.send('m4', leases[i], 'lease.release');
+  clock.advanceBy(0);
+  const { votes } = sup.core('m4');
   sup.stop();
-  // Sanity: every lease counted, every end seen, one start and one stop decided (plus the initial stop).
-  if (peak !== n || votes.m4 !== 0 || ended.count !== n || ensures.running !== 1 || ensures.offline !== 2) {
+  // Sanity: every lease counted, every end seen, one start and one stop made.
+  if (peak !== n || votes !== 0 || ended.count !== n || calls.start !== 1 || calls.stop !== 1) {
     throw new Error(
-      `lease-churn ${n}: peak ${peak}, votes ${votes.m4}, ended ${ended.count}, ensures ${JSON.stringify(ensures)}`,
+      `lease-churn ${n}: peak ${peak}, votes ${votes}, ended ${ended.count}, calls ${JSON.stringify(calls)}`,
     );
   }
 }
@@ -183,17 +184,16 @@ function heapPerLease(n) {
   const t0 = performance.now();
   const clock = new VirtualClock();
   const { sup } = newSupervisor(clock);
-  const ended = { count: 0 };
   const leases = new Array(n);
-  for (let i = 0; i < n; i++) leases[i] = grantLease(clock, sup, i, ended);
+  for (let i = 0; i < n; i++) leases[i] = grantLease(sup, i);
   const ms = performance.now() - t0;
   gc?.();
   gc?.();
   const after = process.memoryUsage().heapUsed;
-  const pending = clock.pending; // virtual timers held by granted leases (ttlMs null still schedules one)
-  if (sup.getSnapshot().context.votes.m4 !== n) throw new Error('heap-per-lease: not every lease counted');
+  const pending = clock.pending; // virtual timers held by granted leases (an untimed lease holds none)
+  if (sup.core('m4').votes !== n) throw new Error('heap-per-lease: not every lease counted');
   // Keep everything reachable until after the measurement, then end it as the churn does.
-  for (const l of leases) l.send({ type: 'lease.release' });
+  for (const id of leases) sup.send('m4', id, 'lease.release');
   sup.stop();
   return { ms, bytes: (after - before) / n, pending };
 }

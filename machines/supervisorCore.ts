@@ -11,7 +11,7 @@ export type Want = 'running' | 'offline';
 export type ReconcilePolicy = 'adopt' | 'stop-unknown';
 
 /** What the simulated monitor and the daemon may differ in; the rules are the same. */
-export interface CoreConfig {
+export interface SupervisorConfig {
   /** Get an unwanted processor out of CRASHED with `recover`, then stop it (hybrid). */
   recoverCrashed: boolean;
   reconcile: ReconcilePolicy;
@@ -22,7 +22,7 @@ export interface CoreConfig {
 }
 
 /** A call to the kernel, made by the shell's driver; its answer comes back as an `answer` input. */
-export type CoreCall =
+export type SupervisorCall =
   | { op: 'state' }
   | { op: 'start' }
   | { op: 'stop' }
@@ -32,10 +32,10 @@ export type CoreCall =
   | { op: 'write-firmware'; name: string };
 
 /** The answer to a call: `state` and `start` answer the state read afterwards, `read-firmware` the name. */
-export type CoreAnswer = Result<unknown>;
+export type SupervisorAnswer = Result<unknown>;
 
 /** What the executor and the supervisor log (the monitor traces `monitor.<event>`; the daemon logs it). */
-export type CoreLogEvent =
+export type SupervisorLogEvent =
   | 'adopt'
   | 'start'
   | 'start-failed'
@@ -46,8 +46,8 @@ export type CoreLogEvent =
   | 'cannot-stop';
 
 /** What a step asks its shell to do, in order. */
-export type CoreEffect =
-  | { type: 'call'; call: CoreCall }
+export type SupervisorEffect =
+  | { type: 'call'; call: SupervisorCall }
   /** Send `decide` later in this same instant: messages that arrived together are one decision. */
   | { type: 'defer' }
   /** Send `grace.ended` after `ms`. */
@@ -57,14 +57,14 @@ export type CoreEffect =
   | {
       type: 'log';
       level: 'info' | 'warn';
-      event: CoreLogEvent;
+      event: SupervisorLogEvent;
       data?: Record<string, string>;
       /** What the kernel or driver said, for a human (the daemon's log; the simulation's trace leaves it out). */
       detail?: string;
     };
 
 /** What a step takes. */
-export type CoreInput =
+export type SupervisorInput =
   | { type: 'start' }
   /** A lease was granted (+1) or ended (-1). `firmware`: what the granted lease asks to boot. */
   | { type: 'vote'; delta: 1 | -1; firmware?: string }
@@ -73,10 +73,10 @@ export type CoreInput =
   | { type: 'uevent'; action: 'add' | 'remove' }
   | { type: 'grace.ended' }
   | { type: 'decide' }
-  | { type: 'answer'; result: CoreAnswer };
+  | { type: 'answer'; result: SupervisorAnswer };
 
 /** The operation under way, and which call it waits for. */
-export type CoreOp =
+export type SupervisorOp =
   | {
       want: 'running';
       wait: 'read' | 'barrier' | 'fw-read' | 'fw-write' | 'reread' | 'set-firmware' | 'start';
@@ -100,7 +100,7 @@ export interface ProcessorCore {
   firmware: string | null;
   /** The kernel has no sysfs `recovery` (before v5.10): barriers rewrite `firmware` instead. */
   noRecovery: boolean;
-  op: CoreOp | null;
+  op: SupervisorOp | null;
 }
 
 /** Stops (and recovers) per operation: a stop that leaves references (auto-boot, kernel users) is repeated. */
@@ -122,7 +122,7 @@ export function initialCore(): ProcessorCore {
 }
 
 /** A step's result: the next state and what to do, in order. */
-export type CoreStep = [ProcessorCore, CoreEffect[]];
+export type SupervisorStep = [ProcessorCore, SupervisorEffect[]];
 
 /**
  * One step of one processor's supervisor: votes and the first/last-vote decisions, the restart grace,
@@ -137,9 +137,13 @@ export type CoreStep = [ProcessorCore, CoreEffect[]];
  * [s, fx] = stepCore(config, s, { type: 'vote', delta: 1 }); // fx: [{ type: 'defer' }]
  * [s, fx] = stepCore(config, s, { type: 'decide' });          // fx: [{ type: 'call', call: { op: 'state' } }]
  */
-export function stepCore(config: CoreConfig, state: ProcessorCore, input: CoreInput): CoreStep {
+export function stepCore(
+  config: SupervisorConfig,
+  state: ProcessorCore,
+  input: SupervisorInput,
+): SupervisorStep {
   const s: ProcessorCore = { ...state };
-  const fx: CoreEffect[] = [];
+  const fx: SupervisorEffect[] = [];
   switch (input.type) {
     case 'start':
       if (config.restarted && config.reconcile === 'adopt') {
@@ -187,20 +191,20 @@ export function coreIdle(s: ProcessorCore): boolean {
 }
 
 /** Leaves the start or the grace: processors nobody claimed are stopped. */
-function settle(s: ProcessorCore, fx: CoreEffect[]): void {
+function settle(s: ProcessorCore, fx: SupervisorEffect[]): void {
   s.phase = 'steady';
   if (s.votes === 0) ensure(s, fx, 'offline');
 }
 
 /** Enters or leaves a crash episode, telling lease holders once per edge. */
-function episode(s: ProcessorCore, fx: CoreEffect[], crashed: boolean): void {
+function episode(s: ProcessorCore, fx: SupervisorEffect[], crashed: boolean): void {
   if (s.crashed === crashed) return;
   s.crashed = crashed;
   fx.push({ type: 'notify', event: crashed ? 'processor.crashed' : 'processor.recovered' });
 }
 
 /** Records the wish; an idle executor acts on it later in this instant. */
-function ensure(s: ProcessorCore, fx: CoreEffect[], want: Want): void {
+function ensure(s: ProcessorCore, fx: SupervisorEffect[], want: Want): void {
   s.desired = want;
   if (s.op || s.scheduled) return;
   s.scheduled = true;
@@ -208,9 +212,9 @@ function ensure(s: ProcessorCore, fx: CoreEffect[], want: Want): void {
 }
 
 function log(
-  fx: CoreEffect[],
+  fx: SupervisorEffect[],
   level: 'info' | 'warn',
-  event: CoreLogEvent,
+  event: SupervisorLogEvent,
   data?: Record<string, string>,
   detail?: string,
 ) {
@@ -218,10 +222,10 @@ function log(
 }
 
 /** What an executor step does next. */
-type Next = { call: CoreCall; op: CoreOp } | { adopt: string } | { start: true } | { done: Want };
+type Next = { call: SupervisorCall; op: SupervisorOp } | { adopt: string } | { start: true } | { done: Want };
 
 /** Applies `next`: makes the call, adopts, starts, or ends the operation. */
-function apply(s: ProcessorCore, fx: CoreEffect[], next: Next): void {
+function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
   if ('call' in next) {
     s.op = next.op;
     fx.push({ type: 'call', call: next.call });
@@ -247,7 +251,7 @@ function apply(s: ProcessorCore, fx: CoreEffect[], next: Next): void {
 }
 
 /** Starts the operation towards the latest wish. */
-function act(s: ProcessorCore, fx: CoreEffect[]): void {
+function act(s: ProcessorCore, fx: SupervisorEffect[]): void {
   const want = s.desired;
   if (!want || s.op) return;
   // One reference per processor: a `start` on 5.19 would stack a second one, even mid-recovery.
@@ -256,24 +260,29 @@ function act(s: ProcessorCore, fx: CoreEffect[]): void {
   else apply(s, fx, { op: { want, wait: 'read', attempts: 0 }, call: { op: 'state' } });
 }
 
-const stateOf = (r: CoreAnswer): string => (r.ok ? String(r.value) : 'gone');
+const stateOf = (r: SupervisorAnswer): string => (r.ok ? String(r.value) : 'gone');
 
-function answer(config: CoreConfig, s: ProcessorCore, fx: CoreEffect[], r: CoreAnswer): void {
+function answer(
+  config: SupervisorConfig,
+  s: ProcessorCore,
+  fx: SupervisorEffect[],
+  r: SupervisorAnswer,
+): void {
   const op = s.op;
   if (!op) return;
   apply(s, fx, op.want === 'running' ? bringUp(s, fx, op, r) : bringDown(config, s, fx, op, r));
 }
 
-const up = (wait: Extract<CoreOp, { want: 'running' }>['wait'], c: CoreCall): Next => ({
+const up = (wait: Extract<SupervisorOp, { want: 'running' }>['wait'], c: SupervisorCall): Next => ({
   op: { want: 'running', wait },
   call: c,
 });
 
 function bringUp(
   s: ProcessorCore,
-  fx: CoreEffect[],
-  op: Extract<CoreOp, { want: 'running' }>,
-  r: CoreAnswer,
+  fx: SupervisorEffect[],
+  op: Extract<SupervisorOp, { want: 'running' }>,
+  r: SupervisorAnswer,
 ): Next {
   switch (op.wait) {
     case 'read': {
@@ -318,11 +327,11 @@ function bringUp(
 }
 
 function bringDown(
-  config: CoreConfig,
+  config: SupervisorConfig,
   s: ProcessorCore,
-  fx: CoreEffect[],
-  op: Extract<CoreOp, { want: 'offline' }>,
-  r: CoreAnswer,
+  fx: SupervisorEffect[],
+  op: Extract<SupervisorOp, { want: 'offline' }>,
+  r: SupervisorAnswer,
 ): Next {
   const read: Next = { op: { ...op, wait: 'read' }, call: { op: 'state' } };
   if (op.wait === 'recover') {

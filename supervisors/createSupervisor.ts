@@ -1,19 +1,25 @@
 // createSupervisor: the production supervisor (hybrid or sysfs-monitor) on a real driver, in real time.
 
-import { createActor, type InspectionEvent } from 'xstate';
+import type { InspectionEvent } from 'xstate';
 import {
   findProcessor,
+  nodeError,
   type ObservedState,
   type ProcessorRef,
   type RprocDriver,
 } from '../actors/drivers/RprocDriver.js';
 import { realClock } from '../actors/RealClock.js';
 import type { TwinClock } from '../actors/VirtualClock.js';
-import type { Errno } from '../machines/errno.js';
+import type { Errno, Result } from '../machines/errno.js';
+import type { LeaseEnd } from '../machines/leaseMachine.js';
 import { isPoweredState } from '../machines/powered.js';
-import { type ReconcilePolicy, supervisorMachine } from '../machines/supervisorMachine.js';
-import { createDriverExecutor } from './driverExecutor.js';
-import { type LeaseRunner, startLease } from './leaseRunner.js';
+import type {
+  ReconcilePolicy,
+  SupervisorAnswer,
+  SupervisorCall,
+  SupervisorLogEvent,
+} from '../machines/supervisorCore.js';
+import { type Pending, runSupervisor, type SupervisorDriver } from './runSupervisor.js';
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
@@ -38,7 +44,7 @@ export interface AcquireOptions {
   firmware?: string;
   /** Who holds the lease (shown by `status`). @default 'anonymous' */
   client?: string;
-  /** The lease is lost after this long without `ping()`. @default null (never) */
+  /** The lease expires after this long without `ping()`. @default null (never) */
   ttlMs?: number | null;
   /** Recorded on the lease (the daemon passes the peer's credentials). */
   peer?: { pid: number; uid: number; gid: number };
@@ -59,8 +65,8 @@ export interface Lease extends AsyncDisposable {
   readonly processor: ProcessorRef;
   readonly since: number;
   readonly peer?: { pid: number; uid: number; gid: number };
-  /** `granted` until released, lost (TTL, supervisor closed) or expired. */
-  readonly state: 'granted' | 'released' | 'lost' | 'expired';
+  /** `granted` until released, lost (its holder gone, the supervisor closed) or expired (TTL). */
+  readonly state: 'granted' | LeaseEnd;
   on(event: LeaseEventName, listener: (detail: { processor: string; reason?: string }) => void): () => void;
   /** A heartbeat: restarts the TTL. */
   ping(): void;
@@ -95,9 +101,8 @@ export interface Supervisor {
   /** Calls `listener` for every {@link SupervisorEvent}; returns an unsubscribe. */
   onEvent(listener: (e: SupervisorEvent) => void): () => void;
   /**
-   * Attaches an XState inspection observer (the inspector's feed) to the supervisor actor and to the
-   * lease actors created from now on. Only leases with a TTL are actors; a lease without one runs on
-   * leaseMachine's transition table and shows in `status()`, not in the stream. Returns the detach.
+   * Attaches an XState inspection observer (the inspector's feed) to the supervisor's actor tree: the
+   * root, its processor actors and their lease actors, from now on. Returns the detach.
    */
   inspect(observer: (event: InspectionEvent) => void): () => void;
   /** Ends every lease (in reverse order), stops what nobody else holds, lets go of the driver. */
@@ -114,16 +119,54 @@ export class RprocSupervisorError extends Error {
   }
 }
 
+/** The daemon's log message for each thing the core logs. */
+const LOG_MESSAGES: Record<SupervisorLogEvent, string> = {
+  adopt: 'adopt',
+  start: 'start',
+  'start-failed': 'start failed',
+  wedged: 'wedged: start succeeded but the processor stays offline',
+  stop: 'stop',
+  'stop-failed': 'stop failed',
+  'recover-to-stop': 'recover to stop',
+  'cannot-stop': 'cannot stop a crashed processor',
+};
+
+/** The supervisor's calls on an {@link RprocDriver}: answered when its promise settles (never rejected). */
+export function driverCalls(driver: RprocDriver): SupervisorDriver {
+  const pending = (op: string, p: Promise<Result<unknown>>): Pending<SupervisorAnswer> => ({
+    onSettled: (listener) => p.then(listener, (err: unknown) => listener(nodeError(err, op))),
+  });
+  return {
+    call(device: string, c: SupervisorCall) {
+      switch (c.op) {
+        case 'state':
+          return pending('state', driver.state(device));
+        case 'start':
+          return pending('start', driver.start(device));
+        case 'stop':
+          return pending('stop', driver.stop(device));
+        case 'recover':
+          return pending('recovery', driver.setRecovery(device, 'recover'));
+        case 'read-firmware':
+          return pending('firmware', driver.read(device, 'firmware'));
+        case 'write-firmware':
+          return pending('firmware', driver.setFirmware(device, c.name));
+      }
+    },
+  };
+}
+
 interface LeaseRecord {
   lease: Lease;
-  runner: LeaseRunner;
+  end: LeaseEnd | null;
   emit: (event: LeaseEventName, detail: { processor: string; reason?: string }) => void;
 }
 
 /**
  * Starts a supervisor: one vote per lease, the processor runs while any lease holds it and stops when the
  * last one ends. With `hybrid` the driver holds `/dev/remoteprocN` with shutdown-on-release, so if this
- * process dies the kernel stops the processor.
+ * process dies the kernel stops the processor. It is the simulated monitor's supervisor (runSupervisor,
+ * the same core and actor tree) on a real driver: every timer and deferral runs on `clock`.
  *
  * @example
  * const sup = await createSupervisor({ driver: createSimDriver({ processors: [{ name: 'm4' }] }) });
@@ -146,89 +189,65 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const logging = options.log !== undefined;
   const log = options.log ?? (() => {});
   const processors = await driver.list();
-  const states = new Map<string, ObservedState | 'unknown'>(processors.map((p) => [p.device, 'unknown']));
   // Only a processor found powered can be a previous incarnation's to adopt. With none (a first start,
   // or a hybrid daemon's restart after the kernel's release stopped everything), there is no grace
   // period to wait out: a lease that ends at once stops its processor at once.
   const found = await Promise.all(processors.map((p) => driver.state(p.device)));
   const adoptable = found.some((r) => !r.ok || isPoweredState(r.value));
+  const states = new Map<string, ObservedState | 'unknown'>(processors.map((p) => [p.device, 'unknown']));
   const crashes = new Map<string, number>();
   const leases = new Map<string, LeaseRecord>();
-  const firmwareWanted = new Map<string, string>();
   let nextLease = 1;
   let closed = false;
   const eventListeners = new Set<(e: SupervisorEvent) => void>();
   const nameOf = (device: string) => processors.find((p) => p.device === device)?.name ?? device;
-  const observers = new Set<(event: InspectionEvent) => void>();
-  const inspectLeases = (event: InspectionEvent) => {
-    for (const o of observers) o(event);
-  };
   const publish = (e: SupervisorEvent) => {
     for (const l of eventListeners) l(e);
   };
 
-  const sup = createActor(supervisorMachine, {
-    clock,
-    input: {
-      processors: processors.map((p) => p.device),
+  const sup = runSupervisor({
+    processors: processors.map((p) => p.device),
+    config: {
+      recoverCrashed: strategy === 'hybrid',
       reconcile: options.reconcile ?? 'adopt',
       graceMs: options.graceMs ?? 2000,
       restarted: adoptable,
     },
+    driver: driverCalls(driver),
+    clock,
+    pollMs: options.pollMs ?? 250,
+    onLog: (processor, e) =>
+      log({
+        level: e.level,
+        msg: LOG_MESSAGES[e.event],
+        processor,
+        ...e.data,
+        ...(e.detail ? { detail: e.detail } : {}),
+      }),
+    onNotify: (processor, event, ids) => {
+      if (event === 'processor.crashed') crashes.set(processor, (crashes.get(processor) ?? 0) + 1);
+      publish({ event, processor, name: nameOf(processor) });
+      for (const id of ids) leases.get(id)?.emit(event, { processor });
+    },
+    onLeaseEnd: (processor, id, end) => {
+      const r = leases.get(id);
+      if (!r) return;
+      leases.delete(id);
+      r.end = end;
+      if (end !== 'released') r.emit('lost', { processor, reason: end });
+      if (logging) log({ level: 'info', msg: `lease ${end}`, lease: id, client: r.lease.client, processor });
+    },
+    onPoll: (processor, state) => {
+      if (states.get(processor) === state) return;
+      states.set(processor, state as ObservedState);
+      publish({
+        event: 'processor.state',
+        processor,
+        name: nameOf(processor),
+        state: state as ObservedState,
+      });
+    },
   });
-
-  const executor = createDriverExecutor({
-    driver,
-    recoverCrashed: strategy === 'hybrid',
-    firmwareFor: (device) => firmwareWanted.get(device),
-    log,
-  });
-
-  sup.on('supervisor.ensure', (e) => executor.ensure(e.processor, e.want));
-  sup.on('supervisor.notify', (e) => {
-    if (e.event === 'processor.crashed') crashes.set(e.processor, (crashes.get(e.processor) ?? 0) + 1);
-    publish({ event: e.event, processor: e.processor, name: nameOf(e.processor) });
-    for (const r of leases.values())
-      if (r.lease.processor.device === e.processor) r.emit(e.event, { processor: e.processor });
-  });
-  sup.start();
-
-  // Votes of one turn of the event loop reach the supervisor machine together, netted per processor:
-  // under load a release and an acquire that cross are no decision at all (not a stop then a start),
-  // and the machine takes one event per turn instead of two per lease. Any other event delivers the
-  // pending votes first, so the machine sees everything in the order it happened.
-  const pendingVotes = new Map<string, number>();
-  let flushScheduled = false;
-  const flushVotes = () => {
-    for (const [processor, delta] of pendingVotes) {
-      const type = delta > 0 ? 'lease.granted' : 'lease.ended';
-      for (let i = 0; i < Math.abs(delta); i++) sup.send({ type, processor });
-    }
-    pendingVotes.clear();
-  };
-  const vote = (processor: string, delta: 1 | -1) => {
-    pendingVotes.set(processor, (pendingVotes.get(processor) ?? 0) + delta);
-    if (flushScheduled) return;
-    flushScheduled = true;
-    setImmediate(() => {
-      flushScheduled = false;
-      flushVotes();
-    });
-  };
-
-  const unwatch = processors.map((p) =>
-    driver.watch(
-      p.device,
-      (state) => {
-        states.set(p.device, state);
-        publish({ event: 'processor.state', processor: p.device, name: p.name, state });
-        if (state === 'invalid') return;
-        flushVotes();
-        sup.send({ type: 'processor.observed', processor: p.device, state });
-      },
-      options.pollMs ?? 250,
-    ),
-  );
 
   const acquire = async (ref: string, o: AcquireOptions = {}): Promise<Lease> => {
     if (closed) throw new RprocSupervisorError('ENODEV', 'the supervisor is closed');
@@ -236,60 +255,50 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     const found = findProcessor(processors, ref);
     if (!found.ok) throw new RprocSupervisorError(found.error.code, found.error.detail ?? ref);
     const processor = found.value;
-    if (o.firmware) firmwareWanted.set(processor.device, o.firmware);
+    const device = processor.device;
     const id = `lease-${nextLease++}`;
     const client = o.client ?? 'anonymous';
     let listeners: Map<LeaseEventName, Set<(d: { processor: string; reason?: string }) => void>> | null =
       null;
     const onEvent = o.onEvent;
-    const emit = (event: LeaseEventName, detail: { processor: string; reason?: string }) => {
-      onEvent?.(event, detail);
-      const set = listeners?.get(event);
-      if (set) for (const l of set) l(detail);
-    };
-    const runner = startLease(
-      { id, client, processor: processor.device, ttlMs: o.ttlMs ?? null },
-      clock,
-      observers.size > 0 ? inspectLeases : undefined,
-      (end) => {
-        leases.delete(id);
-        if (end !== 'released') emit('lost', { processor: processor.device, reason: end });
-        vote(processor.device, -1);
-        if (logging)
-          log({ level: 'info', msg: `lease ${end}`, lease: id, client, processor: processor.device });
+    const record: LeaseRecord = {
+      end: null,
+      emit: (event, detail) => {
+        onEvent?.(event, detail);
+        const set = listeners?.get(event);
+        if (set) for (const l of set) l(detail);
       },
-    );
-    const lease: Lease = {
-      id,
-      client,
-      processor,
-      since: clock.now(),
-      ...(o.peer ? { peer: o.peer } : {}),
-      get state() {
-        return runner.end ?? 'granted';
-      },
-      on(event, listener) {
-        listeners ??= new Map();
-        const set = listeners.get(event) ?? new Set();
-        listeners.set(event, set);
-        set.add(listener);
-        return () => set.delete(listener);
-      },
-      ping: () => runner.send('lease.heartbeat'),
-      async release() {
-        runner.send('lease.release');
-      },
-      lose: () => runner.send('lease.lost'),
-      async [Symbol.asyncDispose]() {
-        await lease.release();
+      lease: {
+        id,
+        client,
+        processor,
+        since: clock.now(),
+        ...(o.peer ? { peer: o.peer } : {}),
+        get state() {
+          return record.end ?? 'granted';
+        },
+        on(event, listener) {
+          listeners ??= new Map();
+          const set = listeners.get(event) ?? new Set();
+          listeners.set(event, set);
+          set.add(listener);
+          return () => set.delete(listener);
+        },
+        ping: () => sup.send(device, id, 'lease.heartbeat'),
+        async release() {
+          sup.send(device, id, 'lease.release');
+        },
+        lose: () => sup.send(device, id, 'lease.lost'),
+        async [Symbol.asyncDispose]() {
+          await record.lease.release();
+        },
       },
     };
-    leases.set(id, { lease, runner, emit });
-    runner.send('lease.grant');
-    vote(processor.device, 1);
-    if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: processor.device });
-    queueMicrotask(() => emit('granted', { processor: processor.device }));
-    return lease;
+    leases.set(id, record);
+    sup.acquire({ id, client, processor: device, ttlMs: o.ttlMs ?? null }, o.firmware);
+    if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: device });
+    queueMicrotask(() => record.emit('granted', { processor: device }));
+    return record.lease;
   };
 
   return {
@@ -299,12 +308,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       return () => eventListeners.delete(listener);
     },
     inspect(observer) {
-      observers.add(observer);
-      const onSupervisor = sup.system.inspect(observer);
-      return () => {
-        observers.delete(observer);
-        onSupervisor.unsubscribe();
-      };
+      const sub = sup.root.system.inspect(observer);
+      return () => sub.unsubscribe();
     },
     status: () => ({
       strategy,
@@ -325,14 +330,10 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     }),
     async close() {
       if (closed) return;
-      for (const r of [...leases.values()].reverse()) r.runner.send('lease.lost');
-      flushVotes();
-      // The last votes' stops (decided after the same-instant messages) finish before the devices go.
-      await new Promise<void>((r) => clock.setTimeout(() => r(), 0));
-      await executor.idle();
       closed = true;
-      executor.close();
-      for (const u of unwatch) u();
+      for (const r of [...leases.values()].reverse()) r.lease.lose();
+      // The last votes' stops (decided later in this instant) finish before the devices go.
+      await sup.whenIdle();
       sup.stop();
       await driver.close();
     },

@@ -4,7 +4,7 @@ import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../actors/kernel/cdevCommand.js';
 import { PendingCall } from '../actors/kernel/PendingCall.js';
 import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
 import { ok, type Result } from '../machines/errno.js';
-import type { CoreAnswer, CoreCall, ProcessorCore } from '../machines/supervisorCore.js';
+import type { ProcessorCore, SupervisorAnswer, SupervisorCall } from '../machines/supervisorCore.js';
 import type { World } from '../scenarios/World.js';
 import { leaseChildren } from './processorActor.js';
 import {
@@ -65,7 +65,7 @@ function monitorDriver(
     const r = twin.sysfsRead(world.index(p), attr);
     return r.ok ? ok(r.value.trim()) : r;
   };
-  const inProcess = <T>(call: PendingCall<T>): Pending<CoreAnswer> => ({
+  const inProcess = <T>(call: PendingCall<T>): Pending<SupervisorAnswer> => ({
     onSettled: (listener) => self.track(call).onSettled((r) => self.run(() => listener(r))),
   });
   const write = (p: string, cmd: 'start' | 'stop'): PendingCall<number> => {
@@ -75,7 +75,7 @@ function monitorDriver(
       : twin.sysfsWrite(world.index(p), 'state', `${cmd}\n`);
   };
   return {
-    call(p: string, c: CoreCall): Pending<CoreAnswer> {
+    call(p: string, c: SupervisorCall): Pending<SupervisorAnswer> {
       switch (c.op) {
         case 'state':
           return inProcess(PendingCall.settled(read(p, 'state')));

@@ -10,11 +10,11 @@ import {
 } from 'xstate';
 import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
 import {
-  type CoreConfig,
-  type CoreEffect,
-  type CoreInput,
   initialCore,
   type ProcessorCore,
+  type SupervisorConfig,
+  type SupervisorEffect,
+  type SupervisorInput,
   stepCore,
 } from '../machines/supervisorCore.js';
 import { leaseEndOf, leaseLogicFor } from './leaseLogic.js';
@@ -22,7 +22,7 @@ import { leaseEndOf, leaseLogicFor } from './leaseLogic.js';
 /** Input of a processor actor. */
 export interface ProcessorActorInput {
   processor: string;
-  config: CoreConfig;
+  config: SupervisorConfig;
 }
 
 /** Its snapshot: the core's state as `context`. */
@@ -33,7 +33,7 @@ export type ProcessorSnapshot = Snapshot<undefined> & {
 
 /** Events a processor actor takes. */
 export type ProcessorActorEvent =
-  | { type: 'core.input'; input: CoreInput }
+  | { type: 'core.input'; input: SupervisorInput }
   /** Spawns the lease as a child, grants it, and counts its vote. */
   | { type: 'lease.acquire'; lease: LeaseInput; firmware?: string }
   /** Forwards a lease event to the child `id`; a lease that has ended takes nothing. */
@@ -43,7 +43,7 @@ export type ProcessorActorEvent =
 
 /** What a processor actor emits. */
 export type ProcessorActorEmitted =
-  | { type: 'core.effects'; processor: string; effects: CoreEffect[] }
+  | { type: 'core.effects'; processor: string; effects: SupervisorEffect[] }
   /** A lease ended (its final state, or an error in it): its vote is already counted out. */
   | { type: 'lease.ended'; processor: string; id: string; end: LeaseEnd };
 
@@ -79,7 +79,7 @@ export const processorLogic: ActorLogic<ProcessorSnapshot, ProcessorActorEvent, 
   transition(snapshot, event, scope) {
     const leases = leasesOf.get(scope.self) ?? new Map<string, AnyActorRef>();
     const { processor, config } = snapshot.input;
-    const step = (input: CoreInput): ProcessorSnapshot => {
+    const step = (input: SupervisorInput): ProcessorSnapshot => {
       const [core, effects] = stepCore(config, snapshot.context, input);
       if (effects.length) scope.emit({ type: 'core.effects', processor, effects } as never);
       return { ...snapshot, context: core };

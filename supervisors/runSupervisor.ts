@@ -12,13 +12,13 @@ import type { TwinClock } from '../actors/VirtualClock.js';
 import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
 import { KERNEL_STATES, type KernelState } from '../machines/rprocTypes.js';
 import {
-  type CoreAnswer,
-  type CoreCall,
-  type CoreConfig,
-  type CoreEffect,
-  type CoreInput,
   coreIdle,
   type ProcessorCore,
+  type SupervisorAnswer,
+  type SupervisorCall,
+  type SupervisorConfig,
+  type SupervisorEffect,
+  type SupervisorInput,
 } from '../machines/supervisorCore.js';
 import {
   leaseChildren,
@@ -35,14 +35,14 @@ export interface Pending<T> {
 
 /** What the supervisor needs to make its calls: the kernel, through whatever driver the shell has. */
 export interface SupervisorDriver {
-  call(processor: string, call: CoreCall): Pending<CoreAnswer>;
+  call(processor: string, call: SupervisorCall): Pending<SupervisorAnswer>;
 }
 
 /** Options of {@link runSupervisor}. */
 export interface RunSupervisorOptions {
   /** Processor ids: names in the simulation, `remoteprocN` in the daemon. */
   processors: readonly string[];
-  config: CoreConfig;
+  config: SupervisorConfig;
   driver: SupervisorDriver;
   /** Every timer and deferral of the tree (the lease TTLs, the grace, `decide`, polls) runs on it. */
   clock: TwinClock;
@@ -50,7 +50,7 @@ export interface RunSupervisorOptions {
   pollMs: number;
   inspect?: (event: InspectionEvent) => void;
   /** A log effect of processor `processor`. */
-  onLog?(processor: string, effect: Extract<CoreEffect, { type: 'log' }>): void;
+  onLog?(processor: string, effect: Extract<SupervisorEffect, { type: 'log' }>): void;
   /** A crash or recovery to tell the holders of `leases`. */
   onNotify?(processor: string, event: 'processor.crashed' | 'processor.recovered', leases: string[]): void;
   onLeaseEnd?(processor: string, id: string, end: LeaseEnd): void;
@@ -74,6 +74,8 @@ export interface RunningSupervisor {
   core(processor: string): ProcessorCore;
   /** True when no processor has an operation under way or decided. */
   idle(): boolean;
+  /** Resolves once {@link RunningSupervisor.idle} is true (at once if it is). */
+  whenIdle(): Promise<void>;
   /** Stops polling and every actor; answers still on their way are dropped. */
   stop(): void;
 }
@@ -81,8 +83,8 @@ export interface RunningSupervisor {
 /** The root of the tree: spawns one processor actor per processor, with XState's own `spawnChild`. */
 const supervisorRoot = setup({
   types: {
-    input: {} as { processors: readonly string[]; config: CoreConfig },
-    context: {} as { processors: readonly string[]; config: CoreConfig },
+    input: {} as { processors: readonly string[]; config: SupervisorConfig },
+    context: {} as { processors: readonly string[]; config: SupervisorConfig },
   },
   actors: { processor: processorLogic },
 }).createMachine({
@@ -103,6 +105,7 @@ const supervisorRoot = setup({
 export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor {
   const { clock, driver, config } = options;
   const root = createActor(supervisorRoot, {
+    id: 'supervisor',
     clock,
     input: { processors: options.processors, config },
     ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -128,11 +131,11 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
     if (!r) throw new Error(`supervisor: unknown processor ${p}`);
     return r;
   };
-  const input = (p: string, i: CoreInput) => {
+  const input = (p: string, i: SupervisorInput) => {
     if (!stopped) ref(p).send({ type: 'core.input', input: i } satisfies ProcessorActorEvent);
   };
 
-  const run = (p: string, effects: CoreEffect[]) => {
+  const run = (p: string, effects: SupervisorEffect[]) => {
     for (const e of effects) {
       switch (e.type) {
         case 'call':
@@ -153,7 +156,13 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
       }
     }
   };
+  const idle = () =>
+    [...refs.values()].every((r) => coreIdle((r.getSnapshot() as ProcessorSnapshot).context));
+  const idleWaiters: Array<() => void> = [];
   for (const [p, r] of refs) {
+    r.subscribe(() => {
+      if (idleWaiters.length && idle()) for (const w of idleWaiters.splice(0)) w();
+    });
     r.on('core.effects', (e: Extract<ProcessorActorEmitted, { type: 'core.effects' }>) => run(p, e.effects));
     r.on('lease.ended', (e: Extract<ProcessorActorEmitted, { type: 'lease.ended' }>) =>
       options.onLeaseEnd?.(p, e.id, e.end),
@@ -197,7 +206,8 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
     },
     processor: ref,
     core: (p) => (ref(p).getSnapshot() as ProcessorSnapshot).context,
-    idle: () => [...refs.values()].every((r) => coreIdle((r.getSnapshot() as ProcessorSnapshot).context)),
+    idle,
+    whenIdle: () => (idle() || stopped ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     stop() {
       if (stopped) return;
       stopped = true;
@@ -205,6 +215,7 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
       for (const t of timers) clock.clearTimeout(t);
       timers.clear();
       root.stop();
+      for (const w of idleWaiters.splice(0)) w();
     },
   };
 }

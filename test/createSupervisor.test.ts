@@ -1,64 +1,57 @@
-// The production supervisor on the sim driver, in real (short) time.
+// The production supervisor on the sim driver, on the virtual clock, on every kernel profile.
 
 import { describe, expect, it } from 'vitest';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
-import { createSupervisor } from '../supervisors/createSupervisor.js';
-import { until as waitUntil } from './wait.js';
+import { VirtualClock } from '../actors/VirtualClock.js';
+import { KERNEL_PROFILES, type KernelProfile } from '../machines/profile.js';
+import { createSupervisor, type SupervisorOptions } from '../supervisors/createSupervisor.js';
+import { advance, settle } from './virtualTime.js';
 
 const fast = { bootMs: 5, stopMs: 30 };
-const until = (cond: () => Promise<boolean> | boolean, ms = 2000) => waitUntil(cond, ms, 5);
 
-async function setup(over: Record<string, unknown> = {}) {
+async function setup(
+  kernel: KernelProfile,
+  over: Partial<SupervisorOptions> = {},
+  processors = ['m4', 'dsp'],
+) {
+  const clock = new VirtualClock();
   const driver = createSimDriver({
-    processors: [
-      { name: 'm4', ...fast },
-      { name: 'dsp', ...fast },
-    ],
+    kernel,
+    clock,
+    processors: processors.map((name) => ({ name, ...fast })),
   });
-  const sup = await createSupervisor({ driver, pollMs: 5, graceMs: 20, ...over });
+  const sup = await createSupervisor({ driver, clock, pollMs: 5, graceMs: 20, ...over });
   const state = (i = 0) => driver.twin.inspect(i).state;
-  return { driver, sup, state };
+  const power = (i = 0) => driver.twin.inspect(i).power;
+  /** Closes the supervisor while virtual time runs. */
+  const close = async () => {
+    const closing = sup.close();
+    while (!(await Promise.race([closing.then(() => true), settle().then(() => false)])))
+      await advance(clock, 10);
+  };
+  return { clock, driver, sup, state, power, close };
 }
 
-describe('createSupervisor', () => {
+describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
   it('should run a processor while any lease holds it and stop it when the last one ends', async () => {
-    const { driver, sup, state } = await setup();
+    const { clock, sup, state, power, close } = await setup(kernel);
     const a = await sup.acquire('m4', { client: 'audio' });
     const b = await sup.acquire('remoteproc0', { client: 'ui' });
-    await until(() => state() === 'running');
+    await advance(clock, 20);
+    expect([state(), power()]).toEqual(['running', 1]);
     await a.release();
-    await new Promise((r) => setTimeout(r, 60));
+    await advance(clock, 100);
     expect(state()).toBe('running');
     await b.release();
-    await until(() => state() === 'offline');
-    expect(driver.twin.inspect(0).power).toBe(0);
-    await sup.close();
-  });
-
-  it('should feed an inspection observer from the supervisor and from leases with a TTL, until detached', async () => {
-    const { sup } = await setup();
-    const seen: string[] = [];
-    const detach = sup.inspect((e) => {
-      if (e.type === '@xstate.event') seen.push(`${e.rootId}:${e.event.type}`);
-    });
-    const timed = await sup.acquire('m4', { ttlMs: 10_000 });
-    const untimed = await sup.acquire('m4');
-    // Votes reach the supervisor machine at the end of the event loop's turn.
-    await new Promise((r) => setImmediate(r));
-    expect(seen.filter((s) => s.endsWith(':lease.granted'))).toHaveLength(2);
-    // The TTL lease is an actor and shows; the untimed one runs on the table and only its votes show.
-    expect(seen.filter((s) => s.endsWith(':lease.grant'))).toHaveLength(1);
-    detach();
-    await untimed.release();
-    await timed.release();
-    await new Promise((r) => setImmediate(r));
-    expect(seen.filter((s) => s.endsWith(':lease.ended'))).toHaveLength(0);
-    await sup.close();
+    await advance(clock, 100);
+    expect([state(), power()]).toEqual(['offline', 0]);
+    await close();
   });
 
   it('should take a release and an acquire that cross in one turn as no decision: no stop, no start', async () => {
-    const { driver, sup, state } = await setup();
+    const { clock, driver, sup, state, close } = await setup(kernel);
     const calls: string[] = [];
     for (const op of ['start', 'stop'] as const) {
       const real = driver[op].bind(driver);
@@ -68,110 +61,174 @@ describe('createSupervisor', () => {
       };
     }
     const a = await sup.acquire('m4');
-    await until(() => state() === 'running');
+    await advance(clock, 20);
     expect(calls).toEqual(['start remoteproc0']);
     // The last lease ends and a new one comes in the same turn: m4 keeps running, nothing is called.
     void a.release();
     const b = await sup.acquire('m4');
     // A lease taken and let go in one turn on an idle processor does not boot it.
     void (await sup.acquire('dsp')).release();
-    await new Promise((r) => setTimeout(r, 60));
+    await advance(clock, 100);
     expect(calls).toEqual(['start remoteproc0']);
-    expect(state()).toBe('running');
-    expect(state(1)).toBe('offline');
+    expect([state(), state(1)]).toEqual(['running', 'offline']);
     await b.release();
-    await until(() => state() === 'offline');
+    await advance(clock, 100);
+    expect(state()).toBe('offline');
     expect(calls).toEqual(['start remoteproc0', 'stop remoteproc0']);
-    await sup.close();
+    await close();
   });
 
   it('should adopt for graceMs only what it finds powered at start', async () => {
     // Nothing powered: no grace period, a lease that ends stops its processor at once.
-    const fresh = await setup({ graceMs: 60_000 });
+    const fresh = await setup(kernel, { graceMs: 60_000 });
     const a = await fresh.sup.acquire('m4');
-    await until(() => fresh.state() === 'running');
+    await advance(fresh.clock, 20);
+    expect(fresh.state()).toBe('running');
     await a.release();
-    await until(() => fresh.state() === 'offline', 1000);
-    await fresh.sup.close();
+    await advance(fresh.clock, 100);
+    expect(fresh.state()).toBe('offline');
+    await fresh.close();
     // m4 found running (a previous incarnation's): left alone for graceMs, then stopped, unclaimed.
-    const driver = createSimDriver({ processors: [{ name: 'm4', ...fast }] });
-    await driver.start('remoteproc0');
-    const sup = await createSupervisor({ driver, pollMs: 5, graceMs: 150 });
-    const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 80));
+    const clock = new VirtualClock();
+    const driver = createSimDriver({ kernel, clock, processors: [{ name: 'm4', ...fast }] });
+    const started = driver.start('remoteproc0');
+    await advance(clock, 10);
+    expect((await started).ok).toBe(true);
+    const sup = await createSupervisor({ driver, clock, pollMs: 5, graceMs: 150 });
+    await advance(clock, 140);
     expect(driver.twin.inspect(0).state).toBe('running');
-    await until(() => driver.twin.inspect(0).state === 'offline', 2000);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
-    await sup.close();
+    await advance(clock, 60);
+    expect(driver.twin.inspect(0).state).toBe('offline');
+    const closing = sup.close();
+    await advance(clock, 10);
+    await closing;
+  });
+
+  it('should adopt a processor whose foreign stop is under way only after the stop (lock barrier)', async () => {
+    // Regression (kernel 5.9 has no sysfs `recovery`: the barrier returned ENOENT at once, so m4 was
+    // adopted as running, then the foreign stop finished and the lease stayed granted on an offline m4).
+    const clock = new VirtualClock();
+    const driver = createSimDriver({ kernel, clock, processors: [{ name: 'm4', bootMs: 100, stopMs: 500 }] });
+    driver.twin.sysfsWrite(0, 'state', 'start\n');
+    await advance(clock, 200);
+    driver.twin.sysfsWrite(0, 'state', 'stop\n');
+    await advance(clock, 1);
+    expect(driver.twin.inspect(0).state).toBe('running');
+    const sup = await createSupervisor({ driver, clock, strategy: 'hybrid', pollMs: 250 });
+    const lease = await sup.acquire('m4');
+    await advance(clock, 1500);
+    expect(lease.state).toBe('granted');
+    expect([driver.twin.inspect(0).state, driver.twin.inspect(0).power]).toEqual(['running', 1]);
+    const closing = sup.close();
+    await advance(clock, 600);
+    await closing;
   });
 
   it('should release at the end of an `await using` scope', async () => {
-    const { sup, state } = await setup();
+    const { clock, sup, state, close } = await setup(kernel);
     {
       await using lease = await sup.acquire('m4');
-      await until(() => state() === 'running');
+      await advance(clock, 20);
       expect(lease.state).toBe('granted');
+      expect(state()).toBe('running');
     }
-    await until(() => state() === 'offline');
-    await sup.close();
+    await advance(clock, 100);
+    expect(state()).toBe('offline');
+    await close();
   });
 
-  it('should lose a lease whose client stops pinging within ttlMs, and stop the processor', async () => {
-    const { sup, state } = await setup();
-    // Generous margins: pings every 50 ms against a 400 ms TTL, on a machine that may be busy.
+  it('should expire a lease whose client stops pinging within ttlMs, and stop the processor', async () => {
+    const { clock, sup, state, close } = await setup(kernel);
     const lease = await sup.acquire('m4', { ttlMs: 400 });
     const lost: string[] = [];
     lease.on('lost', (d) => lost.push(d.reason ?? ''));
     for (let i = 0; i < 12; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+      await advance(clock, 300);
       lease.ping();
     }
     expect(lease.state).toBe('granted');
-    await until(() => lost.length > 0);
+    await advance(clock, 399);
+    expect(lost).toEqual([]);
+    await advance(clock, 1);
     expect(lost).toEqual(['expired']);
-    await until(() => state() === 'offline');
-    await sup.close();
+    expect(lease.state).toBe('expired');
+    // An ended lease takes pings and releases without effect.
+    lease.ping();
+    await lease.release();
+    await advance(clock, 100);
+    expect(state()).toBe('offline');
+    await close();
   });
 
   it('should tell lease holders of a crash and the recovery after it', async () => {
-    const { driver, sup, state } = await setup();
+    const { clock, driver, sup, close } = await setup(kernel);
     const lease = await sup.acquire('m4');
     const events: string[] = [];
     lease.on('processor.crashed', () => events.push('crashed'));
     lease.on('processor.recovered', () => events.push('recovered'));
-    await until(() => state() === 'running');
+    await advance(clock, 20);
     driver.twin.crash(0, 'watchdog');
-    await until(() => events.length === 2);
+    await advance(clock, 200);
     expect(events).toEqual(['crashed', 'recovered']);
     expect(sup.status().processors[0]?.crashes).toBe(1);
-    await sup.close();
+    await close();
   });
 
   it('should stop what it holds when it closes, and refuse new leases', async () => {
-    const { sup, state } = await setup();
+    const { clock, sup, state, close } = await setup(kernel);
     await sup.acquire('m4');
     await sup.acquire('dsp');
-    await until(() => state(0) === 'running' && state(1) === 'running');
-    await sup.close();
+    await advance(clock, 20);
+    expect([state(0), state(1)]).toEqual(['running', 'running']);
+    await close();
     expect([state(0), state(1)]).toEqual(['offline', 'offline']);
     await expect(sup.acquire('m4')).rejects.toMatchObject({ code: 'ENODEV' });
   });
 
   it('should reject an unknown processor with ENODEV, and refuse hybrid on a driver that cannot hold the device', async () => {
-    const { sup } = await setup();
+    const { sup, close } = await setup(kernel);
     await expect(sup.acquire('gpu')).rejects.toMatchObject({ code: 'ENODEV' });
-    await sup.close();
+    await close();
     await expect(createSupervisor({ driver: createSysfsDriver({ root: '/nonexistent' }) })).rejects.toThrow(
       /hybrid needs a driver/,
     );
   });
 
   it('should show leases in status', async () => {
-    const { sup } = await setup();
+    const { sup, close } = await setup(kernel);
     await sup.acquire('m4', { client: 'audio', peer: { pid: 4242, uid: 0, gid: 0 } });
     const s = sup.status();
     expect(s.strategy).toBe('hybrid');
     expect(s.processors[0]?.leases).toEqual([expect.objectContaining({ client: 'audio', pid: 4242 })]);
-    await sup.close();
+    await close();
+  });
+
+  it('should show every lease, timed or not, as an actor whose parent is its processor actor', async () => {
+    const { clock, sup, close } = await setup(kernel);
+    const actors = new Map<string, AnyActorRef>();
+    const events: string[] = [];
+    const detach = sup.inspect((e: InspectionEvent) => {
+      if (e.type === '@xstate.actor') actors.set((e.actorRef as AnyActorRef).id, e.actorRef as AnyActorRef);
+      if (e.type === '@xstate.event') events.push(`${(e.actorRef as AnyActorRef).id}:${e.event.type}`);
+    });
+    const timed = await sup.acquire('m4', { ttlMs: 10_000 });
+    const untimed = await sup.acquire('dsp');
+    const parentOf = (id: string) => (actors.get(id) as { _parent?: AnyActorRef } | undefined)?._parent;
+    for (const [lease, processor] of [
+      [timed, 'remoteproc0'],
+      [untimed, 'remoteproc1'],
+    ] as const) {
+      expect(parentOf(lease.id)?.id).toBe(processor);
+      expect((parentOf(lease.id) as { _parent?: AnyActorRef })._parent?.id).toBe('supervisor');
+      expect(events).toContain(`${lease.id}:lease.grant`);
+    }
+    await advance(clock, 20);
+    // The lease's end reaches its processor actor as XState's own done event.
+    await untimed.release();
+    expect(events).toContain(`remoteproc1:xstate.done.actor.${untimed.id}`);
+    detach();
+    await timed.release();
+    expect(events).not.toContain(`remoteproc0:xstate.done.actor.${timed.id}`);
+    await close();
   });
 });

@@ -6,7 +6,7 @@ import { createActor, createMachine, setup } from 'xstate';
 import { VirtualClock } from '../actors/VirtualClock.js';
 import { leaseMachine } from '../machines/leaseMachine.js';
 import { compileTransitionTable } from '../machines/transitionTable.js';
-import { startLease, UNTIMED_LEASE_TABLE } from '../supervisors/leaseRunner.js';
+import { leaseEndOf, leaseLogicFor, UNTIMED_LEASE_TABLE } from '../supervisors/leaseLogic.js';
 
 const LEASE_EVENTS = ['lease.grant', 'lease.heartbeat', 'lease.release', 'lease.lost'] as const;
 type LeaseEventType = (typeof LEASE_EVENTS)[number];
@@ -40,34 +40,35 @@ describe('compileTransitionTable', () => {
         fc.array(fc.constantFrom(...LEASE_EVENTS), { maxLength: 8 }),
         (events: LeaseEventType[]) => {
           const input = { id: 'l1', client: 'c', processor: 'remoteproc0', ttlMs: null };
-          const actor = createActor(leaseMachine, { input }).start();
+          const reference = createActor(leaseMachine, { input }).start();
+          const table = createActor(leaseLogicFor(null), { input }).start();
           const ends: string[] = [];
-          const runner = startLease(input, new VirtualClock(), undefined, (end) => ends.push(end));
+          table.subscribe({ complete: () => ends.push(leaseEndOf(table.getSnapshot()) ?? '') });
           for (const type of events) {
-            actor.send({ type });
-            runner.send(type);
-            const s = actor.getSnapshot();
-            expect(runner.end).toBe(s.status === 'done' ? (s.output?.end ?? null) : null);
+            // A finished actor takes no more events: both ended, or neither did.
+            if (reference.getSnapshot().status === 'done') break;
+            reference.send({ type });
+            table.send({ type });
+            expect(leaseEndOf(table.getSnapshot())).toBe(leaseEndOf(reference.getSnapshot()));
+            expect(table.getSnapshot().value).toEqual(reference.getSnapshot().value);
           }
-          expect(ends.length).toBe(runner.end ? 1 : 0);
+          expect(ends.length).toBe(leaseEndOf(table.getSnapshot()) ? 1 : 0);
         },
       ),
       { numRuns: 300 },
     );
   });
 
-  it('should run a lease with a TTL as an actor on the clock, which expires it', () => {
+  it('should run a lease with a TTL as leaseMachine on the clock, which expires it', () => {
     const clock = new VirtualClock();
-    const ends: string[] = [];
-    const runner = startLease({ id: 'l2', client: 'c', processor: 'p', ttlMs: 100 }, clock, undefined, (e) =>
-      ends.push(e),
-    );
-    runner.send('lease.grant');
+    const input = { id: 'l2', client: 'c', processor: 'p', ttlMs: 100 };
+    const lease = createActor(leaseLogicFor(100), { input, clock }).start();
+    lease.send({ type: 'lease.grant' });
     clock.advanceBy(60);
-    runner.send('lease.heartbeat');
+    lease.send({ type: 'lease.heartbeat' });
     clock.advanceBy(60);
-    expect(runner.end).toBeNull();
+    expect(leaseEndOf(lease.getSnapshot())).toBeNull();
     clock.advanceBy(50);
-    expect(ends).toEqual(['expired']);
+    expect(leaseEndOf(lease.getSnapshot())).toBe('expired');
   });
 });

@@ -1,0 +1,241 @@
+// supervisorCore: the supervisor's decisions and the executor's rules, step by step, as pure data.
+
+import { describe, expect, it } from 'vitest';
+import { fail, ok } from '../machines/errno.js';
+import {
+  initialCore,
+  MAX_STOP_ATTEMPTS,
+  type ProcessorCore,
+  type SupervisorConfig,
+  type SupervisorEffect,
+  type SupervisorInput,
+  stepCore,
+} from '../machines/supervisorCore.js';
+
+const config = (over: Partial<SupervisorConfig> = {}): SupervisorConfig => ({
+  recoverCrashed: true,
+  reconcile: 'adopt',
+  graceMs: 2000,
+  restarted: false,
+  ...over,
+});
+
+/** Runs `inputs` from the start; returns the state and every effect, in order. */
+function run(inputs: SupervisorInput[], c = config()): { s: ProcessorCore; fx: SupervisorEffect[] } {
+  let s = initialCore();
+  const fx: SupervisorEffect[] = [];
+  for (const i of [{ type: 'start' } as const, ...inputs]) {
+    const [next, effects] = stepCore(c, s, i);
+    s = next;
+    fx.push(...effects);
+  }
+  return { s, fx };
+}
+
+const calls = (fx: SupervisorEffect[]) => fx.flatMap((e) => (e.type === 'call' ? [e.call.op] : []));
+const logs = (fx: SupervisorEffect[]) => fx.flatMap((e) => (e.type === 'log' ? [e.event] : []));
+const answer = (value: unknown): SupervisorInput => ({ type: 'answer', result: ok(value) });
+const error = (code: 'ENOENT' | 'EBUSY' | 'EINVAL'): SupervisorInput => ({
+  type: 'answer',
+  result: fail(code, 'test'),
+});
+const vote = (delta: 1 | -1): SupervisorInput => ({ type: 'vote', delta });
+const decide: SupervisorInput = { type: 'decide' };
+
+describe('stepCore: decisions', () => {
+  it('should be pure: the same state and input give the same result, and the state is not changed', () => {
+    const s = initialCore();
+    const frozen = JSON.stringify(s);
+    expect(stepCore(config(), s, { type: 'start' })).toEqual(stepCore(config(), s, { type: 'start' }));
+    expect(JSON.stringify(s)).toBe(frozen);
+  });
+
+  it('should ask for running on the first vote and offline after the last, deciding later in the instant', () => {
+    const { s, fx } = run([vote(1), vote(1), vote(-1)]);
+    // Start (unclaimed: offline), first vote: one deferred decision, whatever the wishes in between.
+    expect(fx.filter((e) => e.type === 'defer')).toHaveLength(1);
+    expect([s.votes, s.desired, s.scheduled]).toEqual([1, 'running', true]);
+    const last = run([vote(1), decide, answer('running'), vote(-1)]);
+    expect(last.s.desired).toBe('offline');
+  });
+
+  it('should take a release and an acquire that cross before the decision as no operation', () => {
+    const { fx } = run([decide, answer('offline'), vote(1), vote(-1), decide, answer('offline')]);
+    expect(calls(fx)).toEqual(['state', 'state']);
+    expect(logs(fx)).toEqual([]);
+  });
+
+  it('should announce a crash once and the recovery after it', () => {
+    const { fx } = run([
+      vote(1),
+      { type: 'observed', state: 'crashed' },
+      { type: 'observed', state: 'crashed' },
+      { type: 'observed', state: 'running' },
+    ]);
+    expect(fx.filter((e) => e.type === 'notify')).toEqual([
+      { type: 'notify', event: 'processor.crashed' },
+      { type: 'notify', event: 'processor.recovered' },
+    ]);
+  });
+
+  it('should take a uevent during its own stop as no crash', () => {
+    const stopping = run([decide, answer('running'), { type: 'uevent', action: 'remove' }]);
+    expect(calls(stopping.fx)).toEqual(['state', 'stop']);
+    expect(stopping.fx.some((e) => e.type === 'notify')).toBe(false);
+    const foreign = run([{ type: 'uevent', action: 'remove' }]);
+    expect(foreign.fx).toContainEqual({ type: 'notify', event: 'processor.crashed' });
+  });
+
+  it('should wait graceMs after a restart with adopt, stopping nothing, then stop what nobody claimed', () => {
+    const c = config({ restarted: true });
+    const { s, fx } = run([{ type: 'observed', state: 'running' }, vote(1), vote(-1)], c);
+    expect(fx[0]).toEqual({ type: 'grace', ms: 2000 });
+    expect([s.phase, s.desired]).toEqual(['adopting', 'running']);
+    const after = run([{ type: 'observed', state: 'running' }, { type: 'grace.ended' }], c);
+    expect([after.s.phase, after.s.desired]).toEqual(['steady', 'offline']);
+  });
+
+  it('should stop every unclaimed processor at once with stop-unknown, and on a first start', () => {
+    for (const c of [config({ restarted: true, reconcile: 'stop-unknown' }), config()]) {
+      const { s, fx } = run([], c);
+      expect([s.phase, s.desired, fx]).toEqual(['steady', 'offline', [{ type: 'defer' }]]);
+    }
+  });
+
+  it('should stop a processor it finds powered for nobody, when steady', () => {
+    const { s } = run([decide, answer('offline'), { type: 'observed', state: 'running' }]);
+    expect([s.desired, s.scheduled]).toEqual(['offline', true]);
+  });
+});
+
+describe('stepCore: the executor', () => {
+  it('should start an offline processor and hold one reference, then not start it again', () => {
+    const { s, fx } = run([vote(1), decide, answer('offline'), answer('running')]);
+    expect(calls(fx)).toEqual(['state', 'start']);
+    expect([s.holds, s.op]).toEqual([true, null]);
+    const again = run([vote(1), decide, answer('offline'), answer('running'), vote(-1), vote(1), decide]);
+    expect(calls(again.fx)).toEqual(['state', 'start']);
+  });
+
+  it('should adopt a running processor only after a lock barrier, and start it if it went offline meanwhile', () => {
+    const adopted = run([vote(1), decide, answer('running'), answer(0), answer('running')]);
+    expect(calls(adopted.fx)).toEqual(['state', 'recover', 'state']);
+    expect(logs(adopted.fx)).toEqual(['adopt']);
+    const stopped = run([
+      vote(1),
+      decide,
+      answer('running'),
+      answer(0),
+      answer('offline'),
+      answer('running'),
+    ]);
+    expect(calls(stopped.fx)).toEqual(['state', 'recover', 'state', 'start']);
+  });
+
+  it('should rewrite firmware as its barrier where the kernel has no sysfs recovery (5.9)', () => {
+    const { s, fx } = run([
+      vote(1),
+      decide,
+      answer('running'),
+      error('ENOENT'),
+      answer('rproc-m4-fw'),
+      answer(0),
+      answer('offline'),
+      answer('running'),
+    ]);
+    expect(fx.flatMap((e) => (e.type === 'call' ? [e.call] : []))).toEqual([
+      { op: 'state' },
+      { op: 'recover' },
+      { op: 'read-firmware' },
+      { op: 'write-firmware', name: 'rproc-m4-fw' },
+      { op: 'state' },
+      { op: 'start' },
+    ]);
+    expect(s.noRecovery).toBe(true);
+    // An attached processor's firmware reads `unknown`: no write, look again.
+    const attached = run([
+      vote(1),
+      decide,
+      answer('running'),
+      error('ENOENT'),
+      answer('unknown'),
+      answer('attached'),
+    ]);
+    expect(calls(attached.fx)).toEqual(['state', 'recover', 'read-firmware', 'state']);
+  });
+
+  it('should set the firmware a lease asked for before it starts', () => {
+    const { fx } = run([
+      { type: 'vote', delta: 1, firmware: 'a.elf' },
+      decide,
+      answer('offline'),
+      answer(0),
+      answer('running'),
+    ]);
+    expect(fx.flatMap((e) => (e.type === 'call' ? [e.call] : []))).toEqual([
+      { op: 'state' },
+      { op: 'write-firmware', name: 'a.elf' },
+      { op: 'start' },
+    ]);
+  });
+
+  it('should log a failed start with its errno and hold nothing; a start that leaves it offline is a wedge', () => {
+    const failed = run([vote(1), decide, answer('offline'), error('ENOENT')]);
+    expect(failed.fx).toContainEqual({
+      type: 'log',
+      level: 'warn',
+      event: 'start-failed',
+      data: { errno: 'ENOENT' },
+    });
+    expect(failed.s.holds).toBe(false);
+    const wedged = run([vote(1), decide, answer('offline'), answer('offline')]);
+    expect(logs(wedged.fx)).toEqual(['start', 'wedged']);
+  });
+
+  it('should stop until state reads offline, at most MAX_STOP_ATTEMPTS times', () => {
+    const inputs: SupervisorInput[] = [decide];
+    for (let i = 0; i < 20; i++) inputs.push(answer('running'), answer(0));
+    const { s, fx } = run(inputs);
+    expect(calls(fx).filter((c) => c === 'stop')).toHaveLength(MAX_STOP_ATTEMPTS);
+    expect(s.op).toBeNull();
+    const once = run([decide, answer('running'), answer(0), answer('offline')]);
+    expect([calls(once.fx), once.s.holds, once.s.op]).toEqual([['state', 'stop', 'state'], false, null]);
+  });
+
+  it('should recover a crashed processor before stopping it, when it may (hybrid); else say it cannot', () => {
+    const hybrid = run([
+      decide,
+      answer('crashed'),
+      answer(0),
+      answer('running'),
+      answer(0),
+      answer('offline'),
+    ]);
+    expect(calls(hybrid.fx)).toEqual(['state', 'recover', 'state', 'stop', 'state']);
+    const monitor = run([decide, answer('crashed')], config({ recoverCrashed: false }));
+    expect(logs(monitor.fx)).toEqual(['cannot-stop']);
+  });
+
+  it('should give up a crashed processor it cannot recover (no sysfs recovery), instead of looping', () => {
+    // Regression: on 5.9 `recover` is ENOENT at once, and the simulated copy looped recover → step until
+    // the stack overflowed.
+    const { s, fx } = run([decide, answer('crashed'), error('ENOENT')]);
+    expect(logs(fx)).toEqual(['recover-to-stop', 'cannot-stop']);
+    expect([s.op, s.noRecovery]).toEqual([null, true]);
+    const later = run([
+      decide,
+      answer('crashed'),
+      error('ENOENT'),
+      { type: 'observed', state: 'crashed' },
+      decide,
+      answer('crashed'),
+    ]);
+    expect(calls(later.fx)).toEqual(['state', 'recover', 'state']);
+  });
+
+  it('should act on a wish that changed while it was busy, once the operation ends', () => {
+    const { s, fx } = run([vote(1), decide, answer('offline'), vote(-1), answer('running')]);
+    expect(fx.filter((e) => e.type === 'defer')).toHaveLength(2);
+    expect([s.desired, s.scheduled, s.holds]).toEqual(['offline', true, true]);
+  });
+});
