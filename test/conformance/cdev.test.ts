@@ -206,7 +206,7 @@ describe('§5.2 commands by version', () =>
     },
     {
       section: '§5.2 commands stop',
-      // rproc_shutdown returned void until v5.18 (findings §2, §11), so 5.13 still returns the byte count.
+      // rproc_shutdown returned void until v5.18 (kernel-semantics §5.2, §7), so 5.13 still returns the byte count.
       title: 'report a failed driver stop only on 5.19',
       processors: [{ name: 'm4', canStop: false }],
       ops: [op.open('a', A), op.cdev('a', 'start'), op.cdev('a', 'stop'), op.read(), op.power()],

@@ -495,7 +495,7 @@ describe('§4 state rejections by version', () =>
     },
     {
       section: '§4 state rejections row 5',
-      // rproc_shutdown returned void until v5.18 (findings §2), so 5.13 still reports success.
+      // rproc_shutdown returned void until v5.18 (kernel-semantics §4, §7), so 5.13 still reports success.
       title: 'report a failed driver stop only on 5.19',
       processors: [{ name: 'm4', canStop: false }],
       ops: [op.start(), op.stop(), op.read(), op.power()],
