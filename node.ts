@@ -8,4 +8,4 @@ export * from './actors/drivers/sysfsDriver.js';
 export * from './actors/RealClock.js';
 export * from './cli/io.js';
 export * from './cli/main.js';
-export * from './supervisors/createSupervisor.js';
+export * from './supervisors/runtime/createSupervisor.js';

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { peerCred } from '../dist/actors/daemon/peerCred.js';
-import { startDaemon } from '../dist/actors/daemon/startDaemon.js';
 import { createSimDriver, createSupervisor } from '../dist/node.js';
+import { startDaemon } from '../dist/supervisors/runtime/startDaemon.js';
 
 const TARGET_P50 = 1.25; // daemon p50 / bare-socket p50
 const TARGET_P99 = 2; // daemon p99 / bare-socket p99

@@ -2,7 +2,6 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon } from '../actors/daemon/startDaemon.js';
 import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
@@ -11,7 +10,8 @@ import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
-import { createSupervisor } from '../supervisors/createSupervisor.js';
+import { createSupervisor } from '../supervisors/runtime/createSupervisor.js';
+import { startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';

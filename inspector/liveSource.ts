@@ -2,7 +2,7 @@
 // two sources we ship — a daemon's supervisor, and a bare kernel twin.
 
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
-import type { Supervisor } from '../supervisors/createSupervisor.js';
+import type { Supervisor } from '../supervisors/runtime/createSupervisor.js';
 import { type InspectionStream, toData } from './inspectionStream.js';
 
 /** One lease (or descriptor holder) as the page's lease table shows it. */

@@ -112,7 +112,8 @@ export function recordReplay(
     let traced = () => 0;
     const traceBefore: number[] = [];
     stream.subscribe(() => traceBefore.push(traced()));
-    const { world, strategy } = startRun(scenario, name, { inspect: stream.observer });
+    const begun = startRun(scenario, name, { inspect: stream.observer });
+    const { world, run } = begun;
     clock = world.clock;
     traced = () => world.events.length;
     world.twin.onRelease((i, pid, stops) =>
@@ -123,14 +124,14 @@ export function recordReplay(
         data: { pid, stops },
       }),
     );
-    for (const e of scenario.timeline) world.clock.setTimeout(() => applyEvent(world, strategy, e), e.at);
+    for (const e of scenario.timeline) world.clock.setTimeout(() => applyEvent(begun, e), e.at);
     world.clock.advanceTo(scenario.horizonMs);
     const metrics = computeMetrics(
       world.events.filter((e) => e.type !== 'kernel.release'),
       scenario.processors,
       new Map(scenario.clients.map((c) => [c.id, c.processor])),
       scenario.horizonMs,
-      (p, n) => strategy.expectedRefs(world, p, n),
+      (p, n) => run.expectedRefs(p, n),
     );
     world.twin.stop();
     const events = stream.events();

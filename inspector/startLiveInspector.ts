@@ -1,7 +1,7 @@
 // startLiveInspector: the inspector for a live system — a daemon's supervisor or a bare kernel twin —
 // with its inspection stream and optional forwarding to Stately, in one call.
 
-import type { Supervisor } from '../supervisors/createSupervisor.js';
+import type { Supervisor } from '../supervisors/runtime/createSupervisor.js';
 import { forwardToStately, type StatelyForwarder } from './forwardToStately.js';
 import { createInspectionStream, DEFAULT_STREAM_BOUND } from './inspectionStream.js';
 import { kernelTwinSource, type LiveLease, type LiveSource, supervisorSource } from './liveSource.js';

@@ -22,8 +22,9 @@ export interface ScenarioRun {
  * if (parsed.ok) console.log(runScenario(parsed.value, { strategy: 'hybrid' }).metrics.orphanMs);
  */
 export function runScenario(scenario: Scenario, { strategy: name }: { strategy: StrategyName }): ScenarioRun {
-  const { world, strategy } = startRun(scenario, name);
-  for (const e of scenario.timeline) world.clock.setTimeout(() => applyEvent(world, strategy, e), e.at);
+  const started = startRun(scenario, name);
+  const { world, run } = started;
+  for (const e of scenario.timeline) world.clock.setTimeout(() => applyEvent(started, e), e.at);
   world.clock.advanceTo(scenario.horizonMs);
   const clientProcessor = new Map(scenario.clients.map((c) => [c.id, c.processor]));
   const metrics = computeMetrics(
@@ -31,7 +32,7 @@ export function runScenario(scenario: Scenario, { strategy: name }: { strategy: 
     scenario.processors,
     clientProcessor,
     scenario.horizonMs,
-    (p, n) => strategy.expectedRefs(world, p, n),
+    (p, n) => run.expectedRefs(p, n),
   );
   world.twin.stop();
   return { scenario: scenario.name, strategy: name, metrics, trace: world.events };

@@ -3,13 +3,13 @@
 import { z } from 'zod';
 import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
 import { SIGNALS } from '../actors/os/SimOs.js';
+import type { MonitorConfig } from '../actors/World.js';
 import { KERNEL_PROFILES } from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
+import { STRATEGY_NAMES, type StrategyName } from '../supervisors/sim/Strategy.js';
 
-/** The five strategies compared, in the order design.md lists them. */
-export const STRATEGY_NAMES = ['sysfs-direct', 'parent-script', 'sysfs-monitor', 'cdev', 'hybrid'] as const;
-/** One strategy name. */
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
+export type { StrategyName } from '../supervisors/sim/Strategy.js';
+export { STRATEGY_NAMES };
 
 /** The metrics of a run (design.md, Measures). */
 export const METRIC_NAMES = [
@@ -97,15 +97,7 @@ export type TimelineEvent = z.infer<typeof eventSchema>;
 /** An `expect` bound. */
 export type ExpectBound = z.infer<typeof bound>;
 
-/** Monitor settings with defaults applied (OTP's 1 restart per 5 s for intensity/period). */
-export interface MonitorConfig {
-  restart: false | { delayMs: number; intensity: number; periodMs: number };
-  reconcile: 'adopt' | 'stop-unknown';
-  graceMs: number;
-  ttlMs: number | null;
-  reconnectMs: number;
-  pollMs: number;
-}
+export type { MonitorConfig };
 
 /** A checked scenario with defaults applied. */
 export interface Scenario extends Omit<ScenarioJson, 'monitor' | 'strategies' | 'kernel'> {

@@ -2,10 +2,17 @@
 // `runScenario` (a fixed timeline) and `explore` (every interleaving).
 
 import type { InspectionEvent } from 'xstate';
-import type { Strategy } from '../supervisors/Strategy.js';
-import { STRATEGIES } from '../supervisors/strategies.js';
+import { World } from '../actors/World.js';
+import type { Strategy, StrategyRun } from '../supervisors/sim/Strategy.js';
+import { STRATEGIES } from '../supervisors/sim/strategies.js';
 import type { Scenario, StrategyName, TimelineEvent } from './scenarioSchema.js';
-import { World } from './World.js';
+
+/** A world with its strategy running in it. */
+export interface StartedRun {
+  world: World;
+  strategy: Strategy;
+  run: StrategyRun;
+}
 
 /**
  * A world with its strategy started at time 0, recording one `rproc.state` trace event per change.
@@ -15,7 +22,7 @@ export function startRun(
   scenario: Scenario,
   name: StrategyName,
   options: { inspect?: (event: InspectionEvent) => void } = {},
-): { world: World; strategy: Strategy } {
+): StartedRun {
   const strategy = STRATEGIES[name];
   const world = new World(scenario, options);
   // One `rproc.state` event per change of state, count or lock step (`booting`, `recovering.stopping`).
@@ -36,8 +43,7 @@ export function startRun(
   };
   for (const p of world.twin.processors) record(p.index);
   world.twin.subscribe(record);
-  strategy.start(world);
-  return { world, strategy };
+  return { world, strategy, run: strategy.start(world) };
 }
 
 /** What the holder of processor `i`'s lock is doing: `idle`, `booting`, `recovering.stopping`, … */
@@ -49,15 +55,15 @@ export function stepOf(world: World, i: number): string {
 }
 
 /** Applies one timeline event now. Events aimed at a process the strategy does not have are no-ops, traced. */
-export function applyEvent(world: World, strategy: Strategy, e: TimelineEvent): void {
+export function applyEvent({ world, strategy, run }: StartedRun, e: TimelineEvent): void {
   const note = (type: string, subject: string, data?: Record<string, unknown>) =>
     world.trace({ source: 'scenario', type, subject, ...(data ? { data } : {}) });
   if ('acquire' in e) {
     note('scenario.acquire', e.acquire);
-    strategy.acquire(world, e.acquire);
+    run.acquire(e.acquire);
   } else if ('release' in e) {
     note('scenario.release', e.release);
-    strategy.release(world, e.release);
+    run.release(e.release);
   } else if ('kill' in e) {
     const signal = e.signal ?? 'SIGKILL';
     const target = world.alive(e.kill);
@@ -74,7 +80,7 @@ export function applyEvent(world: World, strategy: Strategy, e: TimelineEvent): 
     note(parent ? 'scenario.fork' : 'scenario.noop', e.fork);
     if (parent) world.os.forkExec(parent, `child:${e.fork}`, {});
   } else if ('start' in e) {
-    const started = strategy.startMonitor?.(world) ?? false;
+    const started = run.startMonitor?.() ?? false;
     note(started ? 'scenario.start' : 'scenario.noop', e.start);
   } else if ('recovery' in e) {
     // An operator writes the `recovery` attribute (kernel 5.10+; ENOENT on 5.9 is traced).

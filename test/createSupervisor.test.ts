@@ -6,7 +6,7 @@ import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import { VirtualClock } from '../actors/VirtualClock.js';
 import { KERNEL_PROFILES, type KernelProfile } from '../machines/profile.js';
-import { createSupervisor, type SupervisorOptions } from '../supervisors/createSupervisor.js';
+import { createSupervisor, type SupervisorOptions } from '../supervisors/runtime/createSupervisor.js';
 import { advance, settle } from './virtualTime.js';
 
 const fast = { bootMs: 5, stopMs: 30 };

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
-import { type Daemon, startDaemon } from '../actors/daemon/startDaemon.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
-import { createSupervisor, type Supervisor } from '../supervisors/createSupervisor.js';
+import { createSupervisor, type Supervisor } from '../supervisors/runtime/createSupervisor.js';
+import { type Daemon, startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { until as waitUntil } from './wait.js';
 
 const until = (cond: () => Promise<boolean> | boolean, ms = 3000) => waitUntil(cond, ms, 5);

@@ -5,10 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkedBase, STEP_MS } from '../scenarios/explore/exploreWorld.js';
 import type { TimelineEvent } from '../scenarios/scenarioSchema.js';
-import { applyEvent, startRun } from '../scenarios/startRun.js';
-import type { World } from '../scenarios/World.js';
-import { monitorViews } from '../supervisors/monitorStrategy.js';
-import type { Strategy } from '../supervisors/Strategy.js';
+import { applyEvent, type StartedRun, startRun } from '../scenarios/startRun.js';
 
 const CLIENTS = 5;
 const PROCESSORS = 2;
@@ -18,14 +15,11 @@ const processorOf = (i: number) => `p${i % PROCESSORS}`;
 interface Model {
   wants: Set<number>;
 }
-interface Real {
-  world: World;
-  strategy: Strategy;
-}
+type Real = StartedRun;
 type Cmd = fc.Command<Model, Real>;
 
 const act = (r: Real, e: Omit<TimelineEvent, 'at'>) =>
-  applyEvent(r.world, r.strategy, { ...e, at: r.world.clock.now() } as TimelineEvent);
+  applyEvent(r, { ...e, at: r.world.clock.now() } as TimelineEvent);
 
 class Acquire implements Cmd {
   constructor(readonly i: number) {}
@@ -81,7 +75,7 @@ class Step implements Cmd {
   check = () => true;
   run(m: Model, r: Real) {
     r.world.clock.advanceBy(STEP_MS);
-    const view = monitorViews.get(r.world)?.();
+    const view = r.run.monitor?.();
     for (let p = 0; p < PROCESSORS; p++) {
       const name = `p${p}`;
       const wanting = [...m.wants].filter((i) => processorOf(i) === name).length;
@@ -108,7 +102,7 @@ const commands = fc.commands(
 );
 
 describe('hybrid under random fault schedules (5 clients, 2 processors)', () => {
-  it('should keep the daemon’s votes, the processors and the kernel counts equal to the model after every step', () => {
+  it('should keep the monitor’s votes, the processors and the kernel counts equal to the model after every step', () => {
     const base = checkedBase({
       strategy: 'hybrid',
       clients: CLIENTS,
@@ -117,11 +111,9 @@ describe('hybrid under random fault schedules (5 clients, 2 processors)', () => 
     });
     fc.assert(
       fc.property(commands, (cmds) => {
-        const { world, strategy } = startRun(base, 'hybrid');
-        fc.modelRun(
-          () => ({ model: { wants: new Set<number>() }, real: { world, strategy } }),
-          [...cmds, new Step()],
-        );
+        const real = startRun(base, 'hybrid');
+        const { world } = real;
+        fc.modelRun(() => ({ model: { wants: new Set<number>() }, real }), [...cmds, new Step()]);
         world.twin.stop();
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 60) },

@@ -139,7 +139,7 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
     } else if (!found.has(invariant)) found.set(invariant, counterexample(sys, moves, invariant, detail));
   };
   const root = replay(base, []);
-  const seen = new Set<string>([encode(root.world)]);
+  const seen = new Set<string>([encode(root)]);
   let frontier: Move[][] = [[]];
   let transitions = 0;
   let expanded = 0;
@@ -147,14 +147,14 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
     const next: Move[][] = [];
     for (const path of frontier) {
       const parent = replay(base, path);
-      for (const move of enabledMoves(parent.world, sys, parent.strategy)) {
+      for (const move of enabledMoves(parent, sys)) {
         const moves = [...path, move];
         const r = replay(base, moves);
         transitions++;
         for (const b of r.broken) note(b.invariant, b.detail, moves);
         if ('step' in move)
           for (const b of settledViolations(r)) note(b.invariant, b.detail, moves, r.bounded());
-        const key = encode(r.world);
+        const key = encode(r);
         if (seen.has(key)) continue;
         seen.add(key);
         next.push(moves);

@@ -1,10 +1,9 @@
 // The explored system: a base scenario, the alphabet of moves, replay, the canonical state encoding and the invariants.
 
+import type { World } from '../../actors/World.js';
 import { isPowered, isPoweredState, isRunningState } from '../../machines/powered.js';
 import type { KernelProfile } from '../../machines/profile.js';
 import { profileFeatures } from '../../machines/profile.js';
-import { monitorViews } from '../../supervisors/monitorStrategy.js';
-import type { Strategy } from '../../supervisors/Strategy.js';
 import {
   parseScenario,
   type Scenario,
@@ -12,8 +11,7 @@ import {
   type StrategyName,
   type TimelineEvent,
 } from '../scenarioSchema.js';
-import { applyEvent, startRun, stepOf } from '../startRun.js';
-import type { World } from '../World.js';
+import { applyEvent, type StartedRun, startRun, stepOf } from '../startRun.js';
 
 /** One move: a timeline event at the current instant, or a time step long enough for everything pending to end. */
 export type Move =
@@ -74,9 +72,7 @@ export function powered(world: World, i: number): boolean {
 }
 
 /** A replayed path: its world, and the invariant broken during its last move, if any. */
-export interface Replay {
-  world: World;
-  strategy: Strategy;
+export interface Replay extends StartedRun {
   broken: Array<{ invariant: Invariant; detail: string }>;
   /**
    * hybrid's documented bound applies: its daemon died while a processor was crashed or recovering (the
@@ -90,7 +86,8 @@ export const HYBRID_BOUND = 'daemon died during a crash recovery; the kernel rel
 
 /** Replays `moves` on a new world. Wrongful stops are checked during the last move only. */
 export function replay(base: Scenario, moves: readonly Move[]): Replay {
-  const { world, strategy } = startRun(base, base.strategies[0] as StrategyName);
+  const started = startRun(base, base.strategies[0] as StrategyName);
+  const { world, strategy, run } = started;
   const broken: Replay['broken'] = [];
   let diedInCrash = false;
   world.os.onExit((p) => {
@@ -118,7 +115,7 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
     let stopWanted = before.stopWanted;
     if (step === 'stopping' && before.step !== 'stopping') {
       stopWanted =
-        wanted && !(strategy.name === 'hybrid' && !registeredWanter(world, world.twin.processor(i).name));
+        wanted && !(strategy.name === 'hybrid' && !registeredWanter(started, world.twin.processor(i).name));
     }
     const stopped = isRunningState(before.state) && ctx.state === 'offline' && before.step === 'stopping';
     if (last && stopped && before.stopWanted) {
@@ -132,14 +129,14 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
   moves.forEach((m, k) => {
     last = k === moves.length - 1;
     if ('step' in m) world.clock.advanceBy(STEP_MS);
-    else applyEvent(world, strategy, { ...m, at: world.clock.now() } as TimelineEvent);
+    else applyEvent(started, { ...m, at: world.clock.now() } as TimelineEvent);
   });
-  return { world, strategy, broken, bounded };
+  return { world, strategy, run, broken, bounded };
 }
 
 /** True when a client that wants `processor` holds a lease with the live monitor. */
-function registeredWanter(world: World, processor: string): boolean {
-  const view = world.alive('monitor') ? monitorViews.get(world)?.() : undefined;
+function registeredWanter({ world, run }: StartedRun, processor: string): boolean {
+  const view = run.monitor?.();
   if (!view) return false;
   const wanting = world.wanting.get(processor) ?? new Set<string>();
   return view.leases.some((l) => wanting.has(l.slice(0, l.indexOf('/'))) && l.includes(`/${processor}:`));
@@ -152,7 +149,7 @@ export function settledViolations(r: Replay): Replay['broken'] {
     const wanting = r.world.wanting.get(p.name)?.size ?? 0;
     if (wanting === 0 && powered(r.world, i))
       out.push({ invariant: 'no-orphan', detail: `${p.name} ${p.context.state} for nobody` });
-    const expected = r.strategy.expectedRefs(r.world, p.name, wanting);
+    const expected = r.run.expectedRefs(p.name, wanting);
     if (p.context.power !== expected) {
       out.push({
         invariant: 'no-leak',
@@ -171,7 +168,7 @@ export function unwantedPowered(world: World): string[] {
 }
 
 /** The canonical encoding of a world: equal strings, equal futures (up to the phase of periodic timers). */
-export function encode(world: World): string {
+export function encode({ world, run }: StartedRun): string {
   const procs = world.twin.processors.map((p, i) => {
     const c = p.context;
     return [
@@ -189,12 +186,12 @@ export function encode(world: World): string {
     .map((p) => [p.name, p.frozen, world.twin.fds.descriptors(p.pid).length])
     .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
   const conns = [...world.os.connections].map((c) => `${c.client.name}>${c.server.name}`).sort();
-  const monitor = world.alive('monitor') ? monitorViews.get(world)?.() : null;
+  const monitor = run.monitor?.() ?? null;
   return JSON.stringify([procs, wanting, alive, conns, monitor ?? null]);
 }
 
 /** The moves that can change `world`: a kill of a dead process, say, is left out. */
-export function enabledMoves(world: World, sys: ExploreSystem, strategy: Strategy): Move[] {
+export function enabledMoves({ world, run }: StartedRun, sys: ExploreSystem): Move[] {
   const moves: Move[] = [];
   for (let i = 0; i < sys.clients; i++) {
     const id = `c${i}`;
@@ -208,7 +205,7 @@ export function enabledMoves(world: World, sys: ExploreSystem, strategy: Strateg
     if (proc?.frozen) moves.push({ kill: `client:${id}`, signal: 'SIGCONT' });
   }
   if (world.alive('monitor')) moves.push({ kill: 'monitor', signal: 'SIGKILL' });
-  else if (strategy.startMonitor) moves.push({ start: 'monitor' });
+  else if (run.startMonitor) moves.push({ start: 'monitor' });
   for (const p of world.twin.processors) {
     if (isPoweredState(p.context.state) && p.context.state !== 'crashed')
       moves.push({ crash: p.name, reason: 'watchdog' });

@@ -1,9 +1,8 @@
-// sysfs-monitor and hybrid: one daemon (under init) counts client votes; clients talk to it over a socket.
+// sysfs-monitor and hybrid: one monitor process (under init) runs the supervisor; clients talk to it over a socket.
 
-import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
-import { shouldRestart } from '../machines/restartIntensity.js';
-import type { StrategyName } from '../scenarios/scenarioSchema.js';
-import type { World } from '../scenarios/World.js';
+import type { Connection, Program, SimProcess } from '../../actors/os/SimOs.js';
+import type { World } from '../../actors/World.js';
+import { shouldRestart } from '../../machines/restartIntensity.js';
 import { clientProcess, monitorRefs, releaseClient } from './clientProcess.js';
 import {
   type MonitorMessage,
@@ -11,11 +10,7 @@ import {
   type MonitorView,
   monitorProgram,
 } from './monitorProgram.js';
-
-/** The view of the live monitor of `world`, if any. */
-export const monitorViews = new WeakMap<World, () => MonitorView>();
-
-import type { Strategy } from './Strategy.js';
+import type { Strategy, StrategyName, StrategyRun } from './Strategy.js';
 
 /** A client's side of the lease protocol: connect, acquire, ping, reconnect after the monitor restarts. */
 function clientProgram(world: World, id: string): { program: Program; handle: ClientHandle } {
@@ -75,28 +70,25 @@ interface ClientHandle {
   release(): void;
 }
 
-const handles = new WeakMap<SimProcess, ClientHandle>();
-
-const monitorStarters = new WeakMap<World, () => boolean>();
-
-/** `init`: starts the monitor, restarts it on death by the scenario's delay and OTP intensity. */
-function startInit(world: World, options: MonitorOptions): void {
+/** One run of a monitor strategy: init, the live monitor's handle, each client incarnation's protocol side. */
+function startMonitorRun(world: World, options: MonitorOptions): StrategyRun {
+  const handles = new Map<SimProcess, ClientHandle>();
+  let view: (() => MonitorView) | null = null;
   let history: number[] = [];
   let incarnation = 0;
+  const monitor = () => (world.alive('monitor') && view ? view() : null);
   const spawnMonitor = () => {
     if (world.alive('monitor')) return;
     world.os.spawn(
       'monitor',
-      monitorProgram(world, options, incarnation++ > 0, (h) => monitorViews.set(world, h.view)),
+      monitorProgram(world, options, incarnation++ > 0, (h) => {
+        view = h.view;
+      }),
     );
   };
+  // init: starts the monitor, restarts it on death by the scenario's delay and OTP intensity.
   const init = world.os.spawn('init', {});
   spawnMonitor();
-  monitorStarters.set(world, () => {
-    if (world.alive('monitor')) return false;
-    spawnMonitor();
-    return true;
-  });
   world.os.onExit((p) => {
     const restart = world.scenario.monitor.restart;
     if (p.name !== 'monitor' || !restart || !init.alive) return;
@@ -113,15 +105,13 @@ function startInit(world: World, options: MonitorOptions): void {
     }
     init.timer(restart.delayMs, spawnMonitor);
   });
-}
-
-function monitorStrategy(name: StrategyName, summary: string, options: MonitorOptions): Strategy {
   return {
-    name,
-    summary,
-    start: (world) => startInit(world, options),
-    startMonitor: (world) => monitorStarters.get(world)?.() ?? false,
-    acquire(world, id) {
+    startMonitor() {
+      if (world.alive('monitor')) return false;
+      spawnMonitor();
+      return true;
+    },
+    acquire(id) {
       let handle: ClientHandle | undefined;
       const proc = clientProcess(world, id, () => {
         const made = clientProgram(world, id);
@@ -134,32 +124,37 @@ function monitorStrategy(name: StrategyName, summary: string, options: MonitorOp
         handles.get(proc)?.acquire();
       });
     },
-    release: (world, id) => releaseClient(world, id, (proc) => handles.get(proc)?.release()),
-    expectedRefs: (world, p, n) => {
-      // A live daemon holds one reference per processor it has votes for.
-      const view = world.alive('monitor') ? monitorViews.get(world)?.() : undefined;
-      if (view) return (view.cores[p]?.votes ?? 0) > 0 ? 1 : 0;
+    release: (id) => releaseClient(world, id, (proc) => handles.get(proc)?.release()),
+    expectedRefs: (p, n) => {
+      // A live monitor holds one reference per processor it has votes for.
+      const v = monitor();
+      if (v) return (v.cores[p]?.votes ?? 0) > 0 ? 1 : 0;
       // A dead one: hybrid's reference went with its descriptor (fail-safe); sysfs-monitor's stays.
       return options.control === 'cdev' ? 0 : monitorRefs(world, n);
     },
+    monitor,
   };
 }
 
-/** One daemon counts votes over sockets and writes sysfs; its death orphans the processors. */
+function monitorStrategy(name: StrategyName, summary: string, options: MonitorOptions): Strategy {
+  return { name, summary, start: (world) => startMonitorRun(world, options) };
+}
+
+/** One monitor counts votes over sockets and writes sysfs; its death orphans the processors. */
 export const sysfsMonitor = monitorStrategy(
   'sysfs-monitor',
-  'one daemon counts client votes (EOF on death) and writes sysfs; if it dies, nothing stops the processor',
+  'one monitor counts client votes (EOF on death) and writes sysfs; if it dies, nothing stops the processor',
   { control: 'sysfs', recoverCrashed: false, uevents: false },
 );
 
 /**
- * One daemon counts votes over sockets and itself holds /dev/remoteprocN with shutdown-on-release: the
- * kernel stops the processor if the daemon dies. An unwanted processor stuck in CRASHED (recovery
+ * One monitor counts votes over sockets and itself holds /dev/remoteprocN with shutdown-on-release: the
+ * kernel stops the processor if the monitor dies. An unwanted processor stuck in CRASHED (recovery
  * disabled) is recovered with `recover` and then stopped, since `stop` cannot leave CRASHED. Crashes
  * are seen through the uevents of the processor's rpmsg devices, not only by polling `state`.
  */
 export const hybrid = monitorStrategy(
   'hybrid',
-  'one daemon counts votes and holds the cdev with shutdown-on-release; if it dies, the kernel stops the processor',
+  'one monitor counts votes and holds the cdev with shutdown-on-release; if it dies, the kernel stops the processor',
   { control: 'cdev', recoverCrashed: true, uevents: true },
 );

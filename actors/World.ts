@@ -1,11 +1,37 @@
-// World: one scenario run — the kernel twin, the processes, what clients want, and the trace, on one virtual clock.
+// World: the simulated system a strategy acts in — the kernel twin, the processes, what clients want, the trace, one virtual clock.
 
 import type { InspectionEvent } from 'xstate';
-import { KernelTwin } from '../actors/kernel/KernelTwin.js';
-import { SimOs, type SimProcess } from '../actors/os/SimOs.js';
-import type { TraceEvent, TraceSink } from '../actors/trace.js';
-import { VirtualClock } from '../actors/VirtualClock.js';
-import type { Scenario } from './scenarioSchema.js';
+import type { KernelProfile } from '../machines/profile.js';
+import { KernelTwin, type ProcessorSpec } from './kernel/KernelTwin.js';
+import { SimOs, type SimProcess } from './os/SimOs.js';
+import type { TraceEvent, TraceSink } from './trace.js';
+import { VirtualClock } from './VirtualClock.js';
+
+/** The simulated monitor's settings (OTP's 1 restart per 5 s for intensity/period). */
+export interface MonitorConfig {
+  restart: false | { delayMs: number; intensity: number; periodMs: number };
+  reconcile: 'adopt' | 'stop-unknown';
+  graceMs: number;
+  ttlMs: number | null;
+  reconnectMs: number;
+  pollMs: number;
+}
+
+/** A client of the simulated system: it wants `processor` from its acquire until its release or death. */
+export interface ClientSpec {
+  id: string;
+  processor: string;
+  /** Pings to the monitor; a frozen client sends none. null or absent: no heartbeat. */
+  heartbeatMs?: number | null | undefined;
+}
+
+/** What a world is made of: a scenario without its timeline, or explore's base system. */
+export interface WorldSpec {
+  kernel: KernelProfile;
+  processors: ProcessorSpec[];
+  clients: ClientSpec[];
+  monitor: MonitorConfig;
+}
 
 /** A crash the kernel handled, and who wanted the processor at that moment. */
 export interface CrashRecord {
@@ -31,7 +57,8 @@ export class World {
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
 
   constructor(
-    readonly scenario: Scenario,
+    /** What the system is made of (a scenario's processors, clients, kernel and monitor settings). */
+    readonly scenario: WorldSpec,
     options: { inspect?: (event: InspectionEvent) => void } = {},
   ) {
     this.inspect = options.inspect;
@@ -50,7 +77,7 @@ export class World {
   }
 
   /** The client spec of `id`. */
-  client(id: string): Scenario['clients'][number] {
+  client(id: string): ClientSpec {
     const c = this.scenario.clients.find((x) => x.id === id);
     if (!c) throw new Error(`no client ${id}`);
     return c;

@@ -1,10 +1,9 @@
 // The five strategies, by name.
 
-import type { StrategyName } from '../scenarios/scenarioSchema.js';
 import { cdev } from './cdev.js';
 import { hybrid, sysfsMonitor } from './monitorStrategy.js';
 import { parentScript } from './parentScript.js';
-import type { Strategy } from './Strategy.js';
+import type { Strategy, StrategyName } from './Strategy.js';
 import { sysfsDirect } from './sysfsDirect.js';
 
 /** Every strategy, by its scenario name. */

@@ -1,18 +1,18 @@
 // The monitor of sysfs-monitor and hybrid: the supervisor (runSupervisor) as a simulated process, its leases per connection.
 
-import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../actors/kernel/cdevCommand.js';
-import { PendingCall } from '../actors/kernel/PendingCall.js';
-import type { Connection, Program, SimProcess } from '../actors/os/SimOs.js';
-import { ok, type Result } from '../machines/errno.js';
-import type { ProcessorCore, SupervisorAnswer, SupervisorCall } from '../machines/supervisorCore.js';
-import type { World } from '../scenarios/World.js';
-import { leaseChildren } from './processorActor.js';
+import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../../actors/kernel/cdevCommand.js';
+import { PendingCall } from '../../actors/kernel/PendingCall.js';
+import type { Connection, Program, SimProcess } from '../../actors/os/SimOs.js';
+import type { World } from '../../actors/World.js';
+import { ok, type Result } from '../../machines/errno.js';
+import type { ProcessorCore, SupervisorAnswer, SupervisorCall } from '../../machines/supervisorCore.js';
+import { leaseChildren } from '../processorActor.js';
 import {
   type Pending,
   type RunningSupervisor,
   runSupervisor,
   type SupervisorDriver,
-} from './runSupervisor.js';
+} from '../runSupervisor.js';
 
 /** What the two monitor strategies differ in. */
 export interface MonitorOptions {

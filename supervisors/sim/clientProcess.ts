@@ -1,8 +1,8 @@
 // Helpers the strategies share: client incarnations and their release, and the references per-client strategies should hold.
 
-import type { Program, SimProcess } from '../actors/os/SimOs.js';
-import { profileFeatures } from '../machines/profile.js';
-import type { World } from '../scenarios/World.js';
+import type { Program, SimProcess } from '../../actors/os/SimOs.js';
+import type { World } from '../../actors/World.js';
+import { profileFeatures } from '../../machines/profile.js';
 
 /** The live `client:<id>` process, or a new incarnation running `program`. */
 export function clientProcess(

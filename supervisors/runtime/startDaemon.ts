@@ -1,10 +1,14 @@
 // startDaemon: the lease protocol server on a Unix socket, in front of a Supervisor.
 
 import type { Socket } from 'node:net';
-import type { Lease, Supervisor } from '../../supervisors/createSupervisor.js';
-import { type PeerCred, peerCred } from './peerCred.js';
-import type { Request } from './protocol.js';
-import { type ConnectionHandler, type ProtocolConnection, serveProtocol } from './serveProtocol.js';
+import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
+import type { Request } from '../../actors/daemon/protocol.js';
+import {
+  type ConnectionHandler,
+  type ProtocolConnection,
+  serveProtocol,
+} from '../../actors/daemon/serveProtocol.js';
+import type { Lease, Supervisor } from './createSupervisor.js';
 
 /** A structured log line. */
 export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;

@@ -7,19 +7,19 @@ import {
   type ObservedState,
   type ProcessorRef,
   type RprocDriver,
-} from '../actors/drivers/RprocDriver.js';
-import { realClock } from '../actors/RealClock.js';
-import type { TwinClock } from '../actors/VirtualClock.js';
-import type { Errno, Result } from '../machines/errno.js';
-import type { LeaseEnd } from '../machines/leaseMachine.js';
-import { isPoweredState } from '../machines/powered.js';
+} from '../../actors/drivers/RprocDriver.js';
+import { realClock } from '../../actors/RealClock.js';
+import type { TwinClock } from '../../actors/VirtualClock.js';
+import type { Errno, Result } from '../../machines/errno.js';
+import type { LeaseEnd } from '../../machines/leaseMachine.js';
+import { isPoweredState } from '../../machines/powered.js';
 import type {
   ReconcilePolicy,
   SupervisorAnswer,
   SupervisorCall,
   SupervisorLogEvent,
-} from '../machines/supervisorCore.js';
-import { type Pending, runSupervisor, type SupervisorDriver } from './runSupervisor.js';
+} from '../../machines/supervisorCore.js';
+import { type Pending, runSupervisor, type SupervisorDriver } from '../runSupervisor.js';
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
