@@ -1,7 +1,8 @@
 // commandArgs: the argument parsing every command shares — its options plus -h/--help, and usage errors.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type CliIo, EXIT } from './io.js';
+import { EXIT } from './exitCodes.js';
+import type { CliIo } from './io.js';
 
 /** Parsed arguments, loosely typed: each command narrows `values` to its own options. */
 export interface CommandArgs {

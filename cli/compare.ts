@@ -14,7 +14,8 @@ import {
   type StrategyName,
 } from '../scenarios/scenarioSchema.js';
 import { commandArgs } from './commandArgs.js';
-import { type CliIo, EXIT, errnoOf, readJson } from './io.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, errnoOf, problemLines, readJson } from './io.js';
 
 export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategies a,b] [--json] [--html FILE] [--check]
 
@@ -140,13 +141,15 @@ export function compare(
   for (const file of files) {
     const read = readJson(io.readFile, file);
     if (!read.ok) {
-      io.stderr(`rproc-supervisor compare: ${file}: ${read.why}\n`);
+      io.stderr(`rproc-supervisor compare: ${file}: ${read.error.detail}\n`);
       return EXIT.usage;
     }
-    const parsed = parseScenario(read.json);
+    const parsed = parseScenario(read.value);
     if (!parsed.ok) {
       io.stderr(
-        `rproc-supervisor compare: ${file}: malformed scenario, nothing was run:\n${parsed.errors.map((e) => `  ${e}\n`).join('')}`,
+        `rproc-supervisor compare: ${file}: malformed scenario, nothing was run:\n${problemLines(parsed.error)
+          .map((e) => `  ${e}\n`)
+          .join('')}`,
       );
       return EXIT.usage;
     }

@@ -14,9 +14,10 @@ import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/createSupervisor.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
+import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
-import { readProcessorsFile } from './processorsFile.js';
+import { type CliIo, errnoOf } from './io.js';
+import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
 
 export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sysfs-monitor] [--driver sim|sysfs|cdev]
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
@@ -116,8 +117,9 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   if (driverName === 'sim') {
     let processors: ProcessorJson[] = [{ name: 'm4' }];
     if (values.processors) {
-      const r = readProcessorsFile(values.processors as string);
-      if (!r.ok) return usage(r.message);
+      const file = values.processors as string;
+      const r = readProcessorsFile(file);
+      if (!r.ok) return usage(processorsFileMessage(file, r.error));
       processors = r.value;
     }
     const sim = createSimDriver({ processors, kernel });

@@ -7,7 +7,8 @@ import { type ExploreResult, explore } from '../scenarios/explore/explore.js';
 import { INVARIANTS, type Move } from '../scenarios/explore/exploreWorld.js';
 import { STRATEGY_NAMES, type StrategyName } from '../scenarios/scenarioSchema.js';
 import { commandArgs } from './commandArgs.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, errnoOf } from './io.js';
 
 export const EXPLORE_HELP = `Usage: rproc-supervisor explore [--strategy S…] [--clients N] [--processors N] [--depth D]
                                 [--kernel K] [--json] [--out DIR]

@@ -15,7 +15,8 @@ import {
 } from '../scenarios/scenarioSchema.js';
 import { commandArgs } from './commandArgs.js';
 import { builtinScenarioFiles } from './compare.js';
-import { type CliIo, EXIT, errnoOf, readJson } from './io.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, errnoOf, problemLines, readJson } from './io.js';
 
 /** The built-in scenario `inspect` opens when none is named. */
 export const DEFAULT_INSPECT_SCENARIO = 'monitor-crash-no-restart';
@@ -116,7 +117,7 @@ function scenarioFile(arg: string, io: CliIo): string | null {
   if (byFile) return byFile;
   for (const f of builtins) {
     const read = readJson(io.readFile, f); // a broken built-in cannot match
-    if (read.ok && (read.json as { name?: unknown } | null)?.name === arg) return f;
+    if (read.ok && (read.value as { name?: unknown } | null)?.name === arg) return f;
   }
   return null;
 }
@@ -175,10 +176,14 @@ export async function inspectCommand(args: string[], io: CliIo): Promise<number>
     return usage(`${arg}: no such file or built-in scenario; built-in: ${names.join(', ')}`);
   }
   const read = readJson(io.readFile, file);
-  if (!read.ok) return usage(`${file}: ${read.why}`);
-  const scenario = parseScenario(read.json);
+  if (!read.ok) return usage(`${file}: ${read.error.detail}`);
+  const scenario = parseScenario(read.value);
   if (!scenario.ok)
-    return usage(`${file}: malformed scenario:\n${scenario.errors.map((e) => `  ${e}`).join('\n')}`);
+    return usage(
+      `${file}: malformed scenario:\n${problemLines(scenario.error)
+        .map((e) => `  ${e}`)
+        .join('\n')}`,
+    );
   const s: Scenario = scenario.value;
 
   let strategies: StrategyName[] = s.strategies;

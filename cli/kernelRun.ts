@@ -4,7 +4,8 @@ import { parseKernelDocument } from '../actors/kernel/kernelDocument.js';
 import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
-import { type CliIo, EXIT, readJson } from './io.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, problemLines, readJson } from './io.js';
 
 export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel 5.9|5.13|5.19] [--json] FILE|-
 
@@ -76,14 +77,17 @@ export function kernelRun(args: string[], io: CliIo): number {
   const file = positionals[0] as string;
   const read = readJson(io.readFile, file);
   if (!read.ok) {
-    io.stderr(`rproc-supervisor kernel run: ${file}: ${read.why}\n`);
+    io.stderr(`rproc-supervisor kernel run: ${file}: ${read.error.detail}\n`);
     return EXIT.usage;
   }
-  const checked = parseKernelDocument(read.json, kernel);
+  const checked = parseKernelDocument(read.value, kernel);
   if (!checked.ok) {
-    const lines = checked.errors ?? [checked.error.detail ?? 'malformed document'];
     io.stderr(
-      `rproc-supervisor kernel run: ${file}: malformed document, nothing was run:\n${lines.map((l) => `  ${l}\n`).join('')}`,
+      `rproc-supervisor kernel run: ${file}: malformed document, nothing was run:\n${problemLines(
+        checked.error,
+      )
+        .map((l) => `  ${l}\n`)
+        .join('')}`,
     );
     return EXIT.usage;
   }

@@ -7,13 +7,10 @@ import { SYSFS_ATTRS } from '../actors/kernel/sysfsAttributes.js';
 import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
 import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
-import { EX_UNAVAILABLE } from './defaults.js';
+import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
-import { readProcessorsFile } from './processorsFile.js';
-
-/** sysexits.h EX_NOPERM: not allowed to mount (not root, or /dev/fuse not accessible). */
-export const EX_NOPERM = 77;
+import { type CliIo, errnoOf } from './io.js';
+import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
 
 export const TWIN_HELP = `Usage: rproc-supervisor twin --mount DIR [--kernel ${KERNEL_PROFILES.join('|')}] [--processors FILE]
                              [--socket PATH] [--json] [--inspect[=PORT]] [--stately-ws URL]
@@ -65,14 +62,14 @@ function mountFailure(err: unknown, dir: string): { code: number; message: strin
   const path = (err as { path?: string }).path;
   if (path === '/dev/fuse') {
     if (code === 'EACCES' || code === 'EPERM')
-      return { code: EX_NOPERM, message: `/dev/fuse: ${code}: run as root` };
+      return { code: EXIT.noPermission, message: `/dev/fuse: ${code}: run as root` };
     return {
-      code: EX_UNAVAILABLE,
+      code: EXIT.unavailable,
       message: `/dev/fuse: ${code}: FUSE is not available (Debian: apt install fuse3)`,
     };
   }
   if (code === 'EPERM')
-    return { code: EX_NOPERM, message: `mount ${dir}: EPERM: mounting needs root (CAP_SYS_ADMIN)` };
+    return { code: EXIT.noPermission, message: `mount ${dir}: EPERM: mounting needs root (CAP_SYS_ADMIN)` };
   return { code: EXIT.failed, message: (err as Error).message ?? String(err) };
 }
 
@@ -102,8 +99,9 @@ export async function twinCommand(args: string[], io: CliIo): Promise<number> {
   const inspectPort = inspect.port;
   let processors: ProcessorJson[] = [{ name: 'm4' }];
   if (v.processors) {
-    const r = readProcessorsFile(v.processors as string);
-    if (!r.ok) return fail(EXIT.usage, r.message);
+    const file = v.processors as string;
+    const r = readProcessorsFile(file);
+    if (!r.ok) return fail(EXIT.usage, processorsFileMessage(file, r.error));
     processors = r.value;
   }
 

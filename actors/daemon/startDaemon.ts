@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import type { Lease, Supervisor } from '../../supervisors/createSupervisor.js';
 import { type PeerCred, peerCred } from './peerCred.js';
-import type { Request } from './protocol.js';
+import type { LeaseLostReason, Request, StatusBody } from './protocol.js';
 import { type ConnectionHandler, type ProtocolConnection, serveProtocol } from './serveProtocol.js';
 
 /** A structured log line. */
@@ -32,7 +32,7 @@ export interface Daemon {
  * The `status` reply: `{ processors: [ { name, device, state, crashes, leases: [ { client, pid, since,
  * lease } ] } ] }`, `since` in ms since the epoch.
  */
-export function statusFrame(supervisor: Supervisor) {
+export function statusFrame(supervisor: Supervisor): StatusBody {
   const s = supervisor.status();
   return {
     strategy: s.strategy,
@@ -92,7 +92,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 if (event === 'granted') return;
                 if (event === 'lost') {
                   leases.delete(lease.id);
-                  send({ event: 'lease.lost', lease: lease.id, processor: d.processor, reason: d.reason });
+                  send({
+                    event: 'lease.lost',
+                    lease: lease.id,
+                    processor: d.processor,
+                    reason: d.reason as LeaseLostReason,
+                  });
                 } else send({ event, lease: lease.id, processor: d.processor });
               },
             });
