@@ -6,24 +6,20 @@ import { fileURLToPath } from 'node:url';
 import { checkExpect, describeFailure, type ExpectFailure } from '../scenarios/checkExpect.js';
 import type { Metrics } from '../scenarios/metrics.js';
 import { runScenario, type ScenarioRun } from '../scenarios/runScenario.js';
-import {
-  METRIC_NAMES,
-  parseScenario,
-  type Scenario,
-  STRATEGY_NAMES,
-  type StrategyName,
-} from '../scenarios/scenarioSchema.js';
-import { commandArgs } from './commandArgs.js';
+import { METRIC_NAMES, parseScenario, type Scenario, STRATEGY_NAMES } from '../scenarios/scenarioSchema.js';
+import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
 import { type CliIo, errnoOf, problemLines, readJson } from './io.js';
 
-export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategies a,b] [--json] [--html FILE] [--check]
+export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategy S…] [--json] [--html FILE] [--check]
 
 Runs fault scenarios (default: the built-in ones) against each supervision strategy in virtual time
 and prints, per scenario, a table of strategies × metrics. The format is in docs/scenarios.md.
 
 Options:
-  --strategies LIST  comma-separated subset of: ${STRATEGY_NAMES.join(', ')}
+  --strategy S       run only S, one of ${STRATEGY_NAMES.join(', ')}; repeat or comma-separate
+                     (default: each scenario's own strategies)
+  --strategies LIST  the same as --strategy: a comma-separated list
   --json             a JSON array of {"scenario", "strategy", "metrics"}
   --html FILE        also write a self-contained page with timelines and tables
   --check            exit 1 when any scenario's "expect" fails, and say which
@@ -105,7 +101,7 @@ export function compare(
     io,
     args,
     {
-      strategies: { type: 'string' },
+      ...STRATEGY_OPTIONS,
       json: { type: 'boolean' },
       html: { type: 'string' },
       check: { type: 'boolean' },
@@ -114,28 +110,20 @@ export function compare(
   );
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as {
-    strategies?: string;
+    strategy?: string[];
+    strategies?: string[];
     json?: boolean;
     html?: string;
     check?: boolean;
     help?: boolean;
   };
   const positionals = parsed.positionals;
-  let only: StrategyName[] | undefined;
-  if (values.strategies !== undefined) {
-    const names = values.strategies
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const bad = names.filter((n) => !(STRATEGY_NAMES as readonly string[]).includes(n));
-    if (bad.length || names.length === 0) {
-      io.stderr(
-        `rproc-supervisor compare: --strategies: unknown ${bad.join(', ') || '(empty)'}; known: ${STRATEGY_NAMES.join(', ')}\n`,
-      );
-      return EXIT.usage;
-    }
-    only = names as StrategyName[];
+  const chosen = strategyList(values);
+  if (!chosen.ok) {
+    io.stderr(`rproc-supervisor compare: ${chosen.error.detail}\n`);
+    return EXIT.usage;
   }
+  const only = chosen.value;
   const files = positionals.length ? positionals : builtinScenarioFiles();
   const scenarios: Scenario[] = [];
   for (const file of files) {

@@ -13,7 +13,7 @@ import {
   STRATEGY_NAMES,
   type StrategyName,
 } from '../scenarios/scenarioSchema.js';
-import { commandArgs } from './commandArgs.js';
+import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
 import { builtinScenarioFiles } from './compare.js';
 import { EXIT } from './exitCodes.js';
 import { type CliIo, errnoOf, problemLines, readJson } from './io.js';
@@ -34,7 +34,7 @@ SCENARIO is a scenario file, or a built-in scenario's file name or "name" (defau
 
 Options:
   --strategy S       show strategy S (repeatable, or comma-separated); default: the scenario's strategies,
-                     one of ${STRATEGY_NAMES.join(', ')}
+                     one of ${STRATEGY_NAMES.join(', ')}; --strategies LIST is the same
   --port P           TCP port on 127.0.0.1 (default 0: a free one); the URL is printed
   --open             open the page with xdg-open when there is one (the URL is printed anyway)
   --json             print {"url": …} as one JSON line instead of the text line
@@ -145,7 +145,7 @@ export async function inspectCommand(args: string[], io: CliIo): Promise<number>
     io,
     args,
     {
-      strategy: { type: 'string', multiple: true },
+      ...STRATEGY_OPTIONS,
       port: { type: 'string' },
       open: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -156,6 +156,7 @@ export async function inspectCommand(args: string[], io: CliIo): Promise<number>
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as {
     strategy?: string[];
+    strategies?: string[];
     port?: string;
     open?: boolean;
     json?: boolean;
@@ -186,17 +187,9 @@ export async function inspectCommand(args: string[], io: CliIo): Promise<number>
     );
   const s: Scenario = scenario.value;
 
-  let strategies: StrategyName[] = s.strategies;
-  if (values.strategy?.length) {
-    const names = values.strategy
-      .flatMap((v) => v.split(','))
-      .map((v) => v.trim())
-      .filter(Boolean);
-    const bad = names.filter((n) => !(STRATEGY_NAMES as readonly string[]).includes(n));
-    if (bad.length || !names.length)
-      return usage(`--strategy: unknown ${bad.join(', ') || '(empty)'}; known: ${STRATEGY_NAMES.join(', ')}`);
-    strategies = [...new Set(names as StrategyName[])];
-  }
+  const chosen = strategyList(values);
+  if (!chosen.ok) return usage(chosen.error.detail ?? chosen.error.code);
+  const strategies: StrategyName[] = chosen.value ?? s.strategies;
 
   let stately: StatelyForwarder | undefined;
   if (values['stately-ws']) {

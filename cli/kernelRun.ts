@@ -2,18 +2,18 @@
 
 import { parseKernelDocument } from '../actors/kernel/kernelDocument.js';
 import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
-import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { DEFAULT_PROFILE, isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
 import { type CliIo, problemLines, readJson } from './io.js';
 
-export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel 5.9|5.13|5.19] [--json] FILE|-
+export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel ${KERNEL_PROFILES.join('|')}] [--json] FILE|-
 
 Runs the operations of a JSON document (FILE, or standard input for -) against the kernel twin, in
 virtual time, and prints one result per operation. The format is in docs/kernel-run.md.
 
 Options:
-  --kernel PROFILE  kernel profile, overriding the document's "kernel" (${KERNEL_PROFILES.join(', ')}; default 5.19)
+  --kernel PROFILE  kernel profile, overriding the document's "kernel" (${KERNEL_PROFILES.join(', ')}; default ${DEFAULT_PROFILE})
   --json            one JSON object per line: {"i":0,"op":"sysfs.write","ok":true}
   -h, --help        show this help
 
