@@ -4,7 +4,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkExpect, describeFailure, type ExpectFailure } from '../scenarios/checkExpect.js';
-import type { Metrics } from '../scenarios/metrics.js';
+import { metricCell } from '../scenarios/metricCells.js';
 import { runScenario, type ScenarioRun } from '../scenarios/runScenario.js';
 import { METRIC_NAMES, parseScenario, type Scenario, STRATEGY_NAMES } from '../scenarios/scenarioSchema.js';
 import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
@@ -46,20 +46,13 @@ export function builtinScenarioFiles(): string[] {
 
 const COLUMNS = METRIC_NAMES;
 
-function cell(m: Metrics, k: keyof Metrics): string {
-  const v = m[k];
-  if (v === null) return 'never';
-  if (typeof v === 'object') return `${v.notified}/${v.of}`;
-  return String(v);
-}
-
 function table(runs: ScenarioRun[], failures: ExpectFailure[]): string {
   const head = ['strategy', ...COLUMNS, 'expect'];
   const rows = runs.map((r) => {
     const bad = failures.filter((f) => f.strategy === r.strategy);
     return [
       r.strategy,
-      ...COLUMNS.map((k) => cell(r.metrics, k)),
+      ...COLUMNS.map((k) => metricCell(r.metrics, k).text),
       bad.length ? `FAIL ${bad.map((f) => f.metric).join(',')}` : '',
     ];
   });

@@ -6,23 +6,15 @@ import { SIGNALS } from '../actors/os/SimOs.js';
 import { invalid, type RprocError } from '../machines/errno.js';
 import { DEFAULT_PROFILE, KERNEL_PROFILES } from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
+import { METRIC_NAMES } from './metricCells.js';
 
 /** The five strategies compared, in the order design.md lists them. */
 export const STRATEGY_NAMES = ['sysfs-direct', 'parent-script', 'sysfs-monitor', 'cdev', 'hybrid'] as const;
 /** One strategy name. */
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
-/** The metrics of a run (design.md, Measures). */
-export const METRIC_NAMES = [
-  'orphanMs',
-  'unavailableMs',
-  'wrongfulStops',
-  'stopLatencyMs',
-  'leakedRefs',
-  'crashNotices',
-] as const;
-/** One metric name. */
-export type MetricName = (typeof METRIC_NAMES)[number];
+/** The metrics of a run, and one metric's name: defined with their table cells (metricCells.ts). */
+export { METRIC_NAMES, type MetricName } from './metricCells.js';
 
 const ms = z.number().int().nonnegative();
 
