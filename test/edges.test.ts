@@ -10,6 +10,7 @@ import { startDaemon } from '../actors/daemon/startDaemon.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { parseKernelDocument } from '../actors/kernel/kernelDocument.js';
 import { parseProcessors } from '../actors/kernel/processorSchema.js';
+import { runKernelDocument } from '../actors/kernel/runKernelDocument.js';
 import { readJson } from '../cli/io.js';
 import { readProcessorsFile } from '../cli/processorsFile.js';
 import type { Result } from '../machines/errno.js';
@@ -93,6 +94,26 @@ describe('the edges', () => {
     expect(failure(parseKernelDocument({ ops: [] })).issues).toEqual([
       'processors: missing field (expected array)',
     ]);
+  });
+
+  it('should answer an unchecked document’s unknown processor with ENOENT, not a throw mid-run', () => {
+    const run = runKernelDocument(
+      {
+        processors: [{ name: 'm4' }],
+        ops: [
+          { op: 'sysfs.write', rproc: 'm4', attr: 'state', value: 'start' },
+          { op: 'sysfs.read', rproc: 'gpu', attr: 'state' },
+          { op: 'sysfs.read', rproc: 'm4', attr: 'state' },
+        ],
+      },
+      { profile: '5.19' },
+    );
+    expect(run.results.map((r) => [r.ok, r.errno ?? r.value])).toEqual([
+      [true, undefined],
+      [false, 'ENOENT'],
+      [true, 'running\n'],
+    ]);
+    run.twin.stop();
   });
 
   it('should refuse a malformed processors file the same way, and pass on a read failure', () => {
