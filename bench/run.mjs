@@ -93,7 +93,7 @@ const scenarios = readdirSync(builtinDir)
   .sort()
   .map((f) => {
     const parsed = parseScenario(JSON.parse(readFileSync(new URL(f, builtinDir), 'utf8')));
-    if (!parsed.ok) throw new Error(`scenarios/builtin/${f}: ${parsed.errors.join('; ')}`);
+    if (!parsed.ok) throw new Error(`scenarios/builtin/${f}: ${parsed.error.detail}`);
     return parsed.value;
   });
 const sweepRuns = scenarios.reduce((n, s) => n + s.strategies.length, 0);

@@ -4,25 +4,22 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkExpect, describeFailure, type ExpectFailure } from '../scenarios/checkExpect.js';
-import type { Metrics } from '../scenarios/metrics.js';
+import { metricCell } from '../scenarios/metricCells.js';
 import { runScenario, type ScenarioRun } from '../scenarios/runScenario.js';
-import {
-  METRIC_NAMES,
-  parseScenario,
-  type Scenario,
-  STRATEGY_NAMES,
-  type StrategyName,
-} from '../scenarios/scenarioSchema.js';
-import { commandArgs } from './commandArgs.js';
-import { type CliIo, EXIT, errnoOf, readJson } from './io.js';
+import { METRIC_NAMES, parseScenario, type Scenario, STRATEGY_NAMES } from '../scenarios/scenarioSchema.js';
+import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, errnoOf, problemLines, readJson } from './io.js';
 
-export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategies a,b] [--json] [--html FILE] [--check]
+export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategy S…] [--json] [--html FILE] [--check]
 
 Runs fault scenarios (default: the built-in ones) against each supervision strategy in virtual time
 and prints, per scenario, a table of strategies × metrics. The format is in docs/scenarios.md.
 
 Options:
-  --strategies LIST  comma-separated subset of: ${STRATEGY_NAMES.join(', ')}
+  --strategy S       run only S, one of ${STRATEGY_NAMES.join(', ')}; repeat or comma-separate
+                     (default: each scenario's own strategies)
+  --strategies LIST  the same as --strategy: a comma-separated list
   --json             a JSON array of {"scenario", "strategy", "metrics"}
   --html FILE        also write a self-contained page with timelines and tables
   --check            exit 1 when any scenario's "expect" fails, and say which
@@ -49,20 +46,13 @@ export function builtinScenarioFiles(): string[] {
 
 const COLUMNS = METRIC_NAMES;
 
-function cell(m: Metrics, k: keyof Metrics): string {
-  const v = m[k];
-  if (v === null) return 'never';
-  if (typeof v === 'object') return `${v.notified}/${v.of}`;
-  return String(v);
-}
-
 function table(runs: ScenarioRun[], failures: ExpectFailure[]): string {
   const head = ['strategy', ...COLUMNS, 'expect'];
   const rows = runs.map((r) => {
     const bad = failures.filter((f) => f.strategy === r.strategy);
     return [
       r.strategy,
-      ...COLUMNS.map((k) => cell(r.metrics, k)),
+      ...COLUMNS.map((k) => metricCell(r.metrics, k).text),
       bad.length ? `FAIL ${bad.map((f) => f.metric).join(',')}` : '',
     ];
   });
@@ -104,7 +94,7 @@ export function compare(
     io,
     args,
     {
-      strategies: { type: 'string' },
+      ...STRATEGY_OPTIONS,
       json: { type: 'boolean' },
       html: { type: 'string' },
       check: { type: 'boolean' },
@@ -113,40 +103,34 @@ export function compare(
   );
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as {
-    strategies?: string;
+    strategy?: string[];
+    strategies?: string[];
     json?: boolean;
     html?: string;
     check?: boolean;
     help?: boolean;
   };
   const positionals = parsed.positionals;
-  let only: StrategyName[] | undefined;
-  if (values.strategies !== undefined) {
-    const names = values.strategies
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const bad = names.filter((n) => !(STRATEGY_NAMES as readonly string[]).includes(n));
-    if (bad.length || names.length === 0) {
-      io.stderr(
-        `rproc-supervisor compare: --strategies: unknown ${bad.join(', ') || '(empty)'}; known: ${STRATEGY_NAMES.join(', ')}\n`,
-      );
-      return EXIT.usage;
-    }
-    only = names as StrategyName[];
+  const chosen = strategyList(values);
+  if (!chosen.ok) {
+    io.stderr(`rproc-supervisor compare: ${chosen.error.detail}\n`);
+    return EXIT.usage;
   }
+  const only = chosen.value;
   const files = positionals.length ? positionals : builtinScenarioFiles();
   const scenarios: Scenario[] = [];
   for (const file of files) {
     const read = readJson(io.readFile, file);
     if (!read.ok) {
-      io.stderr(`rproc-supervisor compare: ${file}: ${read.why}\n`);
+      io.stderr(`rproc-supervisor compare: ${file}: ${read.error.detail}\n`);
       return EXIT.usage;
     }
-    const parsed = parseScenario(read.json);
+    const parsed = parseScenario(read.value);
     if (!parsed.ok) {
       io.stderr(
-        `rproc-supervisor compare: ${file}: malformed scenario, nothing was run:\n${parsed.errors.map((e) => `  ${e}\n`).join('')}`,
+        `rproc-supervisor compare: ${file}: malformed scenario, nothing was run:\n${problemLines(parsed.error)
+          .map((e) => `  ${e}\n`)
+          .join('')}`,
       );
       return EXIT.usage;
     }

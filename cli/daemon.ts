@@ -9,14 +9,15 @@ import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
-import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { DEFAULT_PROFILE, isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/runtime/createSupervisor.js';
 import { startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
+import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
-import { readProcessorsFile } from './processorsFile.js';
+import { type CliIo, errnoOf } from './io.js';
+import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
 
 export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sysfs-monitor] [--driver sim|sysfs|cdev]
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
@@ -36,7 +37,7 @@ Options:
   --socket PATH      default $XDG_RUNTIME_DIR/rproc-supervisor.sock, else /run/rproc-supervisor.sock
   --allow-uid N      accept only peers with this uid (repeatable; with --allow-gid, either matches)
   --allow-gid N      accept only peers with this gid (repeatable)
-  --kernel K         for sim: ${KERNEL_PROFILES.join(', ')} (default 5.19)
+  --kernel K         for sim: ${KERNEL_PROFILES.join(', ')} (default ${DEFAULT_PROFILE})
   --poll-ms MS       how often state is polled (default 250)
   --log-json         log one JSON object per line
   --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); logs its URL
@@ -97,7 +98,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       'hybrid needs a driver that holds /dev/remoteprocN (cdev, or sim); use --driver cdev, or --strategy sysfs-monitor',
     );
   }
-  const kernel = (values.kernel as string | undefined) ?? '5.19';
+  const kernel = (values.kernel as string | undefined) ?? DEFAULT_PROFILE;
   if (!isKernelProfile(kernel))
     return usage(`--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
   const ids = (name: string) => ((values[name] as string[] | undefined) ?? []).map(Number);
@@ -116,8 +117,9 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   if (driverName === 'sim') {
     let processors: ProcessorJson[] = [{ name: 'm4' }];
     if (values.processors) {
-      const r = readProcessorsFile(values.processors as string);
-      if (!r.ok) return usage(r.message);
+      const file = values.processors as string;
+      const r = readProcessorsFile(file);
+      if (!r.ok) return usage(processorsFileMessage(file, r.error));
       processors = r.value;
     }
     const sim = createSimDriver({ processors, kernel });

@@ -8,6 +8,3 @@ export function defaultSocket(env: NodeJS.ProcessEnv = process.env): string {
     ? join(env.XDG_RUNTIME_DIR, 'rproc-supervisor.sock')
     : '/run/rproc-supervisor.sock';
 }
-
-/** sysexits.h EX_UNAVAILABLE: the daemon cannot be reached. */
-export const EX_UNAVAILABLE = 69;

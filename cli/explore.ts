@@ -2,12 +2,18 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isKernelProfile, KERNEL_PROFILES, type KernelProfile } from '../machines/profile.js';
+import {
+  DEFAULT_PROFILE,
+  isKernelProfile,
+  KERNEL_PROFILES,
+  type KernelProfile,
+} from '../machines/profile.js';
 import { type ExploreResult, explore } from '../scenarios/explore/explore.js';
 import { INVARIANTS, type Move } from '../scenarios/explore/exploreWorld.js';
-import { STRATEGY_NAMES, type StrategyName } from '../scenarios/scenarioSchema.js';
-import { commandArgs } from './commandArgs.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
+import { STRATEGY_NAMES } from '../scenarios/scenarioSchema.js';
+import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, errnoOf } from './io.js';
 
 export const EXPLORE_HELP = `Usage: rproc-supervisor explore [--strategy S…] [--clients N] [--processors N] [--depth D]
                                 [--kernel K] [--json] [--out DIR]
@@ -19,11 +25,12 @@ eventual-stop and no-leak (docs/explore.md). Each violation comes with its short
 written as a scenario file that \`compare\` replays.
 
 Options:
-  --strategy S     one of ${STRATEGY_NAMES.join(', ')}; repeat or comma-separate (default: all)
+  --strategy S     one of ${STRATEGY_NAMES.join(', ')}; repeat or comma-separate (default: all);
+                   --strategies LIST is the same
   --clients N      clients c0… (default 2)
   --processors N   processors p0… (default 1); client i uses processor i mod N
   --depth D        moves per path (default 6)
-  --kernel K       ${KERNEL_PROFILES.join(', ')} (default 5.19)
+  --kernel K       ${KERNEL_PROFILES.join(', ')} (default ${DEFAULT_PROFILE})
   --json           a JSON array of results, one per strategy
   --out DIR        write each counterexample as DIR/<strategy>-<invariant>.json
   -h, --help       show this help
@@ -70,7 +77,7 @@ function report(r: ExploreResult): string {
 /** Runs `explore` with `args`. Returns the exit code. */
 export function exploreCommand(args: string[], io: CliIo): number {
   const parsed = commandArgs('explore', EXPLORE_HELP, io, args, {
-    strategy: { type: 'string', multiple: true },
+    ...STRATEGY_OPTIONS,
     clients: { type: 'string' },
     processors: { type: 'string' },
     depth: { type: 'string' },
@@ -84,20 +91,18 @@ export function exploreCommand(args: string[], io: CliIo): number {
     io.stderr(`rproc-supervisor explore: ${msg}\n`);
     return EXIT.usage;
   };
-  const names = ((values.strategy as string[] | undefined) ?? [...STRATEGY_NAMES])
-    .flatMap((s) => s.split(','))
-    .filter(Boolean);
-  const bad = names.filter((n) => !(STRATEGY_NAMES as readonly string[]).includes(n));
-  if (bad.length) return usage(`--strategy: unknown ${bad.join(', ')}; known: ${STRATEGY_NAMES.join(', ')}`);
+  const chosen = strategyList(values);
+  if (!chosen.ok) return usage(chosen.error.detail ?? chosen.error.code);
+  const names = chosen.value ?? [...STRATEGY_NAMES];
   const clients = positiveInt('clients', values.clients as string | undefined, 2);
   const processors = positiveInt('processors', values.processors as string | undefined, 1);
   const depth = positiveInt('depth', values.depth as string | undefined, 6);
   for (const v of [clients, processors, depth]) if (typeof v === 'string') return usage(v);
-  const kernel = (values.kernel as string | undefined) ?? '5.19';
+  const kernel = (values.kernel as string | undefined) ?? DEFAULT_PROFILE;
   if (!isKernelProfile(kernel))
     return usage(`--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
   const results: ExploreResult[] = [];
-  for (const strategy of names as StrategyName[]) {
+  for (const strategy of names) {
     const sys = {
       strategy,
       clients: clients as number,

@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { commandArgs } from './commandArgs.js';
-import { defaultSocket, EX_UNAVAILABLE } from './defaults.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
+import { defaultSocket } from './defaults.js';
+import { EXIT, signalExit } from './exitCodes.js';
+import { type CliIo, errnoOf } from './io.js';
 
 export const HOLD_HELP = `Usage: rproc-supervisor hold <processor> [--firmware F] [--socket P] [--ttl MS] [--reconnect] -- CMD [ARGS…]
 
@@ -70,7 +71,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       client = await DaemonClient.connect(socketPath);
     } catch (err) {
       io.stderr(`rproc-supervisor hold: cannot reach the daemon at ${socketPath}: ${errnoOf(err)}\n`);
-      return EX_UNAVAILABLE;
+      return EXIT.unavailable;
     }
     const r = await client.request({
       op: 'acquire',
@@ -81,8 +82,8 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     });
     if (!r.ok) {
       client.close();
-      io.stderr(`rproc-supervisor hold: ${processor}: ${r.error?.code}: ${r.error?.message}\n`);
-      return r.error?.code === 'ECONNRESET' || r.error?.code === 'EACCES' ? EX_UNAVAILABLE : EXIT.failed;
+      io.stderr(`rproc-supervisor hold: ${processor}: ${r.error.code}: ${r.error.message}\n`);
+      return r.error.code === 'ECONNRESET' || r.error.code === 'EACCES' ? EXIT.unavailable : EXIT.failed;
     }
     return client;
   };
@@ -120,12 +121,12 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       io.stderr(`rproc-supervisor hold: ${cmd[0]}: ${errnoOf(err)}\n`);
       client.close();
       clearInterval(pinger);
-      resolve(127);
+      resolve(EXIT.notFound);
     });
     child.on('exit', (code, signal) => {
       clearInterval(pinger);
       client.close();
-      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+      resolve(code ?? signalExit(signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });
 }

@@ -13,9 +13,10 @@ import {
   STRATEGY_NAMES,
   type StrategyName,
 } from '../scenarios/scenarioSchema.js';
-import { commandArgs } from './commandArgs.js';
+import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
 import { builtinScenarioFiles } from './compare.js';
-import { type CliIo, EXIT, errnoOf, readJson } from './io.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, errnoOf, problemLines, readJson } from './io.js';
 
 /** The built-in scenario `inspect` opens when none is named. */
 export const DEFAULT_INSPECT_SCENARIO = 'monitor-crash-no-restart';
@@ -33,7 +34,7 @@ SCENARIO is a scenario file, or a built-in scenario's file name or "name" (defau
 
 Options:
   --strategy S       show strategy S (repeatable, or comma-separated); default: the scenario's strategies,
-                     one of ${STRATEGY_NAMES.join(', ')}
+                     one of ${STRATEGY_NAMES.join(', ')}; --strategies LIST is the same
   --port P           TCP port on 127.0.0.1 (default 0: a free one); the URL is printed
   --open             open the page with xdg-open when there is one (the URL is printed anyway)
   --json             print {"url": …} as one JSON line instead of the text line
@@ -116,7 +117,7 @@ function scenarioFile(arg: string, io: CliIo): string | null {
   if (byFile) return byFile;
   for (const f of builtins) {
     const read = readJson(io.readFile, f); // a broken built-in cannot match
-    if (read.ok && (read.json as { name?: unknown } | null)?.name === arg) return f;
+    if (read.ok && (read.value as { name?: unknown } | null)?.name === arg) return f;
   }
   return null;
 }
@@ -144,7 +145,7 @@ export async function inspectCommand(args: string[], io: CliIo): Promise<number>
     io,
     args,
     {
-      strategy: { type: 'string', multiple: true },
+      ...STRATEGY_OPTIONS,
       port: { type: 'string' },
       open: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -155,6 +156,7 @@ export async function inspectCommand(args: string[], io: CliIo): Promise<number>
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as {
     strategy?: string[];
+    strategies?: string[];
     port?: string;
     open?: boolean;
     json?: boolean;
@@ -175,23 +177,19 @@ export async function inspectCommand(args: string[], io: CliIo): Promise<number>
     return usage(`${arg}: no such file or built-in scenario; built-in: ${names.join(', ')}`);
   }
   const read = readJson(io.readFile, file);
-  if (!read.ok) return usage(`${file}: ${read.why}`);
-  const scenario = parseScenario(read.json);
+  if (!read.ok) return usage(`${file}: ${read.error.detail}`);
+  const scenario = parseScenario(read.value);
   if (!scenario.ok)
-    return usage(`${file}: malformed scenario:\n${scenario.errors.map((e) => `  ${e}`).join('\n')}`);
+    return usage(
+      `${file}: malformed scenario:\n${problemLines(scenario.error)
+        .map((e) => `  ${e}`)
+        .join('\n')}`,
+    );
   const s: Scenario = scenario.value;
 
-  let strategies: StrategyName[] = s.strategies;
-  if (values.strategy?.length) {
-    const names = values.strategy
-      .flatMap((v) => v.split(','))
-      .map((v) => v.trim())
-      .filter(Boolean);
-    const bad = names.filter((n) => !(STRATEGY_NAMES as readonly string[]).includes(n));
-    if (bad.length || !names.length)
-      return usage(`--strategy: unknown ${bad.join(', ') || '(empty)'}; known: ${STRATEGY_NAMES.join(', ')}`);
-    strategies = [...new Set(names as StrategyName[])];
-  }
+  const chosen = strategyList(values);
+  if (!chosen.ok) return usage(chosen.error.detail ?? chosen.error.code);
+  const strategies: StrategyName[] = chosen.value ?? s.strategies;
 
   let stately: StatelyForwarder | undefined;
   if (values['stately-ws']) {

@@ -1,6 +1,7 @@
 // CliIo: where a command reads and writes, injectable so tests run commands in-process.
 
 import { readFileSync } from 'node:fs';
+import { fail, ok, type Result, type RprocError, toErrno } from '../machines/errno.js';
 
 /** Streams and file access of one command run. */
 export interface CliIo {
@@ -20,28 +21,35 @@ export const processIo: CliIo = {
   isTTY: process.stderr.isTTY === true,
 };
 
-/** Exit codes: 0 success, 1 the command failed at run time, 2 bad usage or bad input. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/** The exit statuses (cli/exitCodes.ts), re-exported where `rproc-supervisor/node` has always offered them. */
+export { EXIT } from './exitCodes.js';
 
 /**
- * Reads `path` with `read` (e.g. {@link CliIo.readFile}) and parses it as JSON; a failure says why:
- * `cannot read: ENOENT`, or `invalid JSON: …`.
+ * Reads `path` with `read` (e.g. {@link CliIo.readFile}) and parses it as JSON. A failure is errno data
+ * whose `detail` says why: `cannot read: ENOENT` (`code` the read's errno; EIO for one outside the ABI's
+ * list, the detail still naming it), or `invalid JSON: …` (`code` EINVAL).
  */
-export function readJson(
-  read: (path: string) => string,
-  path: string,
-): { ok: true; json: unknown } | { ok: false; why: string } {
+export function readJson(read: (path: string) => string, path: string): Result<unknown> {
   let text: string;
   try {
     text = read(path);
   } catch (err) {
-    return { ok: false, why: `cannot read: ${errnoOf(err)}` };
+    const why = errnoOf(err);
+    return fail(toErrno(why), 'read', `cannot read: ${why}`);
   }
   try {
-    return { ok: true, json: JSON.parse(text) };
+    return ok(JSON.parse(text) as unknown);
   } catch (err) {
-    return { ok: false, why: `invalid JSON: ${(err as Error).message}` };
+    return fail('EINVAL', 'read', `invalid JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The lines a command prints for bad input: its per-field `issues`, or else its `detail` (see
+ * {@link RprocError}).
+ */
+export function problemLines(error: RprocError): string[] {
+  return error.issues ?? [error.detail ?? error.code];
 }
 
 /** The errno name of a Node error, or its message. */

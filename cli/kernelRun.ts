@@ -2,17 +2,18 @@
 
 import { parseKernelDocument } from '../actors/kernel/kernelDocument.js';
 import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
-import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { DEFAULT_PROFILE, isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
-import { type CliIo, EXIT, readJson } from './io.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, problemLines, readJson } from './io.js';
 
-export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel 5.9|5.13|5.19] [--json] FILE|-
+export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel ${KERNEL_PROFILES.join('|')}] [--json] FILE|-
 
 Runs the operations of a JSON document (FILE, or standard input for -) against the kernel twin, in
 virtual time, and prints one result per operation. The format is in docs/kernel-run.md.
 
 Options:
-  --kernel PROFILE  kernel profile, overriding the document's "kernel" (${KERNEL_PROFILES.join(', ')}; default 5.19)
+  --kernel PROFILE  kernel profile, overriding the document's "kernel" (${KERNEL_PROFILES.join(', ')}; default ${DEFAULT_PROFILE})
   --json            one JSON object per line: {"i":0,"op":"sysfs.write","ok":true}
   -h, --help        show this help
 
@@ -76,14 +77,17 @@ export function kernelRun(args: string[], io: CliIo): number {
   const file = positionals[0] as string;
   const read = readJson(io.readFile, file);
   if (!read.ok) {
-    io.stderr(`rproc-supervisor kernel run: ${file}: ${read.why}\n`);
+    io.stderr(`rproc-supervisor kernel run: ${file}: ${read.error.detail}\n`);
     return EXIT.usage;
   }
-  const checked = parseKernelDocument(read.json, kernel);
+  const checked = parseKernelDocument(read.value, kernel);
   if (!checked.ok) {
-    const lines = checked.errors ?? [checked.error.detail ?? 'malformed document'];
     io.stderr(
-      `rproc-supervisor kernel run: ${file}: malformed document, nothing was run:\n${lines.map((l) => `  ${l}\n`).join('')}`,
+      `rproc-supervisor kernel run: ${file}: malformed document, nothing was run:\n${problemLines(
+        checked.error,
+      )
+        .map((l) => `  ${l}\n`)
+        .join('')}`,
     );
     return EXIT.usage;
   }

@@ -3,10 +3,11 @@
 import { renderHtmlReport } from '../scenarios/htmlReport.js';
 import { compare } from './compare.js';
 import { daemonCommand } from './daemon.js';
+import { EXIT } from './exitCodes.js';
 import { exploreCommand } from './explore.js';
 import { holdCommand } from './hold.js';
 import { inspectCommand } from './inspect.js';
-import { type CliIo, EXIT, processIo } from './io.js';
+import { type CliIo, processIo } from './io.js';
 import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
 import { statusCommand } from './status.js';
 import { twinCommand } from './twin.js';

@@ -1,18 +1,23 @@
 // processorsFile: the `--processors FILE` of `daemon` and `twin` — a JSON array of processor objects.
 
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
-import { formatIssues, type ProcessorJson, processorSchema } from '../actors/kernel/processorSchema.js';
+import { type ProcessorJson, parseProcessors } from '../actors/kernel/processorSchema.js';
+import type { Result, RprocError } from '../machines/errno.js';
 import { readJson } from './io.js';
 
-/** Reads a `--processors` file: a JSON array of processor objects; errors name the JSON path. */
-export function readProcessorsFile(
-  file: string,
-): { ok: true; value: ProcessorJson[] } | { ok: false; message: string } {
+/**
+ * Reads a `--processors` file: a JSON array of processor objects. A failure is the errno data of
+ * {@link readJson} (the file cannot be read, or is not JSON) or of {@link parseProcessors} (`issues`
+ * name the JSON path).
+ */
+export function readProcessorsFile(file: string): Result<ProcessorJson[]> {
   const read = readJson((f) => readFileSync(f, 'utf8'), file);
-  if (!read.ok) return { ok: false, message: `--processors ${file}: ${read.why}` };
-  const parsed = z.array(processorSchema).min(1).safeParse(read.json);
-  if (!parsed.success)
-    return { ok: false, message: `--processors ${file}:\n  ${formatIssues(parsed.error).join('\n  ')}` };
-  return { ok: true, value: parsed.data };
+  return read.ok ? parseProcessors(read.value) : read;
+}
+
+/** The usage message of a bad `--processors` file: `--processors FILE: why`, or its issues one per line. */
+export function processorsFileMessage(file: string, error: RprocError): string {
+  return error.issues
+    ? `--processors ${file}:\n  ${error.issues.join('\n  ')}`
+    : `--processors ${file}: ${error.detail}`;
 }

@@ -1,9 +1,11 @@
 // `rproc-supervisor status`: what the daemon holds — processors, their state, and who holds them.
 
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
+import type { StatusBody } from '../actors/daemon/protocol.js';
 import { commandArgs } from './commandArgs.js';
-import { defaultSocket, EX_UNAVAILABLE } from './defaults.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
+import { defaultSocket } from './defaults.js';
+import { EXIT } from './exitCodes.js';
+import { type CliIo, errnoOf } from './io.js';
 
 export const STATUS_HELP = `Usage: rproc-supervisor status [--socket PATH] [--json] [--watch]
 
@@ -18,17 +20,7 @@ Options:
 Exit status: 0; 69 (EX_UNAVAILABLE) when the daemon cannot be reached; 2 for bad usage.
 `;
 
-interface StatusReply {
-  processors: Array<{
-    name: string;
-    device: string;
-    state: string;
-    crashes?: number;
-    leases: Array<{ client: string; pid: number | null; since: number }>;
-  }>;
-}
-
-function render(s: StatusReply, json: boolean): string {
+function render(s: StatusBody, json: boolean): string {
   if (json) {
     return `${JSON.stringify({
       processors: s.processors.map((p) => ({
@@ -67,20 +59,20 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
     client = await DaemonClient.connect(socketPath);
   } catch (err) {
     io.stderr(`rproc-supervisor status: cannot reach the daemon at ${socketPath}: ${errnoOf(err)}\n`);
-    return EX_UNAVAILABLE;
+    return EXIT.unavailable;
   }
   const show = async () => {
     const r = await client.request({ op: 'status' });
     if (!r.ok) {
-      io.stderr(`rproc-supervisor status: ${r.error?.code}: ${r.error?.message}\n`);
+      io.stderr(`rproc-supervisor status: ${r.error.code}: ${r.error.message}\n`);
       return false;
     }
-    io.stdout(render(r.status as StatusReply, values.json === true));
+    io.stdout(render(r.status, values.json === true));
     return true;
   };
   if (!(await show())) {
     client.close();
-    return EX_UNAVAILABLE;
+    return EXIT.unavailable;
   }
   if (!values.watch) {
     client.close();
@@ -89,7 +81,7 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
   await client.request({ op: 'subscribe' });
   client.on('event', () => void show());
   return new Promise((resolve) => {
-    client.on('close', () => resolve(EX_UNAVAILABLE));
+    client.on('close', () => resolve(EXIT.unavailable));
     process.once('SIGINT', () => {
       client.close();
       resolve(EXIT.ok);

@@ -5,15 +5,12 @@ import { startTwinStatusServer, type TwinStatusServer } from '../actors/fuse/twi
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import { SYSFS_ATTRS } from '../actors/kernel/sysfsAttributes.js';
 import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
-import { isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { DEFAULT_PROFILE, isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
-import { EX_UNAVAILABLE } from './defaults.js';
+import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
-import { type CliIo, EXIT, errnoOf } from './io.js';
-import { readProcessorsFile } from './processorsFile.js';
-
-/** sysexits.h EX_NOPERM: not allowed to mount (not root, or /dev/fuse not accessible). */
-export const EX_NOPERM = 77;
+import { type CliIo, errnoOf } from './io.js';
+import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
 
 export const TWIN_HELP = `Usage: rproc-supervisor twin --mount DIR [--kernel ${KERNEL_PROFILES.join('|')}] [--processors FILE]
                              [--socket PATH] [--json] [--inspect[=PORT]] [--stately-ws URL]
@@ -24,7 +21,7 @@ foreground; unmounts on SIGINT or SIGTERM. See docs/twin.md.
 
 Options:
   --mount DIR        the mount point (created if missing); a dead mount left by a killed twin is cleared
-  --kernel K         kernel profile: ${KERNEL_PROFILES.join(', ')} (default 5.19)
+  --kernel K         kernel profile: ${KERNEL_PROFILES.join(', ')} (default ${DEFAULT_PROFILE})
   --processors FILE  a JSON array of processor objects, as for the daemon (default: one, "m4")
   --socket PATH      also answer "rproc-supervisor status --socket PATH" (status, subscribe, ping)
   --json             print one JSON line describing the mount, instead of text
@@ -65,14 +62,14 @@ function mountFailure(err: unknown, dir: string): { code: number; message: strin
   const path = (err as { path?: string }).path;
   if (path === '/dev/fuse') {
     if (code === 'EACCES' || code === 'EPERM')
-      return { code: EX_NOPERM, message: `/dev/fuse: ${code}: run as root` };
+      return { code: EXIT.noPermission, message: `/dev/fuse: ${code}: run as root` };
     return {
-      code: EX_UNAVAILABLE,
+      code: EXIT.unavailable,
       message: `/dev/fuse: ${code}: FUSE is not available (Debian: apt install fuse3)`,
     };
   }
   if (code === 'EPERM')
-    return { code: EX_NOPERM, message: `mount ${dir}: EPERM: mounting needs root (CAP_SYS_ADMIN)` };
+    return { code: EXIT.noPermission, message: `mount ${dir}: EPERM: mounting needs root (CAP_SYS_ADMIN)` };
   return { code: EXIT.failed, message: (err as Error).message ?? String(err) };
 }
 
@@ -94,7 +91,7 @@ export async function twinCommand(args: string[], io: CliIo): Promise<number> {
   };
   const dir = v.mount as string | undefined;
   if (!dir) return fail(EXIT.usage, `--mount DIR is required\n\n${TWIN_HELP}`);
-  const kernel = (v.kernel as string | undefined) ?? '5.19';
+  const kernel = (v.kernel as string | undefined) ?? DEFAULT_PROFILE;
   if (!isKernelProfile(kernel))
     return fail(EXIT.usage, `--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
   const inspect = liveInspectPort(v);
@@ -102,8 +99,9 @@ export async function twinCommand(args: string[], io: CliIo): Promise<number> {
   const inspectPort = inspect.port;
   let processors: ProcessorJson[] = [{ name: 'm4' }];
   if (v.processors) {
-    const r = readProcessorsFile(v.processors as string);
-    if (!r.ok) return fail(EXIT.usage, r.message);
+    const file = v.processors as string;
+    const r = readProcessorsFile(file);
+    if (!r.ok) return fail(EXIT.usage, processorsFileMessage(file, r.error));
     processors = r.value;
   }
 

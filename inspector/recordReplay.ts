@@ -5,9 +5,9 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { TraceEvent } from '../actors/trace.js';
 import type { VirtualClock } from '../actors/VirtualClock.js';
 import type { RprocContext } from '../machines/rprocTypes.js';
-import { computeMetrics, type Metrics } from '../scenarios/metrics.js';
+import type { Metrics } from '../scenarios/metrics.js';
+import { runScenario } from '../scenarios/runScenario.js';
 import type { Scenario, StrategyName } from '../scenarios/scenarioSchema.js';
-import { applyEvent, startRun } from '../scenarios/startRun.js';
 import {
   createInspectionStream,
   DEFAULT_STREAM_BOUND,
@@ -112,36 +112,30 @@ export function recordReplay(
     let traced = () => 0;
     const traceBefore: number[] = [];
     stream.subscribe(() => traceBefore.push(traced()));
-    const begun = startRun(scenario, name, { inspect: stream.observer });
-    const { world, run } = begun;
-    clock = world.clock;
-    traced = () => world.events.length;
-    world.twin.onRelease((i, pid, stops) =>
-      world.trace({
-        source: 'kernel',
-        type: 'kernel.release',
-        subject: world.twin.processor(i).name,
-        data: { pid, stops },
-      }),
-    );
-    for (const e of scenario.timeline) world.clock.setTimeout(() => applyEvent(begun, e), e.at);
-    world.clock.advanceTo(scenario.horizonMs);
-    const metrics = computeMetrics(
-      world.events.filter((e) => e.type !== 'kernel.release'),
-      scenario.processors,
-      new Map(scenario.clients.map((c) => [c.id, c.processor])),
-      scenario.horizonMs,
-      (p, n) => run.expectedRefs(p, n),
-    );
-    world.twin.stop();
+    const run = runScenario(scenario, {
+      strategy: name,
+      inspect: stream.observer,
+      onStart: (world) => {
+        clock = world.clock;
+        traced = () => world.events.length;
+        world.twin.onRelease((i, pid, stops) =>
+          world.trace({
+            source: 'kernel',
+            type: 'kernel.release',
+            subject: world.twin.processor(i).name,
+            data: { pid, stops },
+          }),
+        );
+      },
+    });
     const events = stream.events();
     return {
       strategy: name,
       events,
       dropped: stream.dropped,
-      trace: world.events,
+      trace: run.trace,
       traceBefore: traceBefore.slice(traceBefore.length - events.length),
-      metrics,
+      metrics: run.metrics,
       recordMs: Math.round(performance.now() - started),
     };
   });

@@ -80,14 +80,16 @@ function readPage(): Map<string, { body: Buffer; type: string }> {
   }
   const index = out.get('/index.html');
   if (!index) throw new Error(`the inspector page is missing: no index.html in ${dir}`);
-  // The timeline's spans and colours, as `compare --html` computes them: the build of
-  // scenarios/timelineSpans.ts, which imports nothing at run time.
+  // The timeline's spans and colours, and the metric cells, as `compare --html` computes them: the
+  // builds of scenarios/timelineSpans.ts and scenarios/metricCells.ts, which import nothing at run time.
   const here = dirname(fileURLToPath(import.meta.url));
-  const spans = [join(here, '..', 'scenarios'), join(here, '..', 'dist', 'scenarios')]
-    .map((d) => join(d, 'timelineSpans.js'))
-    .find((f) => existsSync(f));
-  if (!spans) throw new Error('the inspector page is missing timelineSpans.js: run npm run build');
-  out.set('/timelineSpans.js', { body: readFileSync(spans), type: TYPES.js as string });
+  for (const shared of ['timelineSpans.js', 'metricCells.js']) {
+    const built = [join(here, '..', 'scenarios'), join(here, '..', 'dist', 'scenarios')]
+      .map((d) => join(d, shared))
+      .find((f) => existsSync(f));
+    if (!built) throw new Error(`the inspector page is missing ${shared}: run npm run build`);
+    out.set(`/${shared}`, { body: readFileSync(built), type: TYPES.js as string });
+  }
   out.set('/', index);
   return out;
 }

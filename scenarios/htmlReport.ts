@@ -1,8 +1,8 @@
 // htmlReport: the `compare --html` page: per scenario, a timeline per strategy and a metrics table.
 
-import type { Metrics } from './metrics.js';
+import { METRIC_NAMES, metricCell } from './metricCells.js';
 import type { ScenarioRun } from './runScenario.js';
-import { METRIC_NAMES, type Scenario } from './scenarioSchema.js';
+import type { Scenario } from './scenarioSchema.js';
 import { esc, MARK_COLORS, renderTimeline, STATE_COLORS, TIMELINE_CSS } from './svgTimeline.js';
 
 /** What {@link renderHtmlReport} draws: each scenario with its runs, in order. */
@@ -61,31 +61,11 @@ function legend(): string {
 
 const COLUMNS = METRIC_NAMES;
 
-/** One metrics cell: its text and whether it shows a defect. */
-function cell(m: Metrics, k: (typeof COLUMNS)[number]): { text: string; bad: boolean } {
-  switch (k) {
-    case 'stopLatencyMs':
-      return m.stopLatencyMs === null
-        ? { text: 'never', bad: true }
-        : { text: String(m.stopLatencyMs), bad: false };
-    case 'crashNotices':
-      return {
-        text: `${m.crashNotices.notified}/${m.crashNotices.of}`,
-        bad: m.crashNotices.notified < m.crashNotices.of,
-      };
-    case 'orphanMs':
-    case 'unavailableMs':
-      return { text: String(m[k]), bad: false };
-    default:
-      return { text: String(m[k]), bad: m[k] !== 0 };
-  }
-}
-
 function metricsTable(runs: ScenarioRun[]): string {
   const head = `<tr><th>strategy</th>${COLUMNS.map((c) => `<th>${c}</th>`).join('')}</tr>`;
   const rows = runs.map((r) => {
     const tds = COLUMNS.map((c) => {
-      const { text, bad } = cell(r.metrics, c);
+      const { text, bad } = metricCell(r.metrics, c);
       return `<td${bad ? ' class="bad"' : ''}>${esc(text)}</td>`;
     });
     return `<tr><td>${esc(r.strategy)}</td>${tds.join('')}</tr>`;

@@ -2,6 +2,7 @@
 
 import type { TraceEvent } from '../actors/trace.js';
 import { isPowered, isRunningState } from '../machines/powered.js';
+import { observeStop, type StopWatch, startWatch } from './wrongfulStop.js';
 
 /** The measures of one run, summed over processors. */
 export interface Metrics {
@@ -19,15 +20,11 @@ export interface Metrics {
   crashNotices: { notified: number; of: number };
 }
 
-interface Track {
-  state: string;
-  step: string;
+interface Track extends StopWatch {
   power: number;
   want: Set<string>;
   since: number;
   pendingStop: number | null;
-  /** A live client wanted the processor when the stop under way began. */
-  stopWanted: boolean;
   crashes: Array<{ t: number; wanting: Set<string>; told: Set<string> }>;
 }
 
@@ -55,13 +52,11 @@ export function computeMetrics(
   const tracks = new Map<string, Track>();
   for (const p of processors) {
     tracks.set(p.name, {
-      state: p.initial ?? 'offline',
-      step: 'idle',
+      ...startWatch(p.initial ?? 'offline'),
       power: 0,
       want: new Set(),
       since: 0,
       pendingStop: null,
-      stopWanted: false,
       crashes: [],
     });
   }
@@ -87,11 +82,9 @@ export function computeMetrics(
       if (!tr) continue;
       advance(tr, e.t);
       const d = e.data as { state: string; step: string; power: number };
-      // A stop is wrongful if someone wanted the processor when it began: a client that comes while an
-      // earlier stop is under way finds it stopping, which no supervisor can undo (that is unavailability).
-      if (d.step === 'stopping' && tr.step !== 'stopping') tr.stopWanted = tr.want.size > 0;
-      if (isRunningState(tr.state) && d.state === 'offline' && tr.step === 'stopping' && tr.stopWanted)
-        m.wrongfulStops++;
+      const seen = observeStop(tr, d, () => tr.want.size > 0);
+      if (seen.wrongful) m.wrongfulStops++;
+      tr.stopWanted = seen.watch.stopWanted;
       if (d.state === 'crashed' && tr.state !== 'crashed')
         tr.crashes.push({ t: e.t, wanting: new Set(tr.want), told: new Set() });
       tr.state = d.state;

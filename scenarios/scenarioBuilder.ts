@@ -122,7 +122,8 @@ export class ScenarioBuilder {
   /** Validates and returns the scenario. Throws an Error listing each problem with its path. */
   build(): Scenario {
     const parsed = parseScenario(this.toJSON());
-    if (!parsed.ok) throw new Error(`invalid scenario "${this.#doc.name}":\n  ${parsed.errors.join('\n  ')}`);
+    if (!parsed.ok)
+      throw new Error(`invalid scenario "${this.#doc.name}":\n  ${(parsed.error.issues ?? []).join('\n  ')}`);
     return parsed.value;
   }
 

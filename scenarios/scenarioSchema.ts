@@ -4,24 +4,16 @@ import { z } from 'zod';
 import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
 import { SIGNALS } from '../actors/os/SimOs.js';
 import type { MonitorConfig } from '../actors/World.js';
-import { KERNEL_PROFILES } from '../machines/profile.js';
+import { invalid, type RprocError } from '../machines/errno.js';
+import { DEFAULT_PROFILE, KERNEL_PROFILES } from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
 import { STRATEGY_NAMES, type StrategyName } from '../supervisors/sim/Strategy.js';
+import { METRIC_NAMES } from './metricCells.js';
 
 export type { StrategyName } from '../supervisors/sim/Strategy.js';
+/** The metrics of a run, and one metric's name: defined with their table cells (metricCells.ts). */
+export { METRIC_NAMES, type MetricName } from './metricCells.js';
 export { STRATEGY_NAMES };
-
-/** The metrics of a run (design.md, Measures). */
-export const METRIC_NAMES = [
-  'orphanMs',
-  'unavailableMs',
-  'wrongfulStops',
-  'stopLatencyMs',
-  'leakedRefs',
-  'crashNotices',
-] as const;
-/** One metric name. */
-export type MetricName = (typeof METRIC_NAMES)[number];
 
 const ms = z.number().int().nonnegative();
 
@@ -116,12 +108,23 @@ export const MONITOR_DEFAULTS: MonitorConfig = {
   pollMs: 250,
 };
 
-/** Parses and checks a scenario; errors name the JSON path (`timeline[2].kill: …`). */
-export function parseScenario(
-  input: unknown,
-): { ok: true; value: Scenario } | { ok: false; errors: string[] } {
+/**
+ * What {@link parseScenario} returns: a `Result` (machines/errno.ts). A failure is EINVAL with op
+ * `scenario` and one issue per problem in `error.issues`.
+ */
+export type ScenarioResult = { ok: true; value: Scenario } | { ok: false; error: RprocError };
+
+function malformed(issues: string[]): ScenarioResult {
+  return invalid('scenario', issues);
+}
+
+/**
+ * Parses and checks a scenario. A malformed one fails with errno data (EINVAL, op `scenario`) whose
+ * `issues` name the JSON path of each problem (`timeline[2].kill: …`).
+ */
+export function parseScenario(input: unknown): ScenarioResult {
   const parsed = scenarioSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, errors: formatIssues(parsed.error) };
+  if (!parsed.success) return malformed(formatIssues(parsed.error));
   const s = parsed.data;
   const errors: string[] = [];
   const procs = new Set(s.processors.map((p) => p.name));
@@ -146,7 +149,7 @@ export function parseScenario(
     }
     if (e.at > s.horizonMs) errors.push(`timeline[${i}].at: ${e.at} is past horizonMs ${s.horizonMs}`);
   });
-  if (errors.length) return { ok: false, errors };
+  if (errors.length) return malformed(errors);
   const m = s.monitor ?? {};
   const restart =
     m.restart === undefined || m.restart === false
@@ -164,6 +167,11 @@ export function parseScenario(
   const { monitor: _m, strategies, kernel, ...rest } = s;
   return {
     ok: true,
-    value: { ...rest, kernel: kernel ?? '5.19', monitor, strategies: strategies ?? [...STRATEGY_NAMES] },
+    value: {
+      ...rest,
+      kernel: kernel ?? DEFAULT_PROFILE,
+      monitor,
+      strategies: strategies ?? [...STRATEGY_NAMES],
+    },
   };
 }

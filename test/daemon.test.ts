@@ -11,6 +11,7 @@ import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSupervisor, type Supervisor } from '../supervisors/runtime/createSupervisor.js';
 import { type Daemon, startDaemon } from '../supervisors/runtime/startDaemon.js';
+import { okReply } from './okReply.js';
 import { until as waitUntil } from './wait.js';
 
 const until = (cond: () => Promise<boolean> | boolean, ms = 3000) => waitUntil(cond, ms, 5);
@@ -72,9 +73,8 @@ describe('daemon', () => {
     const { socketPath } = await setup();
     const c = await DaemonClient.connect(socketPath);
     await c.request({ op: 'acquire', processor: 'm4', client: 'audio' });
-    const s = await c.request({ op: 'status' });
-    const leases = (s.status as { processors: Array<{ leases: Array<{ client: string; pid: number }> }> })
-      .processors[0]?.leases;
+    const s = okReply(await c.request({ op: 'status' }));
+    const leases = s.status.processors[0]?.leases;
     expect(leases).toEqual([expect.objectContaining({ client: 'audio', pid: process.pid })]);
     c.close();
   });
@@ -83,7 +83,7 @@ describe('daemon', () => {
     const { socketPath } = await setup();
     const a = await DaemonClient.connect(socketPath);
     const b = await DaemonClient.connect(socketPath);
-    const r = await a.request({ op: 'acquire', processor: 'm4' });
+    const r = okReply(await a.request({ op: 'acquire', processor: 'm4' }));
     expect(await b.request({ op: 'release', lease: r.lease })).toMatchObject({
       ok: false,
       error: { code: 'EPERM' },
@@ -150,10 +150,8 @@ describe('daemon', () => {
       );
     }
     expect(errors).toBe(frames.length);
-    const status = await holder.request({ op: 'status' });
-    expect(
-      (status.status as { processors: Array<{ leases: unknown[] }> }).processors[0]?.leases,
-    ).toHaveLength(1);
+    const status = okReply(await holder.request({ op: 'status' }));
+    expect(status.status.processors[0]?.leases).toHaveLength(1);
     expect(state()).toBe('running');
     holder.close();
   }, 30_000);

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { bin, simDaemonArgs } from './bin.js';
+import { okReply } from './okReply.js';
 import { until as waitUntil } from './wait.js';
 
 const children: ChildProcess[] = [];
@@ -33,10 +34,9 @@ async function daemon() {
   await until(() => existsSync(socket));
   const status = async () => {
     const c = await DaemonClient.connect(socket);
-    const r = await c.request({ op: 'status' });
+    const r = okReply(await c.request({ op: 'status' }));
     c.close();
-    return (r.status as { processors: Array<{ state: string; leases: Array<{ pid: number }> }> })
-      .processors[0];
+    return r.status.processors[0];
   };
   return { dir, socket, d, status };
 }

@@ -8,7 +8,7 @@ import { STATE_COLORS } from '../scenarios/svgTimeline.js';
 
 function parse(doc: unknown): Scenario {
   const parsed = parseScenario(doc);
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  if (!parsed.ok) throw new Error(parsed.error.detail);
   return parsed.value;
 }
 

@@ -135,7 +135,7 @@ describe('createInspectionStream', () => {
 describe('recordReplay', () => {
   const file = 'scenarios/builtin/monitor-crash-no-restart.json';
   const parsed = parseScenario(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  if (!parsed.ok) throw new Error(parsed.error.detail);
   const scenario = parsed.value;
 
   it('should record the same metrics as compare, with the monitor and lease actors in the stream', async () => {

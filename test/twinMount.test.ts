@@ -15,6 +15,7 @@ import {
 } from '../actors/kernel/cdevCommand.js';
 import type { LiveState } from '../inspector/liveSource.js';
 import { bin } from './bin.js';
+import { okReply } from './okReply.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
 import { spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until } from './wait.js';
@@ -174,9 +175,7 @@ describe.skipIf(cannotMount)('the mounted twin', () => {
       const c = await DaemonClient.connect(socket);
       const r = await c.request({ op: 'status' });
       c.close();
-      return (
-        (r.status as { processors: Array<{ leases: Array<{ pid: number }> }> }).processors[0]?.leases ?? []
-      );
+      return okReply(r).status.processors[0]?.leases ?? [];
     };
     await until(async () => (await held()).length === 1, 3000);
     expect((await held())[0]).toMatchObject({ client: `pid ${holder.pid}`, pid: holder.pid });

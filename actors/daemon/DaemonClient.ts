@@ -2,19 +2,28 @@
 
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
-import { frame, LineSplitter } from './protocol.js';
+import {
+  type ClientFrame,
+  type ErrorReply,
+  frame,
+  LineSplitter,
+  type PushedEvent,
+  type Reply,
+  type RequestId,
+} from './protocol.js';
 
-/** A reply frame. */
-export interface Reply {
-  id?: number | string;
-  ok: boolean;
-  error?: { code: string; message: string };
-  [k: string]: unknown;
-}
+/** A request as {@link DaemonClient.request} takes it: a protocol request without `id` (added) or `v`. */
+export type ClientRequest = WithoutId<ClientFrame>;
+type WithoutId<F> = F extends unknown ? Omit<F, 'id' | 'v'> : never;
+
+/** The replies the client resolves with: the protocol's {@link Reply} for the request's op. */
+export type { Reply } from './protocol.js';
 
 /**
- * One connection to the daemon. `request` sends a frame and resolves with the reply of the same `id`;
- * pushed events (frames with `event`) are emitted as `event`; `close` is emitted when the daemon goes.
+ * One connection to the daemon. `request` sends a frame and resolves with the reply of the same `id`
+ * (narrow it on `ok`); pushed events (frames with `event`, a {@link PushedEvent}) are emitted as
+ * `event`; `close` is emitted when the daemon goes. A reply the client cannot match is `unsolicited`.
+ * When the connection ends, pending requests resolve with ECONNRESET.
  *
  * @example
  * const c = await DaemonClient.connect('/run/rproc-supervisor.sock');
@@ -22,20 +31,20 @@ export interface Reply {
  */
 export class DaemonClient extends EventEmitter {
   #nextId = 1;
-  #pending = new Map<number | string, (r: Reply) => void>();
+  #pending = new Map<RequestId, (r: Reply) => void>();
 
   private constructor(readonly socket: Socket) {
     super();
     socket.setEncoding('utf8');
     const splitter = new LineSplitter(
       (line) => {
-        let msg: Reply & { event?: string };
+        let msg: Reply | PushedEvent;
         try {
           msg = JSON.parse(line);
         } catch {
           return;
         }
-        if (msg.event) this.emit('event', msg);
+        if ('event' in msg) this.emit('event', msg);
         else if (msg.id !== undefined && this.#pending.has(msg.id)) {
           this.#pending.get(msg.id)?.(msg);
           this.#pending.delete(msg.id);
@@ -46,8 +55,11 @@ export class DaemonClient extends EventEmitter {
     socket.on('data', (c: string) => splitter.push(c));
     socket.on('error', () => {});
     socket.on('close', () => {
-      for (const resolve of this.#pending.values())
-        resolve({ ok: false, error: { code: 'ECONNRESET', message: 'daemon closed the connection' } });
+      const reset: ErrorReply = {
+        ok: false,
+        error: { code: 'ECONNRESET', message: 'daemon closed the connection' },
+      };
+      for (const resolve of this.#pending.values()) resolve(reset);
       this.#pending.clear();
       this.emit('close');
     });
@@ -63,11 +75,11 @@ export class DaemonClient extends EventEmitter {
   }
 
   /** Sends a request (an `id` is added) and resolves with its reply. */
-  request(body: Record<string, unknown>): Promise<Reply> {
+  request<R extends ClientRequest>(body: R): Promise<Reply<R['op']>> {
     const id = this.#nextId++;
     return new Promise((resolve) => {
-      this.#pending.set(id, resolve);
-      this.socket.write(frame({ ...body, id }));
+      this.#pending.set(id, resolve as (r: Reply) => void);
+      this.socket.write(frame({ ...body, id } as ClientFrame));
     });
   }
 

@@ -1,6 +1,7 @@
 // The lease protocol: newline-delimited JSON frames, version 1 (docs/protocol.md).
 
 import { z } from 'zod';
+import { fail, invalid, type Result } from '../../machines/errno.js';
 import { formatIssues } from '../kernel/processorSchema.js';
 
 /** Protocol version carried in every frame as `v`. */
@@ -29,11 +30,85 @@ export const requestSchema = z.discriminatedUnion('op', [
 
 /** One request. */
 export type Request = z.infer<typeof requestSchema>;
+/** An op of the protocol. */
+export type Op = Request['op'];
+/** A request id: a number, or a string of 1 to 200 characters. */
+export type RequestId = number | string;
 
-/** A parsed frame, or the reason it is refused (the connection is then closed). */
-export type ParsedFrame =
-  | { ok: true; request: Request }
-  | { ok: false; id?: number | string; message: string };
+/**
+ * A parsed frame, or why it is refused (the connection is then closed): errno data, EPROTO with op
+ * `frame`, whose `detail` is the message the error reply carries (`bad JSON: …`, or the schema's
+ * `issues` joined with `; `). `id` is the request's, when it could be read.
+ */
+export type ParsedFrame = Result<Request> & { id?: RequestId };
+
+/** A request as a client sends it, before the `v` the encoder adds. */
+export type ClientFrame = Request;
+
+/** The error of a reply: an errno name (`ENODEV`, `EPERM`, `EPROTO`, …) and a message for people. */
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+/** One lease in a `status` reply: `since` in ms since the epoch, `pid` from SO_PEERCRED or null. */
+export interface StatusLease {
+  client: string;
+  pid: number | null;
+  since: number;
+  lease: string;
+}
+
+/** The body of a `status` reply (docs/protocol.md, Requests). */
+export interface StatusBody {
+  strategy: string;
+  processors: Array<{
+    name: string;
+    device: string;
+    state: string;
+    crashes: number;
+    leases: StatusLease[];
+  }>;
+}
+
+/** What a successful reply carries besides `id` and `ok`, per op. */
+export interface ReplyFields {
+  acquire: { lease: string; processor: { device: string; name: string } };
+  release: Record<never, never>;
+  status: { status: StatusBody };
+  subscribe: Record<never, never>;
+  ping: Record<never, never>;
+}
+
+/** A failed reply. `id` is absent when the request's could not be read, or for a refused peer. */
+export interface ErrorReply {
+  id?: RequestId;
+  ok: false;
+  error: WireError;
+}
+
+/** The successful reply to `op`. */
+export type OkReply<O extends Op = Op> = { [K in O]: { id: RequestId; ok: true } & ReplyFields[K] }[O];
+
+/** The reply to a request of `op`: its {@link OkReply}, or an {@link ErrorReply}. Narrow on `ok`. */
+export type Reply<O extends Op = Op> = OkReply<O> | ErrorReply;
+
+/** A `lease.lost` reason: `expired` (no ping within `ttlMs`), `lost` (the daemon is shutting down). */
+export type LeaseLostReason = 'expired' | 'lost';
+
+/**
+ * A pushed event (a frame with `event` and no `id`). Holders of a lease get `processor.crashed`,
+ * `processor.recovered` and `lease.lost` with the `lease`; subscribers get `processor.state`,
+ * `processor.crashed` and `processor.recovered` with the processor's `name`. `processor` is the device.
+ */
+export type PushedEvent =
+  | { event: 'processor.crashed' | 'processor.recovered'; lease: string; processor: string }
+  | { event: 'lease.lost'; lease: string; processor: string; reason: LeaseLostReason }
+  | { event: 'processor.state'; processor: string; name: string; state: string }
+  | { event: 'processor.crashed' | 'processor.recovered'; processor: string; name: string };
+
+/** Every frame a server sends: a reply or a pushed event. */
+export type ServerFrame = Reply | PushedEvent;
 
 /** Parses one line. Errors name the problem: bad JSON, an unknown op, a missing or wrong field. */
 export function parseFrame(line: string): ParsedFrame {
@@ -41,7 +116,7 @@ export function parseFrame(line: string): ParsedFrame {
   try {
     json = JSON.parse(line);
   } catch (err) {
-    return { ok: false, message: `bad JSON: ${(err as Error).message}` };
+    return fail('EPROTO', 'frame', `bad JSON: ${(err as Error).message}`);
   }
   const maybeId =
     json &&
@@ -53,16 +128,15 @@ export function parseFrame(line: string): ParsedFrame {
   const parsed = requestSchema.safeParse(json);
   if (!parsed.success) {
     return {
-      ok: false,
+      ...invalid('frame', formatIssues(parsed.error), 'EPROTO'),
       ...(maybeId !== undefined ? { id: maybeId } : {}),
-      message: formatIssues(parsed.error).join('; '),
     };
   }
-  return { ok: true, request: parsed.data };
+  return { ok: true, value: parsed.data };
 }
 
 /** Encodes a frame: one JSON object and a newline, with the protocol version. */
-export function frame(body: Record<string, unknown>): string {
+export function frame(body: ServerFrame | ClientFrame): string {
   return `${JSON.stringify({ v: PROTOCOL_VERSION, ...body })}\n`;
 }
 

@@ -3,7 +3,15 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { claimSocket } from './claimSocket.js';
-import { frame, LineSplitter, MAX_FRAME, parseFrame, type Request } from './protocol.js';
+import {
+  frame,
+  LineSplitter,
+  MAX_FRAME,
+  parseFrame,
+  type Request,
+  type RequestId,
+  type ServerFrame,
+} from './protocol.js';
 
 /** One accepted connection, as its handler sees it. */
 export interface ProtocolConnection {
@@ -12,7 +20,7 @@ export interface ProtocolConnection {
    * Sends a frame. Replies to everything read in one turn of the event loop leave in one write(2),
    * after all of that turn's reads: a waiting client wakes once for the burst, not once per reply.
    */
-  send(body: Record<string, unknown>): void;
+  send(body: ServerFrame): void;
   /** Closes the connection once what was sent has been written. */
   end(): void;
 }
@@ -79,7 +87,7 @@ export async function serveProtocol(
       socket.on('close', () => sockets.delete(socket));
       return;
     }
-    const refuse = (message: string, id?: number | string) => {
+    const refuse = (message: string, id?: RequestId) => {
       handler.refused?.(message);
       conn.send({ ...(id !== undefined ? { id } : {}), ok: false, error: { code: 'EPROTO', message } });
       conn.end();
@@ -87,8 +95,8 @@ export async function serveProtocol(
     const splitter = new LineSplitter(
       (line) => {
         const parsed = parseFrame(line);
-        if (!parsed.ok) refuse(parsed.message, parsed.id);
-        else handler.request(parsed.request);
+        if (!parsed.ok) refuse(parsed.error.detail ?? parsed.error.code, parsed.id);
+        else handler.request(parsed.value);
       },
       () => refuse(`frame longer than ${MAX_FRAME} bytes`),
     );

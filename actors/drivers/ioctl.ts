@@ -2,7 +2,7 @@
 
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { ERRNOS, type Errno, fail, ok, type Result } from '../../machines/errno.js';
+import { type Errno, fail, ok, type Result, toErrno } from '../../machines/errno.js';
 
 type IoctlFn = (fd: number, request: number, arg: number[]) => number;
 
@@ -28,8 +28,7 @@ const NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name
 
 /** The errno name of a number (`25` → `ENOTTY`); numbers outside the ABI's list become EIO. */
 export function errnoName(n: number): Errno {
-  const name = NAMES.get(n) ?? '';
-  return (ERRNOS as readonly string[]).includes(name) ? (name as Errno) : 'EIO';
+  return toErrno(NAMES.get(n) ?? '');
 }
 
 /**

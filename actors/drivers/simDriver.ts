@@ -1,7 +1,7 @@
 // sim driver: the in-process kernel twin behind RprocDriver, in real time (the embedded default).
 
 import { ok, type Result } from '../../machines/errno.js';
-import type { KernelProfile } from '../../machines/profile.js';
+import { DEFAULT_PROFILE, type KernelProfile } from '../../machines/profile.js';
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
 import { KernelTwin, type ProcessorSpec } from '../kernel/KernelTwin.js';
 import type { PendingCall } from '../kernel/PendingCall.js';
@@ -19,7 +19,7 @@ import { pollState } from './sysfsDriver.js';
 /** Options of {@link createSimDriver}. */
 export interface SimDriverOptions {
   processors: ProcessorSpec[];
-  /** @default '5.19' */
+  /** @default DEFAULT_PROFILE ('5.19') */
   kernel?: KernelProfile;
   /** @default real time */
   clock?: TwinClock;
@@ -40,7 +40,7 @@ const promise = <T>(call: PendingCall<T>): Promise<Result<T>> =>
  */
 export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin: KernelTwin } {
   const twin = new KernelTwin({
-    profile: options.kernel ?? '5.19',
+    profile: options.kernel ?? DEFAULT_PROFILE,
     processors: options.processors,
     clock: options.clock ?? realClock,
   });

@@ -2,7 +2,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { KernelProfile } from '../../machines/profile.js';
+import { DEFAULT_PROFILE, type KernelProfile } from '../../machines/profile.js';
 import { KernelTwin, type ProcessorSpec } from '../kernel/KernelTwin.js';
 import { realClock } from '../RealClock.js';
 import type { TwinClock } from '../VirtualClock.js';
@@ -15,7 +15,7 @@ export interface MountTwinOptions {
   /** The mount point; created if missing. */
   dir: string;
   processors: ProcessorSpec[];
-  /** @default '5.19' */
+  /** @default DEFAULT_PROFILE ('5.19') */
   kernel?: KernelProfile;
   /** @default real time: a boot takes bootMs of wall-clock time */
   clock?: TwinClock;
@@ -75,7 +75,7 @@ export async function mountTwin(options: MountTwinOptions): Promise<MountedTwin>
     throw Object.assign(new Error(`ENOTDIR: ${dir} is not a directory`), { code: 'ENOTDIR', path: dir });
   });
   const twin = new KernelTwin({
-    profile: options.kernel ?? '5.19',
+    profile: options.kernel ?? DEFAULT_PROFILE,
     processors: options.processors,
     clock: options.clock ?? realClock,
   });

@@ -1,5 +1,6 @@
 // twinStatusServer: the lease protocol's read-only ops (status, subscribe, ping) for a mounted twin, so `status` works against it.
 
+import type { PushedEvent, StatusBody, StatusLease } from '../daemon/protocol.js';
 import { serveProtocol } from '../daemon/serveProtocol.js';
 import type { KernelTwin } from '../kernel/KernelTwin.js';
 
@@ -19,11 +20,11 @@ export interface TwinStatusServer {
 export async function startTwinStatusServer(
   twin: KernelTwin,
   socketPath: string,
-  holders?: (index: number) => Array<{ client: string; pid: number; since: number; lease: string }>,
+  holders?: (index: number) => StatusLease[],
 ): Promise<TwinStatusServer> {
   const crashes = twin.processors.map(() => 0);
   const last = twin.processors.map((p) => p.context.state as string);
-  const listeners = new Set<(body: Record<string, unknown>) => void>();
+  const listeners = new Set<(body: PushedEvent) => void>();
   const unsubscribeTwin = twin.subscribe((index, ctx) => {
     if (ctx.state === last[index]) return;
     last[index] = ctx.state;
@@ -34,7 +35,7 @@ export async function startTwinStatusServer(
       if (ctx.state === 'crashed') l({ event: 'processor.crashed', processor: p.device, name: p.name });
     }
   });
-  const status = () => ({
+  const status = (): StatusBody => ({
     strategy: 'twin',
     processors: twin.processors.map((p) => ({
       name: p.name,

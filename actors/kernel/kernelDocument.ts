@@ -1,8 +1,13 @@
 // kernelDocument: the public JSON format of `rproc-supervisor kernel run` (docs/kernel-run.md), parsed and checked.
 
 import { z } from 'zod';
-import type { Result } from '../../machines/errno.js';
-import { KERNEL_PROFILES, type KernelProfile, profileFeatures } from '../../machines/profile.js';
+import { invalid, type Result } from '../../machines/errno.js';
+import {
+  DEFAULT_PROFILE,
+  KERNEL_PROFILES,
+  type KernelProfile,
+  profileFeatures,
+} from '../../machines/profile.js';
 import { CRASH_TYPES } from '../../machines/rprocTypes.js';
 import { ioctlRequestNumber } from './cdevCommand.js';
 import { deviceIndex } from './Processor.js';
@@ -96,24 +101,17 @@ function crossCheck(doc: KernelDocument, profile: KernelProfile): string[] {
 
 /**
  * Parses and checks a `kernel run` document. `profile` (the `--kernel` flag) overrides the document's
- * `kernel`. Errors name the operation's index and the field: `ops[3].fd: unknown fd "b" …`.
+ * `kernel`. A malformed document fails with errno data (EINVAL, op `kernel run`) whose `issues` name
+ * the operation's index and the field: `ops[3].fd: unknown fd "b" …`.
  */
 export function parseKernelDocument(
   input: unknown,
   profile?: KernelProfile,
-): Result<{ doc: KernelDocument; profile: KernelProfile }> & { errors?: string[] } {
+): Result<{ doc: KernelDocument; profile: KernelProfile }> {
   const parsed = kernelDocumentSchema.safeParse(input);
-  if (!parsed.success) return { ...invalid(formatIssues(parsed.error)) };
-  const effective = profile ?? parsed.data.kernel ?? '5.19';
+  if (!parsed.success) return invalid('kernel run', formatIssues(parsed.error));
+  const effective = profile ?? parsed.data.kernel ?? DEFAULT_PROFILE;
   const errors = crossCheck(parsed.data, effective);
-  if (errors.length) return invalid(errors);
+  if (errors.length) return invalid('kernel run', errors);
   return { ok: true, value: { doc: parsed.data, profile: effective } };
-}
-
-function invalid(errors: string[]) {
-  return {
-    ok: false as const,
-    error: { code: 'EINVAL' as const, op: 'kernel run', detail: errors.join('\n') },
-    errors,
-  };
 }

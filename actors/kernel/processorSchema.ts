@@ -1,6 +1,7 @@
 // processorSchema: the JSON shape of a processor object, shared by `kernel run` documents, scenarios and the daemon.
 
 import { z } from 'zod';
+import { invalid, type Result } from '../../machines/errno.js';
 import { COREDUMP_MODES } from '../../machines/rprocTypes.js';
 
 const ms = z.number().int().nonnegative();
@@ -28,6 +29,17 @@ export const processorSchema = z.strictObject({
 
 /** A processor object as parsed from JSON. */
 export type ProcessorJson = z.infer<typeof processorSchema>;
+
+/**
+ * Checks a list of processor objects (a `--processors` file): at least one, each a {@link processorSchema}.
+ * A failure is EINVAL with op `processors` and one `issues` entry per problem (`[1].bootMs: …`).
+ */
+export function parseProcessors(input: unknown): Result<ProcessorJson[]> {
+  const parsed = z.array(processorSchema).min(1).safeParse(input);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : invalid('processors', formatIssues(parsed.error));
+}
 
 /** Formats a zod issue path the way a user writes it: `ops[3].fd`. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {

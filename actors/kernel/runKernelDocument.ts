@@ -41,7 +41,9 @@ const hasValue = new Set<KernelOp['op']>(['sysfs.read', 'power']);
 /**
  * Runs `doc` on a new twin in virtual time. Each operation waits until it returns (a `start` waits for
  * the boot, a command waits on the lock while recovery runs) unless it says `wait: false`; after the last
- * operation, time runs on until every operation has returned.
+ * operation, time runs on until every operation has returned. A document `parseKernelDocument`
+ * did not check may name a processor the twin does not have: that operation answers ENOENT (as a path
+ * that does not exist would) and the run goes on.
  */
 export function runKernelDocument(doc: KernelDocument, options: RunKernelOptions): KernelRun {
   const clock = new VirtualClock();
@@ -51,11 +53,8 @@ export function runKernelDocument(doc: KernelDocument, options: RunKernelOptions
   const calls: PendingCall<Value>[] = [];
   let emitted = 0;
 
-  const index = (ref: string) => {
-    const p = twin.resolve(ref);
-    if (!p) throw new Error(`unknown processor ${ref}: parseKernelDocument should have rejected it`);
-    return p.index;
-  };
+  // execute() resolves an operation's processor first: an unknown one is that operation's ENOENT.
+  const index = (ref: string) => twin.resolve(ref)?.index ?? -1;
   const file = (label: string, pid?: number) => {
     const f = fds.get(label);
     return f ? { pid: pid ?? f.pid, fd: f.fd } : undefined;
@@ -65,6 +64,8 @@ export function runKernelDocument(doc: KernelDocument, options: RunKernelOptions
     c.map((r): Result<Value> => (r.ok ? ok(undefined) : r));
 
   const execute = (o: KernelOp): PendingCall<Value> => {
+    if ('rproc' in o && !twin.resolve(o.rproc))
+      return now(fail('ENOENT', o.op, `no processor "${o.rproc}" (no such sysfs directory or device)`));
     switch (o.op) {
       case 'sysfs.read':
         return now(twin.sysfsRead(index(o.rproc), o.attr));

@@ -2,6 +2,8 @@
 // time (play / pause / step / speed), or follows a live system. No request leaves this origin.
 
 import { esc, STATE_COLORS, slug, stateClass, statechartSvg, timelineSvg } from './draw.js';
+// Built from scenarios/metricCells.ts: the cells and the bad-value rule of `compare` and its HTML report.
+import { METRIC_NAMES as METRICS, metricCell } from './metricCells.js';
 import {
   actorNames,
   applyItem,
@@ -14,7 +16,6 @@ import {
 } from './model.js';
 
 const $ = (id) => document.getElementById(id);
-const METRICS = ['orphanMs', 'unavailableMs', 'wrongfulStops', 'stopLatencyMs', 'leakedRefs', 'crashNotices'];
 const LOG_ROWS = 400;
 
 const page = {
@@ -186,10 +187,7 @@ function renderMetrics() {
   const rows = page.data.runs
     .map((r) => {
       const cells = METRICS.map((m) => {
-        const v = r.metrics[m];
-        const text = v === null ? 'never' : typeof v === 'object' ? `${v.notified}/${v.of}` : String(v);
-        const bad =
-          (m === 'orphanMs' || m === 'unavailableMs' || m === 'wrongfulStops' || m === 'leakedRefs') && v > 0;
+        const { text, bad } = metricCell(r.metrics, m);
         return `<td class="num${bad ? ' bad' : ''}" data-testid="metric-${slug(r.strategy)}-${m}">${esc(text)}</td>`;
       }).join('');
       return `<tr><td>${esc(r.strategy)}</td>${cells}</tr>`;

@@ -1,7 +1,7 @@
 // The explored system: a base scenario, the alphabet of moves, replay, the canonical state encoding and the invariants.
 
 import type { World } from '../../actors/World.js';
-import { isPowered, isPoweredState, isRunningState } from '../../machines/powered.js';
+import { isPowered, isPoweredState } from '../../machines/powered.js';
 import type { KernelProfile } from '../../machines/profile.js';
 import { profileFeatures } from '../../machines/profile.js';
 import {
@@ -12,6 +12,7 @@ import {
   type TimelineEvent,
 } from '../scenarioSchema.js';
 import { applyEvent, type StartedRun, startRun, stepOf } from '../startRun.js';
+import { observeStop, startWatch } from '../wrongfulStop.js';
 
 /** One move: a timeline event at the current instant, or a time step long enough for everything pending to end. */
 export type Move =
@@ -62,7 +63,7 @@ export function baseScenario(sys: ExploreSystem): ScenarioJson {
 /** The base scenario, checked. */
 export function checkedBase(sys: ExploreSystem): Scenario {
   const parsed = parseScenario(baseScenario(sys));
-  if (!parsed.ok) throw new Error(`explore base scenario is invalid: ${parsed.errors.join('; ')}`);
+  if (!parsed.ok) throw new Error(`explore base scenario is invalid: ${parsed.error.detail}`);
   return parsed.value;
 }
 
@@ -99,32 +100,24 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
   const bounded = () =>
     strategy.name === 'hybrid' && diedInCrash && !world.alive('monitor') ? HYBRID_BOUND : null;
   let last = false;
-  const prev = world.twin.processors.map((p) => ({
-    state: p.context.state,
-    step: 'idle',
-    stopWanted: false,
-  }));
+  const watches = world.twin.processors.map((p) => startWatch(p.context.state));
   world.twin.subscribe((i, ctx) => {
-    const before = prev[i];
+    const before = watches[i];
     if (!before) return;
-    const step = stepOf(world, i);
-    const wanted = (world.wanting.get(world.twin.processor(i).name)?.size ?? 0) > 0;
-    // As in the metric: wrongful if a live client wanted it when the stop began. hybrid's documented
-    // fail-safe is excused: the kernel's release stops the processor when the daemon dies, and it stays
-    // stopped for clients that have not re-registered with a daemon since.
-    let stopWanted = before.stopWanted;
-    if (step === 'stopping' && before.step !== 'stopping') {
-      stopWanted =
-        wanted && !(strategy.name === 'hybrid' && !registeredWanter(started, world.twin.processor(i).name));
-    }
-    const stopped = isRunningState(before.state) && ctx.state === 'offline' && before.step === 'stopping';
-    if (last && stopped && before.stopWanted) {
-      broken.push({
-        invariant: 'no-wrongful-stop',
-        detail: `${world.twin.processor(i).name} stopped under a live client`,
-      });
-    }
-    prev[i] = { state: ctx.state, step, stopWanted };
+    const name = world.twin.processor(i).name;
+    // As in the metric (scenarios/wrongfulStop.ts). hybrid's documented fail-safe is excused: the
+    // kernel's release stops the processor when the monitor dies, and it stays stopped for clients that
+    // have not re-registered with a monitor since.
+    const r = observeStop(
+      before,
+      { state: ctx.state, step: stepOf(world, i) },
+      () =>
+        (world.wanting.get(name)?.size ?? 0) > 0 &&
+        !(strategy.name === 'hybrid' && !registeredWanter(started, name)),
+    );
+    if (last && r.wrongful)
+      broken.push({ invariant: 'no-wrongful-stop', detail: `${name} stopped under a live client` });
+    watches[i] = r.watch;
   });
   moves.forEach((m, k) => {
     last = k === moves.length - 1;

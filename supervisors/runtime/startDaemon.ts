@@ -2,7 +2,7 @@
 
 import type { Socket } from 'node:net';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
-import type { Request } from '../../actors/daemon/protocol.js';
+import type { LeaseLostReason, Request, StatusBody } from '../../actors/daemon/protocol.js';
 import {
   type ConnectionHandler,
   type ProtocolConnection,
@@ -36,7 +36,7 @@ export interface Daemon {
  * The `status` reply: `{ processors: [ { name, device, state, crashes, leases: [ { client, pid, since,
  * lease } ] } ] }`, `since` in ms since the epoch.
  */
-export function statusFrame(supervisor: Supervisor) {
+export function statusFrame(supervisor: Supervisor): StatusBody {
   const s = supervisor.status();
   return {
     strategy: s.strategy,
@@ -96,7 +96,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 if (event === 'granted') return;
                 if (event === 'lost') {
                   leases.delete(lease.id);
-                  send({ event: 'lease.lost', lease: lease.id, processor: d.processor, reason: d.reason });
+                  send({
+                    event: 'lease.lost',
+                    lease: lease.id,
+                    processor: d.processor,
+                    reason: d.reason as LeaseLostReason,
+                  });
                 } else send({ event, lease: lease.id, processor: d.processor });
               },
             });

@@ -31,7 +31,7 @@ const ERRNO = /^E[A-Z]+$/;
 /** Runs `c` on one profile and returns what each operation gave, in {@link Expect} form. */
 export function actual(c: ConformanceCase, profile: KernelProfile): Expect[] {
   const checked = parseKernelDocument({ processors: c.processors ?? [{ name: 'm4' }], ops: c.ops }, profile);
-  if (!checked.ok) throw new Error(`case "${c.title}" is malformed:\n${checked.errors?.join('\n')}`);
+  if (!checked.ok) throw new Error(`case "${c.title}" is malformed:\n${checked.error.issues?.join('\n')}`);
   const run = runKernelDocument(checked.value.doc, { profile });
   run.twin.stop();
   return run.results.map((r) => (r.ok ? (r.value ?? 'ok') : (r.errno ?? 'error')));
