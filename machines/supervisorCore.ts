@@ -31,7 +31,10 @@ export type SupervisorCall =
   | { op: 'read-firmware' }
   | { op: 'write-firmware'; name: string };
 
-/** The answer to a call: `state` and `start` answer the state read afterwards, `read-firmware` the name. */
+/**
+ * The answer to a call, the same from every shell: `state`, `start` and `stop` answer the state read
+ * afterwards, `read-firmware` the name, `recover` and `write-firmware` nothing; a failure its errno.
+ */
 export type SupervisorAnswer = Result<unknown>;
 
 /** What the executor and the supervisor log (the monitor traces `monitor.<event>`; the daemon logs it). */
@@ -183,6 +186,15 @@ export function stepCore(
       break;
   }
   return [s, fx];
+}
+
+/**
+ * True when `input` would change nothing: the same state, no effect. A shell may leave such an input
+ * out (a poll that reads what the last one read), which is the same as giving it.
+ */
+export function isNoOp(config: SupervisorConfig, state: ProcessorCore, input: SupervisorInput): boolean {
+  const [next, effects] = stepCore(config, state, input);
+  return effects.length === 0 && JSON.stringify(next) === JSON.stringify(state);
 }
 
 /** True when no operation is under way or on its way. */

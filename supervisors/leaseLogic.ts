@@ -54,7 +54,10 @@ export const untimedLeaseLogic: ActorLogic<TableLeaseSnapshot, LeaseEvent, Lease
   /** leaseMachine's id and definition: inspection shows the actor as a lease. */
   id: leaseMachine.id,
   config: leaseMachine.config,
-  transition(snapshot, event) {
+  transition(snapshot, event): TableLeaseSnapshot {
+    // Stopped by its parent (the supervisor went away): no end of its own, and inspection sees it stop.
+    if ((event as { type: string }).type === 'xstate.stop')
+      return { ...snapshot, status: 'stopped', output: undefined };
     if (snapshot.status !== 'active') return snapshot;
     const next = UNTIMED_LEASE_TABLE.next(snapshot.key, event.type as (typeof LEASE_EVENTS)[number]);
     return next === snapshot.key ? snapshot : snapshotAt(next, snapshot.context);

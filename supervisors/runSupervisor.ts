@@ -13,6 +13,7 @@ import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.
 import { KERNEL_STATES, type KernelState } from '../machines/rprocTypes.js';
 import {
   coreIdle,
+  isNoOp,
   type ProcessorCore,
   type SupervisorAnswer,
   type SupervisorCall,
@@ -179,8 +180,11 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
         if (!r.ok || stopped) return;
         const state = String(r.value);
         options.onPoll?.(p, state);
-        if ((KERNEL_STATES as readonly string[]).includes(state))
-          input(p, { type: 'observed', state: state as KernelState });
+        if (!(KERNEL_STATES as readonly string[]).includes(state)) return;
+        // A reading that changes nothing is left out: polls of a steady processor cost no actor event.
+        const observed: SupervisorInput = { type: 'observed', state: state as KernelState };
+        if (!isNoOp(config, (ref(p).getSnapshot() as ProcessorSnapshot).context, observed))
+          input(p, observed);
       });
     }
   };

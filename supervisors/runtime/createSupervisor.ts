@@ -34,6 +34,8 @@ export interface SupervisorOptions {
   graceMs?: number;
   /** @default real time */
   clock?: TwinClock;
+  /** An XState inspection observer on the actor tree from its start (see {@link Supervisor.inspect}). */
+  inspect?: (event: InspectionEvent) => void;
   /** Structured log lines. @default none */
   log?: (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
 }
@@ -215,6 +217,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     },
     driver: driverCalls(driver),
     clock,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
     pollMs: options.pollMs ?? 250,
     onLog: (processor, e) =>
       log({

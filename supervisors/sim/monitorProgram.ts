@@ -68,6 +68,8 @@ function monitorDriver(
   const inProcess = <T>(call: PendingCall<T>): Pending<SupervisorAnswer> => ({
     onSettled: (listener) => self.track(call).onSettled((r) => self.run(() => listener(r))),
   });
+  /** A write answers nothing but whether it worked. */
+  const done = (r: Result<number>): Result<undefined> => (r.ok ? ok() : r);
   const write = (p: string, cmd: 'start' | 'stop'): PendingCall<number> => {
     const fd = fds.get(p);
     return options.control === 'cdev' && fd !== undefined
@@ -82,14 +84,13 @@ function monitorDriver(
         case 'read-firmware':
           return inProcess(PendingCall.settled(read(p, 'firmware')));
         case 'start':
-          // Answered with the state read when the kernel returns: `offline` after a success is a wedge.
-          return inProcess(write(p, 'start').map<string>((r) => (r.ok ? read(p, 'state') : r)));
         case 'stop':
-          return inProcess(write(p, 'stop'));
+          // Answered with the state read when the kernel returns, as a driver's commands are.
+          return inProcess(write(p, c.op).map<string>((r) => (r.ok ? read(p, 'state') : r)));
         case 'recover':
-          return inProcess(twin.sysfsWrite(world.index(p), 'recovery', 'recover\n'));
+          return inProcess(twin.sysfsWrite(world.index(p), 'recovery', 'recover\n').map(done));
         case 'write-firmware':
-          return inProcess(twin.sysfsWrite(world.index(p), 'firmware', `${c.name}\n`));
+          return inProcess(twin.sysfsWrite(world.index(p), 'firmware', `${c.name}\n`).map(done));
       }
     },
   };
