@@ -56,8 +56,17 @@ export const untimedLeaseLogic: ActorLogic<TableLeaseSnapshot, LeaseEvent, Lease
   config: leaseMachine.config,
   transition(snapshot, event): TableLeaseSnapshot {
     // Stopped by its parent (the supervisor went away): no end of its own, and inspection sees it stop.
-    if ((event as { type: string }).type === 'xstate.stop')
-      return { ...snapshot, status: 'stopped', output: undefined };
+    if ((event as { type: string }).type === 'xstate.stop') {
+      const { value, context, key } = snapshot;
+      return {
+        status: 'stopped',
+        output: undefined,
+        error: undefined,
+        value,
+        context,
+        key,
+      } as TableLeaseSnapshot;
+    }
     if (snapshot.status !== 'active') return snapshot;
     const next = UNTIMED_LEASE_TABLE.next(snapshot.key, event.type as (typeof LEASE_EVENTS)[number]);
     return next === snapshot.key ? snapshot : snapshotAt(next, snapshot.context);
