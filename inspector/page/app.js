@@ -226,7 +226,16 @@ function onLiveState(msg) {
   page.liveHistory.push({ t: msg.t, state: msg.state });
   if (page.liveHistory.length > 2000) page.liveHistory.shift();
   page.live = msg.state;
-  renderLive();
+  liveSoon();
+}
+
+/** One render per frame however many messages arrive in it (a state frame and its events come apart). */
+let liveFrame = 0;
+function liveSoon() {
+  liveFrame ||= requestAnimationFrame(() => {
+    liveFrame = 0;
+    renderLive();
+  });
 }
 
 function onLiveEvents(msg) {
@@ -235,8 +244,8 @@ function onLiveEvents(msg) {
   for (const ev of msg.events) applyStreamEvent(page.liveActors, ev);
   const ended = [...page.liveActors.values()].filter((a) => a.status !== 'active');
   for (const a of ended.slice(0, Math.max(0, ended.length - LIVE_ENDED_SHOWN))) page.liveActors.delete(a.id);
-  if (msg.events.some((e) => e.kind !== 'event')) renderLive();
-  else renderLiveLog();
+  if (msg.events.some((e) => e.kind !== 'event')) liveSoon();
+  else if (!liveFrame) renderLiveLog();
 }
 
 function renderLive() {
