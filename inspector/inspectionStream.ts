@@ -23,15 +23,22 @@ interface StreamEventBase {
   actor: string;
 }
 
-/** An actor was created. */
+/** An actor was created (or, with `late`, first seen). Its parent's record always comes before it. */
 export interface StreamActorEvent extends StreamEventBase {
   kind: 'actor';
   /** A readable name: the actor's id (`remoteproc0`), or what the `label` option says. */
   name: string;
   /** The machine's id (`rproc`, `lease`, `supervisor`), or null for other logic. */
   machine: string | null;
-  /** The parent's `sessionId`, or null for a root. */
+  /** The parent's `sessionId` (the actor that spawned or invoked it), or null for a root. */
   parent: string | null;
+  /** Its XState `systemId`, when it was given one. */
+  systemId?: string;
+  /**
+   * True when the actor was created before the stream was attached (`actor.system.inspect` on a
+   * running system): the record comes with its first event or snapshot, and `t` is when it was seen.
+   */
+  late?: true;
 }
 
 /** An event was sent to an actor. */
@@ -73,6 +80,23 @@ export interface InspectionStreamOptions {
   forward?: (event: InspectionEvent) => void;
 }
 
+/** An actor the stream knows, as {@link InspectionStream.actors} lists it. */
+export interface StreamActor {
+  /** Its `sessionId`. */
+  actor: string;
+  name: string;
+  machine: string | null;
+  parent: string | null;
+  systemId?: string;
+  /** When its record was made (see {@link StreamActorEvent.late}). */
+  t: number;
+  /** Its last snapshot's status (`active` until one says otherwise). */
+  status: string;
+}
+
+/** How many ended actors (done, error, stopped) {@link InspectionStream.actors} keeps, newest first. */
+export const ENDED_ACTORS_KEPT = 200;
+
 /** A running stream. */
 export interface InspectionStream {
   /** Pass as XState's `inspect` option, or to `actor.system.inspect(…)`. */
@@ -85,6 +109,17 @@ export interface InspectionStream {
   readonly bound: number;
   /** Calls `listener` with every new event; returns an unsubscribe. */
   subscribe(listener: (event: StreamEvent) => void): () => void;
+  /**
+   * The actors the stream knows, in the order their records were made: every active one, and the
+   * newest {@link ENDED_ACTORS_KEPT} ended ones. What a page joining late needs for the actor tree
+   * when the records themselves have left the ring.
+   */
+  actors(): StreamActor[];
+  /**
+   * Records `ref`, an actor created before the stream was attached, and its current snapshot (with
+   * `cause` ''), unless the stream knows it already: a quiet actor is then shown before it acts.
+   */
+  seen(ref: AnyActorRef): void;
 }
 
 const MAX_DEPTH = 4;
@@ -121,6 +156,16 @@ const machineId = (ref: AnyActorRef): string | null => {
   return logic && typeof logic.id === 'string' && logic.config ? logic.id : null;
 };
 
+/** The actor that spawned or invoked `ref` (XState keeps it as `_parent`), if any. */
+const parentOf = (ref: AnyActorRef): AnyActorRef | undefined => (ref as { _parent?: AnyActorRef })._parent;
+
+/** `ref`'s `systemId`: given as an option, set on the ref only after its `@xstate.actor` event. */
+const systemIdOf = (ref: AnyActorRef): string | undefined => {
+  const r = ref as { options?: { systemId?: unknown }; systemId?: unknown };
+  const id = r.options?.systemId ?? r.systemId;
+  return typeof id === 'string' ? id : undefined;
+};
+
 /**
  * Turns XState inspection events into {@link StreamEvent}s in a ring buffer of `bound` events.
  * `@xstate.actor`, `@xstate.event` and `@xstate.snapshot` are kept (the three `@statelyai/inspect`
@@ -144,8 +189,12 @@ export function createInspectionStream(options: InspectionStreamOptions = {}): I
   let seq = 0;
   let dropped = 0;
   const listeners = new Set<(e: StreamEvent) => void>();
+  // Per actor: its record and its last snapshot (to drop repeats). An ended actor leaves `last` and
+  // waits in `ended` (oldest first) until ENDED_ACTORS_KEPT newer ones have ended: bounded in a
+  // daemon whose leases come and go.
   const last = new Map<string, string>();
-  const machines = new Map<string, string | null>();
+  const known = new Map<string, StreamActor>();
+  const ended = new Set<string>();
 
   const push = (
     e:
@@ -170,15 +219,50 @@ export function createInspectionStream(options: InspectionStreamOptions = {}): I
     }
   };
 
+  /** Makes `ref`'s record (its parent's first) unless it exists; `late` when not from its creation. */
+  const record = (ref: AnyActorRef, late: boolean) => {
+    const id = ref.sessionId;
+    if (known.has(id)) return;
+    const up = parentOf(ref);
+    if (up) record(up, true);
+    const machine = machineId(ref);
+    const systemId = systemIdOf(ref);
+    const e = {
+      kind: 'actor' as const,
+      name: label(ref, machine),
+      machine,
+      parent: up?.sessionId ?? null,
+      ...(systemId ? { systemId } : {}),
+      ...(late ? { late: true as const } : {}),
+    };
+    push(e, id);
+    const { kind: _k, late: _l, ...rest } = e;
+    known.set(id, { actor: id, ...rest, t: now(), status: 'active' });
+  };
+  const end = (id: string) => {
+    last.delete(id);
+    ended.add(id);
+    for (const old of ended) {
+      if (ended.size <= ENDED_ACTORS_KEPT) break;
+      ended.delete(old);
+      known.delete(old);
+    }
+  };
+
   const observe = (ev: InspectionEvent) => {
     const ref = ev.actorRef as AnyActorRef;
     const id = ref.sessionId;
     if (ev.type === '@xstate.actor') {
-      const machine = machineId(ref);
-      machines.set(id, machine);
-      const parent = (ref as { _parent?: AnyActorRef })._parent?.sessionId ?? null;
-      push({ kind: 'actor', name: label(ref, machine), machine, parent }, id);
-    } else if (ev.type === '@xstate.event') {
+      record(ref, false);
+      return;
+    }
+    // Events and snapshots of an actor created before the stream was attached bring its record first
+    // (an ended actor's was made; events still sent to it are kept).
+    const over = ended.has(id);
+    if (!over) record(ref, true);
+    if (ev.type === '@xstate.event') {
+      const from = ev.sourceRef as AnyActorRef | undefined;
+      if (from && !ended.has(from.sessionId)) record(from, true);
       push(
         {
           kind: 'event',
@@ -189,7 +273,8 @@ export function createInspectionStream(options: InspectionStreamOptions = {}): I
       );
     } else if (ev.type === '@xstate.snapshot') {
       const s = ev.snapshot as { status?: string; value?: unknown; context?: unknown };
-      const machine = machines.get(id) ?? machineId(ref);
+      const actor = known.get(id);
+      const machine = actor?.machine ?? machineId(ref);
       const reduced = {
         status: String(s.status ?? 'active'),
         value: 'value' in s ? (toData(s.value) ?? null) : null,
@@ -199,6 +284,8 @@ export function createInspectionStream(options: InspectionStreamOptions = {}): I
       if (last.get(id) === key) return;
       last.set(id, key);
       push({ kind: 'snapshot', ...reduced, cause: String(ev.event?.type ?? '') }, id);
+      if (actor) actor.status = reduced.status;
+      if (reduced.status !== 'active' && !over) end(id);
     }
   };
 
@@ -227,6 +314,21 @@ export function createInspectionStream(options: InspectionStreamOptions = {}): I
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    actors: () => [...known.values()].map((a) => ({ ...a })),
+    seen(ref) {
+      try {
+        if (known.has(ref.sessionId) || ended.has(ref.sessionId)) return;
+        observe({
+          type: '@xstate.snapshot',
+          actorRef: ref,
+          rootId: ref.sessionId,
+          snapshot: ref.getSnapshot(),
+          event: { type: '' },
+        } as InspectionEvent);
+      } catch {
+        // As the observer: never break the system it watches.
+      }
     },
   };
 }

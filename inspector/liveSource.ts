@@ -49,10 +49,14 @@ export interface LiveSource {
   close?(): void;
 }
 
-/** Attaches `stream` to each processor actor's system; returns the detach. */
+/**
+ * Attaches `stream` to each processor actor's system, and records the processors' actors at once
+ * (they were created before it: the twin adds its processors when it is built); returns the detach.
+ */
 function attach(twin: TwinLike | undefined, stream: InspectionStream | undefined): () => void {
   if (!twin || !stream) return () => {};
   const subs = twin.processors.map((p) => p.actor.system.inspect(stream.observer));
+  for (const p of twin.processors) stream.seen(p.actor);
   return () => {
     for (const s of subs) s.unsubscribe();
   };

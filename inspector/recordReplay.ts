@@ -8,6 +8,7 @@ import type { RprocContext } from '../machines/rprocTypes.js';
 import type { Metrics } from '../scenarios/metrics.js';
 import { runScenario } from '../scenarios/runScenario.js';
 import type { Scenario, StrategyName } from '../scenarios/scenarioSchema.js';
+import { type PaidCost, paidCosts } from './documentedCosts.js';
 import {
   createInspectionStream,
   DEFAULT_STREAM_BOUND,
@@ -34,6 +35,8 @@ export interface RecordedRun {
   traceBefore: number[];
   /** The same metrics `compare` prints for this run. */
   metrics: Metrics;
+  /** The strategy's documented costs this run paid (which metrics they explain, and when). */
+  costs: PaidCost[];
   /** Real milliseconds the recording took. */
   recordMs: number;
 }
@@ -136,6 +139,7 @@ export function recordReplay(
       trace: run.trace,
       traceBefore: traceBefore.slice(traceBefore.length - events.length),
       metrics: run.metrics,
+      costs: paidCosts(name, run.trace, run.metrics),
       recordMs: Math.round(performance.now() - started),
     };
   });

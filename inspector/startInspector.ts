@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { rprocMachine } from '../machines/rprocMachine.js';
-import { STREAM_VERSION, type StreamEvent } from './inspectionStream.js';
+import { STREAM_VERSION, type StreamActor, type StreamEvent } from './inspectionStream.js';
 import type { LiveSource, LiveState } from './liveSource.js';
 import type { ReplayData } from './recordReplay.js';
 import { layoutStatechart, type Statechart } from './statechart.js';
@@ -47,6 +47,8 @@ export type ServerMessage =
       statechart: Statechart;
       history: Array<{ t: number; state: LiveState }>;
       events: StreamEvent[];
+      /** Every actor the stream knows (active ones, the newest ended ones), for the actor tree. */
+      actors: StreamActor[];
       dropped: number;
       bound: number | null;
       /** ms since the epoch at t = 0. */
@@ -225,6 +227,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       statechart,
       history,
       events: source.live.stream?.events() ?? [],
+      actors: source.live.stream?.actors() ?? [],
       dropped: source.live.stream?.dropped ?? 0,
       bound: source.live.stream?.bound ?? null,
       origin,

@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createInspectionStream } from '../inspector/inspectionStream.js';
+import { createActor } from 'xstate';
+import { createInspectionStream, type StreamActor } from '../inspector/inspectionStream.js';
 import type { LiveSource, LiveState } from '../inspector/liveSource.js';
 import { recordReplay } from '../inspector/recordReplay.js';
 import { type Inspector, rprocStatechart, startInspector } from '../inspector/startInspector.js';
+import { leaseMachine } from '../machines/leaseMachine.js';
 import { parseScenario } from '../scenarios/scenarioSchema.js';
 import { runCli } from './cliHarness.js';
 import { until } from './wait.js';
@@ -66,11 +68,11 @@ describe('startInspector', () => {
     expect(page.status).toBe(200);
     expect(page.body).toContain('<script type="module" src="/app.js">');
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
-    for (const f of ['/app.js', '/draw.js', '/model.js', '/app.css'])
+    for (const f of ['/app.js', '/draw.js', '/model.js', '/panels.js', '/app.css'])
       expect((await get(s.port, f)).status).toBe(200);
     expect((await get(s.port, '/../package.json')).status).toBe(404);
     // No external URL anywhere in what the page loads.
-    for (const f of ['/', '/app.js', '/draw.js', '/model.js', '/app.css'])
+    for (const f of ['/', '/app.js', '/draw.js', '/model.js', '/panels.js', '/app.css'])
       expect((await get(s.port, f)).body).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
     // DNS rebinding: another Host is refused.
     expect((await get(s.port, '/', `evil.example:${s.port}`)).status).toBe(421);
@@ -126,11 +128,28 @@ describe('startInspector', () => {
       },
       stream,
     };
+    // An actor the stream knows, created before it: a page joining late gets it in `actors`.
+    const lease = createActor(leaseMachine, {
+      input: { id: 'l1', client: 'a', processor: 'm4', ttlMs: null },
+    });
+    lease.start();
+    stream.seen(lease);
     const s = await startInspector({ source: { kind: 'live', live }, port: 0, pollMs: 60_000 });
     servers.push(s);
     const c = client(`ws://127.0.0.1:${s.port}/ws`);
     await c.opened;
     await until(() => c.messages.some((m) => m.type === 'live.init'));
+    const init = c.messages.find((m) => m.type === 'live.init') as unknown as { actors: StreamActor[] };
+    expect(init.actors).toEqual([
+      {
+        actor: lease.sessionId,
+        name: lease.id,
+        machine: 'lease',
+        parent: null,
+        t: expect.any(Number),
+        status: 'active',
+      },
+    ]);
     const sent = Date.now();
     state = {
       title: 't',

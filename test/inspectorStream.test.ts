@@ -3,11 +3,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createActor, type InspectionEvent } from 'xstate';
+import { createActor, createMachine, type InspectionEvent, setup, spawnChild, stopChild } from 'xstate';
 import { VirtualClock } from '../actors/VirtualClock.js';
 import {
   createInspectionStream,
   DEFAULT_STREAM_BOUND,
+  ENDED_ACTORS_KEPT,
   STREAM_VERSION,
   type StreamEvent,
   toData,
@@ -132,6 +133,98 @@ describe('createInspectionStream', () => {
   });
 });
 
+/** A parent that spawns a `child` lease-like machine per `add` (XState's spawnChild), and stops it on `drop`. */
+const child = createMachine({
+  id: 'child',
+  initial: 'on',
+  states: { on: { on: { end: 'off' } }, off: { type: 'final' } },
+});
+const parentMachine = setup({ actors: { child } }).createMachine({
+  id: 'parent',
+  on: {
+    add: {
+      actions: spawnChild('child', {
+        id: ({ event }) => (event as { id?: string }).id ?? 'c',
+        systemId: 'kid',
+      }),
+    },
+    drop: { actions: stopChild('a') },
+  },
+});
+
+describe('the actor tree in the stream', () => {
+  it('should carry each actor’s parent: a spawned child names its parent’s sessionId', () => {
+    const stream = createInspectionStream();
+    const root = createActor(parentMachine, { id: 'root', inspect: stream.observer }).start();
+    root.send({ type: 'add', id: 'a' });
+    const a = root.getSnapshot().children.a;
+    const records = stream.events().filter((e) => e.kind === 'actor');
+    expect(records.map((e) => [e.name, e.machine, e.parent])).toEqual([
+      ['root', 'parent', null],
+      ['a', 'child', root.sessionId],
+    ]);
+    expect(records[1]).toMatchObject({ actor: a?.sessionId, systemId: 'kid' });
+    expect(records.some((e) => 'late' in e)).toBe(false);
+    // The table a late page reads: both, with the child's end once its parent stops it.
+    root.send({ type: 'drop' });
+    expect(stream.actors().map((x) => [x.name, x.parent, x.status])).toEqual([
+      ['root', null, 'active'],
+      ['a', root.sessionId, 'stopped'],
+    ]);
+  });
+
+  it('should give actors created before the stream was attached a late record, parents first', () => {
+    const root = createActor(parentMachine, { id: 'root' }).start();
+    root.send({ type: 'add', id: 'a' });
+    const stream = createInspectionStream();
+    root.system.inspect(stream.observer);
+    root.getSnapshot().children.a?.send({ type: 'end' });
+    const events = stream.events();
+    const records = events.filter((e) => e.kind === 'actor');
+    expect(records.map((e) => [e.name, e.parent, e.late])).toEqual([
+      ['root', null, true],
+      ['a', root.sessionId, true],
+    ]);
+    // Each record comes before the first event or snapshot of its actor.
+    const first = (id: string) => events.findIndex((e) => e.actor === id);
+    for (const r of records) expect(first(r.actor)).toBe(events.indexOf(r));
+    expect(stream.actors().find((x) => x.name === 'a')?.status).toBe('done');
+  });
+
+  it('should record a quiet actor created before it when told (seen), with its snapshot, once', () => {
+    const root = createActor(parentMachine, { id: 'root' }).start();
+    const stream = createInspectionStream();
+    root.system.inspect(stream.observer);
+    stream.seen(root);
+    stream.seen(root);
+    expect(
+      stream
+        .events()
+        .map((e) => [e.kind, e.actor, e.kind === 'actor' ? e.late : e.kind === 'snapshot' ? e.status : null]),
+    ).toEqual([
+      ['actor', root.sessionId, true],
+      ['snapshot', root.sessionId, 'active'],
+    ]);
+    root.send({ type: 'add', id: 'a' });
+    expect(stream.actors().map((x) => x.name)).toEqual(['root', 'a']);
+  });
+
+  it('should keep every active actor and only the newest ended ones', () => {
+    const stream = createInspectionStream({ bound: 50 });
+    const root = createActor(parentMachine, { id: 'root', inspect: stream.observer }).start();
+    const n = ENDED_ACTORS_KEPT + 30;
+    for (let i = 0; i < n; i++) {
+      root.send({ type: 'add', id: `k${i}` });
+      if (i < n - 1) root.getSnapshot().children[`k${i}`]?.send({ type: 'end' });
+    }
+    const actors = stream.actors();
+    expect(actors.filter((x) => x.status === 'active').map((x) => x.name)).toEqual(['root', `k${n - 1}`]);
+    expect(actors.filter((x) => x.status === 'done')).toHaveLength(ENDED_ACTORS_KEPT);
+    expect(actors[1]?.name).toBe(`k${n - 1 - ENDED_ACTORS_KEPT}`);
+    expect(actors.every((x) => x.name === 'root' || x.parent === root.sessionId)).toBe(true);
+  });
+});
+
 describe('recordReplay', () => {
   const file = 'scenarios/builtin/monitor-crash-no-restart.json';
   const parsed = parseScenario(JSON.parse(readFileSync(file, 'utf8')));
@@ -155,6 +248,11 @@ describe('recordReplay', () => {
       subject: 'm4',
       data: { stops: true },
     });
+    // That stop is hybrid's documented fail-safe: the run says which metrics it explains, and when.
+    expect(hybrid?.costs.map((c) => [c.id, c.metrics, c.at])).toEqual([
+      ['hybrid.fail-safe-stop', ['wrongfulStops', 'unavailableMs'], [{ t: 3000, processor: 'm4' }]],
+    ]);
+    expect(data.runs[0]?.costs).toEqual([]);
   });
 });
 

@@ -1,19 +1,19 @@
 // app: the inspector page — connects to its own server's WebSocket, replays a recorded run over virtual
 // time (play / pause / step / speed), or follows a live system. No request leaves this origin.
 
-import { esc, STATE_COLORS, slug, stateClass, statechartSvg, timelineSvg } from './draw.js';
-// Built from scenarios/metricCells.ts: the cells and the bad-value rule of `compare` and its HTML report.
-import { METRIC_NAMES as METRICS, metricCell } from './metricCells.js';
+import { esc, STATE_COLORS, timelineSvg } from './draw.js';
 import {
   actorNames,
   applyItem,
+  applyStreamEvent,
   describe,
+  hasMonitor,
   liveView,
   mergeRuns,
   runView,
   stateAt,
-  valueText,
 } from './model.js';
+import { columnsHtml, metricsHtml } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 const LOG_ROWS = 400;
@@ -32,8 +32,11 @@ const page = {
   live: null,
   liveHistory: [],
   liveEvents: [],
+  liveActors: new Map(),
   origin: 0,
 };
+/** Ended actors the live tree keeps (the newest), so that lease churn does not grow the page. */
+const LIVE_ENDED_SHOWN = 20;
 
 function setConn(text, cls) {
   const el = $('conn');
@@ -69,7 +72,12 @@ function startReplay(data) {
   page.mode = 'replay';
   page.data = data;
   page.chart = data.statechart;
-  page.runs = data.runs.map((r) => ({ ...r, title: r.strategy, names: actorNames(r.events) }));
+  page.runs = data.runs.map((r) => ({
+    ...r,
+    title: r.strategy,
+    names: actorNames(r.events),
+    monitored: hasMonitor(r.events),
+  }));
   page.items = mergeRuns(data.runs);
   $('title').textContent = data.scenario.name;
   $('subtitle').textContent =
@@ -183,18 +191,7 @@ function renderReplay() {
 }
 
 function renderMetrics() {
-  const head = METRICS.map((m) => `<th class="num">${m}</th>`).join('');
-  const rows = page.data.runs
-    .map((r) => {
-      const cells = METRICS.map((m) => {
-        const { text, bad } = metricCell(r.metrics, m);
-        return `<td class="num${bad ? ' bad' : ''}" data-testid="metric-${slug(r.strategy)}-${m}">${esc(text)}</td>`;
-      }).join('');
-      return `<tr><td>${esc(r.strategy)}</td>${cells}</tr>`;
-    })
-    .join('');
-  $('metrics').innerHTML =
-    `<table><thead><tr><th>strategy</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  $('metrics').innerHTML = metricsHtml(page.data.runs);
   const sizes = page.data.runs.map(
     (r) =>
       `${r.strategy}: ${r.events.length} events${r.dropped ? `, ${r.dropped} dropped` : ''}, recorded in ${r.recordMs} ms`,
@@ -210,6 +207,10 @@ function startLive(msg) {
   page.origin = msg.origin;
   page.liveHistory = msg.history.slice();
   page.liveEvents = msg.events.slice(-LOG_ROWS);
+  page.liveActors = new Map();
+  for (const a of msg.actors ?? [])
+    page.liveActors.set(a.actor, { ...a, id: a.actor, since: a.t, value: null, context: null });
+  for (const ev of msg.events) applyStreamEvent(page.liveActors, ev);
   page.live = msg.history.at(-1)?.state ?? null;
   $('live-bar').hidden = false;
   $('metrics-panel').querySelector('h2').innerHTML = 'Stream';
@@ -225,20 +226,33 @@ function onLiveState(msg) {
   page.liveHistory.push({ t: msg.t, state: msg.state });
   if (page.liveHistory.length > 2000) page.liveHistory.shift();
   page.live = msg.state;
-  renderLive();
+  liveSoon();
+}
+
+/** One render per frame however many messages arrive in it (a state frame and its events come apart). */
+let liveFrame = 0;
+function liveSoon() {
+  liveFrame ||= requestAnimationFrame(() => {
+    liveFrame = 0;
+    renderLive();
+  });
 }
 
 function onLiveEvents(msg) {
   page.liveEvents.push(...msg.events);
   if (page.liveEvents.length > LOG_ROWS) page.liveEvents.splice(0, page.liveEvents.length - LOG_ROWS);
-  renderLiveLog();
+  for (const ev of msg.events) applyStreamEvent(page.liveActors, ev);
+  const ended = [...page.liveActors.values()].filter((a) => a.status !== 'active');
+  for (const a of ended.slice(0, Math.max(0, ended.length - LIVE_ENDED_SHOWN))) page.liveActors.delete(a.id);
+  if (msg.events.some((e) => e.kind !== 'event')) liveSoon();
+  else if (!liveFrame) renderLiveLog();
 }
 
 function renderLive() {
   if (!page.live) return;
   $('title').textContent = page.live.title;
   $('subtitle').textContent = page.live.strategy ? `strategy ${page.live.strategy}` : '';
-  renderColumns([liveView(page.live)], (l) => new Date(l.since).toLocaleTimeString());
+  renderColumns([liveView(page.live, page.liveActors)], (l) => new Date(l.since).toLocaleTimeString());
   $('live-updated').textContent = new Date().toLocaleTimeString();
   renderLiveTimeline();
   renderLiveLog();
@@ -292,6 +306,7 @@ function renderLiveTimeline() {
 
 function renderLiveLog() {
   const names = actorNames(page.liveEvents);
+  for (const a of page.liveActors.values()) if (!names.has(a.id)) names.set(a.id, a.name);
   const run = { names };
   renderLog(
     page.liveEvents.map((ev) => ({ run: 0, src: 'xstate', t: ev.t, ev })),
@@ -302,35 +317,7 @@ function renderLiveLog() {
 // ---- shared rendering -----------------------------------------------------------------------------
 
 function renderColumns(views, sinceText) {
-  const html = views
-    .map((v) => {
-      const procs = v.processors
-        .map((p) => {
-          const id = `${slug(v.key)}-${slug(p.name)}`;
-          const holders = p.holders === null ? '—' : String(p.holders);
-          return `<div class="proc" data-testid="proc-${id}" data-state="${esc(p.state)}" data-power="${p.power ?? ''}" data-holders="${p.holders ?? ''}">
-  <div class="proc-head"><span class="proc-name">${esc(p.name)}</span>
-  <span class="badge s-${esc(stateClass(p.state, p.step))}" data-testid="state-${id}">${esc(p.state)}</span>
-  <span class="kv">machine <b data-testid="value-${id}">${esc(valueText(p.value))}</b></span>
-  <span class="kv">power <b data-testid="power-${id}">${p.power ?? '—'}</b></span>
-  <span class="kv">holders <b data-testid="holders-${id}">${holders}</b></span></div>
-  ${p.value !== null && page.chart ? statechartSvg(page.chart, p.value, `chart-${id}`) : '<p class="none">No statechart: the processor is a real one, read through sysfs.</p>'}
-</div>`;
-        })
-        .join('');
-      const rows = v.leases
-        .map(
-          (l) =>
-            `<tr class="${l.holds ? '' : 'ended'}"><td>${esc(l.client)}</td><td>${esc(l.processor)}</td><td class="num">${l.pid ?? '—'}</td><td>${esc(l.state)}</td><td class="num">${esc(sinceText(l))}</td></tr>`,
-        )
-        .join('');
-      const table = v.monitored
-        ? `<table class="leases" data-testid="leases-${slug(v.key)}"><thead><tr><th>client</th><th>processor</th><th class="num">pid</th><th>state</th><th class="num">since</th></tr></thead><tbody>${rows || '<tr><td colspan="5" class="none">no leases</td></tr>'}</tbody></table>`
-        : '<p class="none leases">No lease table: under this strategy clients act on the kernel directly.</p>';
-      return `<article class="column" data-testid="strategy-${slug(v.key)}"><h2>${esc(v.title)}</h2>${procs}${table}</article>`;
-    })
-    .join('');
-  $('columns').innerHTML = html;
+  $('columns').innerHTML = columnsHtml(views, sinceText, page.chart);
 }
 
 let toTime = () => 0;

@@ -1,7 +1,7 @@
-// draw: SVG for the page — the statechart (laid out by the server from machines/rproc) and the swimlane
-// timeline of every strategy on one time axis.
+// draw: SVG and HTML for the page — the statechart (laid out by the server from machines/rproc), the
+// actor tree, and the swimlane timeline of every strategy on one time axis.
 
-import { activePaths } from './model.js';
+import { activePaths, valueText } from './model.js';
 // Built from scenarios/timelineSpans.ts, the same code `compare --html` draws with.
 import { bandColor, processSpans, STATE_COLORS, wantSpans } from './timelineSpans.js';
 
@@ -21,18 +21,22 @@ export const slug = (s) => String(s).replace(/[^A-Za-z0-9_.-]/g, '_');
 
 /**
  * The statechart as an SVG string; the states on the path of `value` are highlighted. `chart` is the
- * server's layout of `rprocMachine` (nodes with absolute boxes, edges with routed points).
+ * server's layout of `rprocMachine` (nodes with absolute boxes, edges with routed points). The
+ * machine's states are lock steps (what the holder of `rproc->lock` does), so the active step is
+ * tinted with `kernel.state` (`rproc->state`: running, offline …) and labelled with it: `idle` on a
+ * running processor is green, on an offline one grey. `value` null draws the chart with nothing active.
  */
-export function statechartSvg(chart, value, testid) {
+export function statechartSvg(chart, value, testid, kernel = null) {
   const active = new Set(activePaths(value).map((p) => `${chart.machine}.${p}`));
   active.add(chart.machine);
   const parts = [];
   for (const n of chart.nodes) {
     const compound = n.type === 'compound' || n.type === 'parallel';
     const on = active.has(n.id) && n.depth > 0;
-    const cls = `st${compound ? ' compound' : ''}${on ? ' active' : ''}${n.depth === 0 ? ' root' : ''}`;
+    const leaf = on && !compound && kernel;
+    const cls = `st${compound ? ' compound' : ''}${on ? ' active' : ''}${leaf ? ` k-${stateClass(kernel.state, '')}` : ''}${n.depth === 0 ? ' root' : ''}`;
     parts.push(
-      `<g class="${cls}" data-state="${esc(n.path)}"><rect x="${r1(n.x)}" y="${r1(n.y)}" width="${r1(n.width)}" height="${r1(n.height)}" rx="${compound ? 8 : 12}"/>`,
+      `<g class="${cls}" data-state="${esc(n.path)}"${leaf ? ` data-kernel-state="${esc(kernel.state)}"` : ''}><rect x="${r1(n.x)}" y="${r1(n.y)}" width="${r1(n.width)}" height="${r1(n.height)}" rx="${compound ? 8 : 12}"/>`,
       compound
         ? `<text x="${r1(n.x + 10)}" y="${r1(n.y + 17)}" class="sk">${esc(n.depth === 0 ? `#${n.key}` : n.key)}</text>`
         : `<text x="${r1(n.x + n.width / 2)}" y="${r1(n.y + n.height / 2 + 4)}" text-anchor="middle" class="sk">${esc(n.key)}</text>`,
@@ -48,6 +52,11 @@ export function statechartSvg(chart, value, testid) {
       parts.push(
         `<text x="${r1(n.x + 10)}" y="${r1(n.y + 32)}" class="internal">on: ${esc(n.internal.join(', '))}</text>`,
       );
+    if (leaf)
+      parts.push(
+        `<text x="${r1(n.x + n.width / 2)}" y="${r1(n.y - 4)}" text-anchor="middle" class="kstate">state ${esc(kernel.state)}</text>`,
+        `<title>${esc(`lock step ${n.path}; rproc->state ${kernel.state}, power ${kernel.power}`)}</title>`,
+      );
     parts.push('</g>');
   }
   for (const e of chart.edges) {
@@ -58,9 +67,28 @@ export function statechartSvg(chart, value, testid) {
       `<g class="tr-g"><title>${esc(`${e.source.split('.').slice(1).join('.')} → ${e.target.split('.').slice(1).join('.')}: ${e.label}`)}</title><path d="${d}" class="tr-hit"/><path d="${d}" class="tr" marker-end="url(#arrow)"/></g>`,
     );
   }
-  return `<svg class="chart" viewBox="0 0 ${chart.width} ${chart.height}" role="img" aria-label="statechart of ${esc(chart.machine)}"${testid ? ` data-testid="${esc(testid)}"` : ''}>
+  return `<svg class="chart${value === null ? ' pending' : ''}" viewBox="0 0 ${chart.width} ${chart.height}" role="img" aria-label="statechart of ${esc(chart.machine)}"${testid ? ` data-testid="${esc(testid)}"` : ''}>
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" class="ah"/></marker></defs>
 ${parts.join('\n')}</svg>`;
+}
+
+/**
+ * The actor tree as nested lists: each actor with its machine and state, under its parent (the actor
+ * that spawned or invoked it); ended ones greyed with their status. `key` scopes the test ids.
+ */
+export function actorTreeHtml(roots, key) {
+  const item = (n, parent) => {
+    const ended = n.status !== 'active';
+    const state = n.value === null || n.value === undefined ? '' : valueText(n.value);
+    // A processor's machine is named after its device (remoteproc0); its context names the processor.
+    const proc =
+      n.machine === 'rproc' && n.context?.name ? ` <span class="ap">${esc(n.context.name)}</span>` : '';
+    const kids = n.children.length ? `<ul>${n.children.map((c) => item(c, n)).join('')}</ul>` : '';
+    return `<li class="${ended ? 'ended' : ''}" data-testid="actor-${slug(key)}-${slug(n.name)}" data-actor="${esc(n.id)}" data-parent="${esc(parent?.name ?? '')}" data-status="${esc(n.status)}"><span class="an">${esc(n.name)}</span>${proc}${n.machine ? ` <span class="am">${esc(n.machine)}</span>` : ''}${state ? ` <span class="av">${esc(state)}</span>` : ''}${ended ? ` <span class="as">${esc(n.status)}</span>` : ''}${kids}</li>`;
+  };
+  return roots.length
+    ? `<ul class="tree-root">${roots.map((r) => item(r, null)).join('')}</ul>`
+    : '<p class="none">No actors yet.</p>';
 }
 
 function tickStep(horizon) {

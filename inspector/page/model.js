@@ -30,6 +30,61 @@ function emptyRun() {
   return { actors: new Map(), procs: new Map(), pids: new Map(), alive: new Set(), last: null };
 }
 
+/**
+ * Applies one stream event to `actors` (sessionId → actor: name, machine, parent, since, status,
+ * value, context), the table the lease table, the processors and the actor tree read. Returns the actor.
+ */
+export function applyStreamEvent(actors, ev) {
+  if (ev.kind === 'actor') {
+    const a = {
+      id: ev.actor,
+      name: ev.name,
+      machine: ev.machine,
+      parent: ev.parent ?? null,
+      since: ev.t,
+      status: 'active',
+      value: null,
+      context: null,
+    };
+    actors.set(ev.actor, a);
+    return a;
+  }
+  if (ev.kind !== 'snapshot') return actors.get(ev.actor) ?? null;
+  const a = actors.get(ev.actor) ?? {
+    id: ev.actor,
+    name: ev.actor,
+    machine: null,
+    parent: null,
+    since: ev.t,
+  };
+  a.status = ev.status;
+  a.value = ev.value;
+  a.context = ev.context;
+  actors.set(ev.actor, a);
+  return a;
+}
+
+/** True when a run's stream has a monitor (its supervisor or lease machines) at any time. */
+export function hasMonitor(events) {
+  return events.some((e) => e.kind === 'actor' && (e.machine === 'supervisor' || e.machine === 'lease'));
+}
+
+/**
+ * The actors as a forest, in creation order: each node `{ id, name, machine, status, value, parent,
+ * children }`. An actor whose parent is unknown (its record left the stream) is a root.
+ */
+export function actorTree(actors) {
+  const nodes = new Map();
+  for (const a of actors.values()) nodes.set(a.id, { ...a, children: [] });
+  const roots = [];
+  for (const n of nodes.values()) {
+    const up = n.parent ? nodes.get(n.parent) : undefined;
+    if (up) up.children.push(n);
+    else roots.push(n);
+  }
+  return roots;
+}
+
 /** Applies one merged item to its run's state. */
 export function applyItem(state, item) {
   const s = state[item.run];
@@ -42,23 +97,8 @@ export function applyItem(state, item) {
     } else if (ev.type === 'process.exit' && ev.subject) s.alive.delete(ev.subject);
     return;
   }
-  if (ev.kind === 'actor') {
-    s.actors.set(ev.actor, {
-      name: ev.name,
-      machine: ev.machine,
-      since: ev.t,
-      status: 'active',
-      value: null,
-      context: null,
-    });
-  } else if (ev.kind === 'snapshot') {
-    const a = s.actors.get(ev.actor) ?? { name: ev.actor, machine: null, since: ev.t };
-    a.status = ev.status;
-    a.value = ev.value;
-    a.context = ev.context;
-    s.actors.set(ev.actor, a);
-    if (a.machine === 'rproc' && ev.context) s.procs.set(ev.context.name, a);
-  }
+  const a = applyStreamEvent(s.actors, ev);
+  if (ev.kind === 'snapshot' && a.machine === 'rproc' && ev.context) s.procs.set(ev.context.name, a);
 }
 
 /** The state of every run after items[0..cursor]. */
@@ -83,7 +123,11 @@ export function valueText(value) {
   return paths.length ? paths[paths.length - 1] : '—';
 }
 
-/** The page's view of one run at the cursor: processors, leases, who is alive. */
+/**
+ * The page's view of one run at the cursor: processors, leases, the actor tree, who is alive. Whether
+ * the run has a lease table is the run's (`run.monitored`: a monitor at any time), not the cursor's;
+ * a processor whose machine has not started yet is `chart: 'pending'`, with no state.
+ */
 export function runView(scenario, run, s) {
   const leases = [];
   for (const a of s.actors.values()) {
@@ -100,23 +144,37 @@ export function runView(scenario, run, s) {
       since: a.since,
     });
   }
-  const monitored = leases.length > 0 || [...s.actors.values()].some((a) => a.machine === 'supervisor');
+  const monitored =
+    run.monitored ?? (leases.length > 0 || [...s.actors.values()].some((a) => a.machine === 'supervisor'));
+  const monitor = [...s.actors.values()].filter((a) => a.machine === 'supervisor').at(-1);
   const processors = scenario.processors.map((name) => {
     const a = s.procs.get(name);
+    const started = Boolean(a?.context);
     return {
       name,
-      state: a?.context?.state ?? 'offline',
-      power: a?.context?.power ?? 0,
-      value: a?.value ?? null,
-      step: a?.context?.step ?? 'idle',
+      state: started ? a.context.state : null,
+      power: started ? a.context.power : null,
+      value: started ? a.value : null,
+      step: started ? a.context.step : 'idle',
+      chart: started ? 'active' : 'pending',
       holders: monitored ? leases.filter((l) => l.holds && l.processor === name).length : null,
     };
   });
-  return { key: run.strategy, title: run.strategy, processors, leases, monitored, alive: s.alive };
+  return {
+    key: run.strategy,
+    title: run.strategy,
+    processors,
+    leases,
+    monitored,
+    // null: not started yet; else its supervisor actor's status (`active`, `stopped` when it died).
+    monitor: monitor ? monitor.status : null,
+    tree: actorTree(s.actors),
+    alive: s.alive,
+  };
 }
 
-/** The page's view of a live state frame. */
-export function liveView(state) {
+/** The page's view of a live state frame; `actors` is the live actor table (for the tree). */
+export function liveView(state, actors = new Map()) {
   const leases = [];
   for (const p of state.processors)
     for (const l of p.leases) leases.push({ ...l, processor: p.name, holds: true });
@@ -130,10 +188,14 @@ export function liveView(state) {
       power: p.power,
       value: p.value,
       step: '',
+      // No machine in this process: a real kernel, read through sysfs.
+      chart: p.value === null ? 'none' : 'active',
       holders: p.leases.length,
     })),
     leases,
     monitored: true,
+    monitor: 'active',
+    tree: actorTree(actors),
     alive: new Set(),
   };
 }
