@@ -10,7 +10,7 @@ import {
 } from '../../actors/drivers/RprocDriver.js';
 import { realClock } from '../../actors/RealClock.js';
 import type { TwinClock } from '../../actors/VirtualClock.js';
-import type { Errno, Result } from '../../machines/errno.js';
+import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
 import type { LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
 import type {
@@ -54,7 +54,13 @@ export interface AcquireOptions {
    * One listener for every event of the lease, in place before any can happen: what the daemon uses,
    * as it costs less per lease than an `on()` per event.
    */
-  onEvent?: (event: LeaseEventName, detail: { processor: string; reason?: string }) => void;
+  onEvent?: (event: LeaseEventName, detail: LeaseEventDetail) => void;
+}
+
+/** What a lease event says: the processor, and for `lost` how the lease ended. */
+export interface LeaseEventDetail {
+  processor: string;
+  reason?: Exclude<LeaseEnd, 'released'>;
 }
 
 /** Events of a lease. */
@@ -69,7 +75,7 @@ export interface Lease extends AsyncDisposable {
   readonly peer?: { pid: number; uid: number; gid: number };
   /** `granted` until released, lost (its holder gone, the supervisor closed) or expired (TTL). */
   readonly state: 'granted' | LeaseEnd;
-  on(event: LeaseEventName, listener: (detail: { processor: string; reason?: string }) => void): () => void;
+  on(event: LeaseEventName, listener: (detail: LeaseEventDetail) => void): () => void;
   /** A heartbeat: restarts the TTL. */
   ping(): void;
   /** Ends the lease; idempotent. The processor stops when its last lease ends. */
@@ -99,6 +105,8 @@ export interface SupervisorStatus {
 export interface Supervisor {
   /** Leases `processor` (`remoteprocN` or its name); rejects with an Error whose `code` is the errno. */
   acquire(processor: string, options?: AcquireOptions): Promise<Lease>;
+  /** {@link Supervisor.acquire} as errno data: the lease, or why there is none (ENODEV …). */
+  tryAcquire(processor: string, options?: AcquireOptions): Result<Lease>;
   status(): SupervisorStatus;
   /** Calls `listener` for every {@link SupervisorEvent}; returns an unsubscribe. */
   onEvent(listener: (e: SupervisorEvent) => void): () => void;
@@ -161,7 +169,7 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
 interface LeaseRecord {
   lease: Lease;
   end: LeaseEnd | null;
-  emit: (event: LeaseEventName, detail: { processor: string; reason?: string }) => void;
+  emit: (event: LeaseEventName, detail: LeaseEventDetail) => void;
 }
 
 /**
@@ -252,17 +260,16 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     },
   });
 
-  const acquire = async (ref: string, o: AcquireOptions = {}): Promise<Lease> => {
-    if (closed) throw new RprocSupervisorError('ENODEV', 'the supervisor is closed');
+  const tryAcquire = (ref: string, o: AcquireOptions = {}): Result<Lease> => {
+    if (closed) return fail('ENODEV', 'acquire', 'the supervisor is closed');
     // The processors were listed once at start (the supervisor watches only those): no I/O per acquire.
     const found = findProcessor(processors, ref);
-    if (!found.ok) throw new RprocSupervisorError(found.error.code, found.error.detail ?? ref);
+    if (!found.ok) return found;
     const processor = found.value;
     const device = processor.device;
     const id = `lease-${nextLease++}`;
     const client = o.client ?? 'anonymous';
-    let listeners: Map<LeaseEventName, Set<(d: { processor: string; reason?: string }) => void>> | null =
-      null;
+    let listeners: Map<LeaseEventName, Set<(d: LeaseEventDetail) => void>> | null = null;
     const onEvent = o.onEvent;
     const record: LeaseRecord = {
       end: null,
@@ -301,11 +308,16 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     sup.acquire({ id, client, processor: device, ttlMs: o.ttlMs ?? null }, o.firmware);
     if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: device });
     queueMicrotask(() => record.emit('granted', { processor: device }));
-    return record.lease;
+    return ok(record.lease);
   };
 
   return {
-    acquire,
+    tryAcquire,
+    async acquire(ref, o) {
+      const r = tryAcquire(ref, o);
+      if (!r.ok) throw new RprocSupervisorError(r.error.code, r.error.detail ?? ref);
+      return r.value;
+    },
     onEvent(listener) {
       eventListeners.add(listener);
       return () => eventListeners.delete(listener);

@@ -2,7 +2,7 @@
 
 import type { Socket } from 'node:net';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
-import type { LeaseLostReason, Request, StatusBody } from '../../actors/daemon/protocol.js';
+import type { Request, StatusBody } from '../../actors/daemon/protocol.js';
 import {
   type ConnectionHandler,
   type ProtocolConnection,
@@ -86,35 +86,32 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const handle = async (r: Request) => {
       switch (r.op) {
         case 'acquire': {
-          try {
-            const lease = await supervisor.acquire(r.processor, {
-              ...(r.client ? { client: r.client } : {}),
-              ...(r.firmware ? { firmware: r.firmware } : {}),
-              ttlMs: r.ttlMs ?? null,
-              ...(cred ? { peer: cred } : {}),
-              onEvent: (event, d) => {
-                if (event === 'granted') return;
-                if (event === 'lost') {
-                  leases.delete(lease.id);
-                  send({
-                    event: 'lease.lost',
-                    lease: lease.id,
-                    processor: d.processor,
-                    reason: d.reason as LeaseLostReason,
-                  });
-                } else send({ event, lease: lease.id, processor: d.processor });
-              },
-            });
-            if (socket.destroyed) {
-              lease.lose();
-              return;
-            }
-            leases.set(lease.id, lease);
-            send({ id: r.id, ok: true, lease: lease.id, processor: lease.processor });
-          } catch (err) {
-            const code = (err as { code?: string }).code ?? 'EIO';
-            send({ id: r.id, ok: false, error: { code, message: (err as Error).message } });
+          const got = supervisor.tryAcquire(r.processor, {
+            ...(r.client ? { client: r.client } : {}),
+            ...(r.firmware ? { firmware: r.firmware } : {}),
+            ttlMs: r.ttlMs ?? null,
+            ...(cred ? { peer: cred } : {}),
+            onEvent: (event, d) => {
+              if (event === 'granted' || !got.ok) return;
+              const id = got.value.id;
+              if (event === 'lost') {
+                leases.delete(id);
+                send({ event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason ?? 'lost' });
+              } else send({ event, lease: id, processor: d.processor });
+            },
+          });
+          if (!got.ok) {
+            const { code, detail } = got.error;
+            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail ?? r.processor}` } });
+            return;
           }
+          const lease = got.value;
+          if (socket.destroyed) {
+            lease.lose();
+            return;
+          }
+          leases.set(lease.id, lease);
+          send({ id: r.id, ok: true, lease: lease.id, processor: lease.processor });
           return;
         }
         case 'release': {
