@@ -1,6 +1,6 @@
 // leaseLogic: a lease as an actor — leaseMachine itself when it has a TTL, else an actor over its compiled table.
 
-import type { ActorLogic, AnyActorLogic, Snapshot } from 'xstate';
+import { type ActorLogic, type AnyActorLogic, type AnyActorRef, createActor, type Snapshot } from 'xstate';
 import {
   type LeaseEnd,
   type LeaseEvent,
@@ -79,6 +79,29 @@ export const untimedLeaseLogic: ActorLogic<TableLeaseSnapshot, LeaseEvent, Lease
 /** The logic of a lease with `ttlMs`: leaseMachine for a TTL (its `after` timer), the table without. */
 export function leaseLogicFor(ttlMs: number | null): AnyActorLogic {
   return ttlMs === null ? untimedLeaseLogic : leaseMachine;
+}
+
+const GRANTED = UNTIMED_LEASE_TABLE.next(UNTIMED_LEASE_TABLE.initial, 'lease.grant');
+
+/**
+ * A granted lease as a child actor of `parent`, and how to start it. An untimed one is created in the
+ * table's granted state (where `lease.grant` leads, so it costs no event); a timed one is granted by
+ * event when it starts, which arms its TTL timer. Events sent before the start wait in its mailbox.
+ */
+export function grantedLease(parent: AnyActorRef, lease: LeaseInput): { actor: AnyActorRef; start(): void } {
+  if (lease.ttlMs === null) {
+    const snapshot = snapshotAt(GRANTED, lease);
+    const actor = createActor(untimedLeaseLogic, { parent, id: lease.id, input: lease, snapshot });
+    return { actor, start: () => actor.start() };
+  }
+  const actor = createActor(leaseMachine, { parent, id: lease.id, input: lease });
+  return {
+    actor,
+    start() {
+      actor.start();
+      actor.send({ type: 'lease.grant' });
+    },
+  };
 }
 
 /** How a lease actor's snapshot says it ended, or null while it has not. */

@@ -1,13 +1,6 @@
 // processorActor: one processor's supervisor as an XState actor — the core's step, with its leases as child actors.
 
-import {
-  type ActorLogic,
-  type AnyActorRef,
-  createActor,
-  type DoneActorEvent,
-  type ErrorActorEvent,
-  type Snapshot,
-} from 'xstate';
+import type { ActorLogic, AnyActorRef, DoneActorEvent, ErrorActorEvent, Snapshot } from 'xstate';
 import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
 import {
   initialCore,
@@ -17,7 +10,7 @@ import {
   type SupervisorInput,
   stepCore,
 } from '../machines/supervisorCore.js';
-import { leaseEndOf, leaseLogicFor } from './leaseLogic.js';
+import { grantedLease, leaseEndOf } from './leaseLogic.js';
 
 /** Input of a processor actor. */
 export interface ProcessorActorInput {
@@ -101,16 +94,10 @@ export const processorLogic: ActorLogic<ProcessorSnapshot, ProcessorActorEvent, 
         return step(event.input);
       case 'lease.acquire': {
         const { lease } = event;
-        const child = createActor(leaseLogicFor(lease.ttlMs), {
-          parent: scope.self,
-          id: lease.id,
-          input: lease,
-        });
-        leases.set(lease.id, child);
-        scope.defer(() => {
-          child.start();
-          child.send({ type: 'lease.grant' });
-        });
+        const child = grantedLease(scope.self, lease);
+        leases.set(lease.id, child.actor);
+        // Started after this step, as XState starts the children a machine spawns.
+        scope.defer(child.start);
         return step({ type: 'vote', delta: 1, ...(event.firmware ? { firmware: event.firmware } : {}) });
       }
       case 'lease.send':

@@ -206,7 +206,9 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
       } satisfies ProcessorActorEvent);
     },
     send(p, id, event) {
-      if (!stopped) ref(p).send({ type: 'lease.send', id, event } satisfies ProcessorActorEvent);
+      // Straight to the lease actor (an ended one is gone from its parent's children and takes nothing);
+      // its end reaches the processor actor as XState's done event.
+      if (!stopped) leaseChildren(ref(p)).get(id)?.send({ type: event });
     },
     processor: ref,
     core: (p) => (ref(p).getSnapshot() as ProcessorSnapshot).context,

@@ -220,8 +220,13 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
     ] as const) {
       expect(parentOf(lease.id)?.id).toBe(processor);
       expect((parentOf(lease.id) as { _parent?: AnyActorRef })._parent?.id).toBe('supervisor');
-      expect(events).toContain(`${lease.id}:lease.grant`);
+      expect(actors.get(lease.id)?.getSnapshot().value).toEqual({
+        granted: lease === timed ? 'alive' : 'held',
+      });
     }
+    // A timed lease is granted by event (which arms its TTL); an untimed one is created granted.
+    expect(events).toContain(`${timed.id}:lease.grant`);
+    expect(events).not.toContain(`${untimed.id}:lease.grant`);
     await advance(clock, 20);
     // The lease's end reaches its processor actor as XState's own done event.
     await untimed.release();

@@ -19,7 +19,12 @@ import type {
   SupervisorCall,
   SupervisorLogEvent,
 } from '../../machines/supervisorCore.js';
-import { type Pending, runSupervisor, type SupervisorDriver } from '../runSupervisor.js';
+import {
+  type Pending,
+  type RunningSupervisor,
+  runSupervisor,
+  type SupervisorDriver,
+} from '../runSupervisor.js';
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
@@ -166,10 +171,59 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
   };
 }
 
-interface LeaseRecord {
-  lease: Lease;
-  end: LeaseEnd | null;
-  emit: (event: LeaseEventName, detail: LeaseEventDetail) => void;
+/** A lease as `acquire` hands it out: one object per lease, its methods shared. */
+class LeaseHandle implements Lease {
+  end: LeaseEnd | null = null;
+  #listeners: Map<LeaseEventName, Set<(d: LeaseEventDetail) => void>> | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly client: string,
+    readonly processor: ProcessorRef,
+    readonly since: number,
+    readonly peer: { pid: number; uid: number; gid: number } | undefined,
+    private readonly onEvent: AcquireOptions['onEvent'],
+    private readonly sup: RunningSupervisor,
+  ) {}
+
+  get state(): Lease['state'] {
+    return this.end ?? 'granted';
+  }
+
+  /** The lease itself (status and the daemon read it as a {@link Lease}). */
+  get lease(): Lease {
+    return this;
+  }
+
+  emit(event: LeaseEventName, detail: LeaseEventDetail): void {
+    this.onEvent?.(event, detail);
+    const set = this.#listeners?.get(event);
+    if (set) for (const l of set) l(detail);
+  }
+
+  on(event: LeaseEventName, listener: (detail: LeaseEventDetail) => void): () => void {
+    this.#listeners ??= new Map();
+    const set = this.#listeners.get(event) ?? new Set();
+    this.#listeners.set(event, set);
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  ping(): void {
+    this.sup.send(this.processor.device, this.id, 'lease.heartbeat');
+  }
+
+  async release(): Promise<void> {
+    this.sup.send(this.processor.device, this.id, 'lease.release');
+  }
+
+  lose(): void {
+    this.sup.send(this.processor.device, this.id, 'lease.lost');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
 }
 
 /**
@@ -206,7 +260,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const adoptable = found.some((r) => !r.ok || isPoweredState(r.value));
   const states = new Map<string, ObservedState | 'unknown'>(processors.map((p) => [p.device, 'unknown']));
   const crashes = new Map<string, number>();
-  const leases = new Map<string, LeaseRecord>();
+  const leases = new Map<string, LeaseHandle>();
   let nextLease = 1;
   let closed = false;
   const eventListeners = new Set<(e: SupervisorEvent) => void>();
@@ -269,46 +323,12 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     const device = processor.device;
     const id = `lease-${nextLease++}`;
     const client = o.client ?? 'anonymous';
-    let listeners: Map<LeaseEventName, Set<(d: LeaseEventDetail) => void>> | null = null;
-    const onEvent = o.onEvent;
-    const record: LeaseRecord = {
-      end: null,
-      emit: (event, detail) => {
-        onEvent?.(event, detail);
-        const set = listeners?.get(event);
-        if (set) for (const l of set) l(detail);
-      },
-      lease: {
-        id,
-        client,
-        processor,
-        since: clock.now(),
-        ...(o.peer ? { peer: o.peer } : {}),
-        get state() {
-          return record.end ?? 'granted';
-        },
-        on(event, listener) {
-          listeners ??= new Map();
-          const set = listeners.get(event) ?? new Set();
-          listeners.set(event, set);
-          set.add(listener);
-          return () => set.delete(listener);
-        },
-        ping: () => sup.send(device, id, 'lease.heartbeat'),
-        async release() {
-          sup.send(device, id, 'lease.release');
-        },
-        lose: () => sup.send(device, id, 'lease.lost'),
-        async [Symbol.asyncDispose]() {
-          await record.lease.release();
-        },
-      },
-    };
+    const record = new LeaseHandle(id, client, processor, clock.now(), o.peer, o.onEvent, sup);
     leases.set(id, record);
     sup.acquire({ id, client, processor: device, ttlMs: o.ttlMs ?? null }, o.firmware);
     if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: device });
     queueMicrotask(() => record.emit('granted', { processor: device }));
-    return ok(record.lease);
+    return ok(record);
   };
 
   return {

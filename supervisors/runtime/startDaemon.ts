@@ -8,7 +8,7 @@ import {
   type ProtocolConnection,
   serveProtocol,
 } from '../../actors/daemon/serveProtocol.js';
-import type { Lease, Supervisor } from './createSupervisor.js';
+import type { AcquireOptions, Lease, Supervisor } from './createSupervisor.js';
 
 /** A structured log line. */
 export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
@@ -86,11 +86,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const handle = async (r: Request) => {
       switch (r.op) {
         case 'acquire': {
-          const got = supervisor.tryAcquire(r.processor, {
-            ...(r.client ? { client: r.client } : {}),
-            ...(r.firmware ? { firmware: r.firmware } : {}),
+          const options: AcquireOptions = {
             ttlMs: r.ttlMs ?? null,
-            ...(cred ? { peer: cred } : {}),
             onEvent: (event, d) => {
               if (event === 'granted' || !got.ok) return;
               const id = got.value.id;
@@ -99,7 +96,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 send({ event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason ?? 'lost' });
               } else send({ event, lease: id, processor: d.processor });
             },
-          });
+          };
+          if (r.client) options.client = r.client;
+          if (r.firmware) options.firmware = r.firmware;
+          if (cred) options.peer = cred;
+          const got = supervisor.tryAcquire(r.processor, options);
           if (!got.ok) {
             const { code, detail } = got.error;
             send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail ?? r.processor}` } });
