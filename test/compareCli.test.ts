@@ -22,6 +22,33 @@ const scenario = (expect: unknown = {}) =>
   });
 
 describe('compare', () => {
+  it('should run a crashed 5.9 processor nobody wants, which hybrid cannot recover to stop (no sysfs recovery)', () => {
+    // Regression: the simulated monitor looped recover → step → recover until the stack overflowed.
+    const doc = JSON.stringify({
+      name: '5.9 crashed, recovery disabled, nobody wants it',
+      kernel: '5.9',
+      horizonMs: 6000,
+      processors: [{ name: 'm4', recovery: 'disabled' }],
+      clients: [{ id: 'a', processor: 'm4' }],
+      strategies: ['hybrid', 'sysfs-monitor'],
+      timeline: [
+        { at: 0, acquire: 'a' },
+        { at: 1000, crash: 'm4' },
+        { at: 2000, release: 'a' },
+      ],
+    });
+    const r = run(['compare', '--json', 's.json'], { 's.json': doc });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const row of JSON.parse(r.stdout) as Array<{
+      metrics: { orphanMs: number; crashNotices: unknown };
+    }>) {
+      // Stuck in CRASHED from the release to the horizon: the kernel gives 5.9 no way out of it.
+      expect(row.metrics.orphanMs).toBe(4000);
+      expect(row.metrics.crashNotices).toEqual({ notified: 1, of: 1 });
+    }
+  });
+
   it('should print a JSON array of {scenario, strategy, metrics}, one per strategy', () => {
     const r = run(['compare', '--json', 's.json'], { 's.json': scenario() });
     expect(r.code).toBe(0);
