@@ -146,6 +146,29 @@ export async function twinCommand(args: string[], io: CliIo): Promise<number> {
     await m.close();
     return fail(EXIT.failed, `${socket ?? 'inspector'}: ${errnoOf(err)}: ${(err as Error).message}`);
   }
+  // The handlers are in place before the line that says to press Ctrl-C: a SIGINT sent as soon as it is
+  // read must not find Node's default action (death by signal) still there.
+  let resolveExit: (code: number) => void = () => {};
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+  let stopping = false;
+  const stop = async (why: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.removeListener('SIGINT', onInt);
+    process.removeListener('SIGTERM', onTerm);
+    await inspector?.close();
+    await server?.close();
+    await m.close();
+    io.stderr(`rproc-supervisor twin: ${why}; unmounted ${m.dir}\n`);
+    resolveExit(code);
+  };
+  const onInt = () => void stop('SIGINT', EXIT.ok);
+  const onTerm = () => void stop('SIGTERM', EXIT.ok);
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  void m.ended.then((reason) => stop(`the mount ended under us (${reason})`, EXIT.failed));
   const d = describe(m, kernel, socket, inspector?.url ?? null);
   if (v.json) io.stdout(`${JSON.stringify(d)}\n`);
   else {
@@ -157,23 +180,5 @@ export async function twinCommand(args: string[], io: CliIo): Promise<number> {
         `stop with Ctrl-C or SIGTERM\n`,
     );
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = async (why: string, code: number) => {
-      if (stopping) return;
-      stopping = true;
-      process.removeListener('SIGINT', onInt);
-      process.removeListener('SIGTERM', onTerm);
-      await inspector?.close();
-      await server?.close();
-      await m.close();
-      io.stderr(`rproc-supervisor twin: ${why}; unmounted ${m.dir}\n`);
-      resolve(code);
-    };
-    const onInt = () => void stop('SIGINT', EXIT.ok);
-    const onTerm = () => void stop('SIGTERM', EXIT.ok);
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-    void m.ended.then((reason) => stop(`the mount ended under us (${reason})`, EXIT.failed));
-  });
+  return exited;
 }
