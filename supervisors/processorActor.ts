@@ -1,7 +1,7 @@
 // processorActor: one processor's supervisor as an XState actor — the core's step, with its leases as child actors.
 
 import type { ActorLogic, AnyActorRef, DoneActorEvent, ErrorActorEvent, Snapshot } from 'xstate';
-import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
+import type { LeaseEnd, LeaseInput } from '../machines/leaseMachine.js';
 import {
   initialCore,
   type ProcessorCore,
@@ -29,8 +29,6 @@ export type ProcessorActorEvent =
   | { type: 'core.input'; input: SupervisorInput }
   /** Spawns the lease as a child, grants it, and counts its vote. */
   | { type: 'lease.acquire'; lease: LeaseInput; firmware?: string }
-  /** Forwards a lease event to the child `id`; a lease that has ended takes nothing. */
-  | { type: 'lease.send'; id: string; event: Exclude<LeaseEvent['type'], 'lease.grant'> }
   | DoneActorEvent
   | ErrorActorEvent;
 
@@ -100,9 +98,6 @@ export const processorLogic: ActorLogic<ProcessorSnapshot, ProcessorActorEvent, 
         scope.defer(child.start);
         return step({ type: 'vote', delta: 1, ...(event.firmware ? { firmware: event.firmware } : {}) });
       }
-      case 'lease.send':
-        leases.get(event.id)?.send({ type: event.event });
-        return snapshot;
     }
     const type = (event as { type: string }).type;
     const ended = type.startsWith(DONE)
