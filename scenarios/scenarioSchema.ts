@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
 import { SIGNALS } from '../actors/os/SimOs.js';
-import { KERNEL_PROFILES } from '../machines/profile.js';
+import { KERNEL_PROFILES, type KernelProfile, parseKernel } from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
 
 /** The five strategies compared, in the order design.md lists them. */
@@ -80,7 +80,13 @@ const bound = z.union([
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
-  kernel: z.enum(KERNEL_PROFILES).optional(),
+  kernel: z
+    .string()
+    .refine((v) => parseKernel(v) !== undefined, {
+      message: `expected a kernel profile (${KERNEL_PROFILES.join(', ')}) or a release like 6.1.192 (5.9 or later)`,
+    })
+    .transform((v) => parseKernel(v) as KernelProfile)
+    .optional(),
   horizonMs: ms.positive(),
   processors: z.array(processorSchema).min(1),
   clients: z.array(clientSchema),
