@@ -1,5 +1,7 @@
 // Conformance harness: a case is a `kernel run` document plus the expected result of every operation.
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { type KernelOp, parseKernelDocument } from '../../actors/kernel/kernelDocument.js';
 import type { ProcessorJson } from '../../actors/kernel/processorSchema.js';
@@ -46,9 +48,28 @@ export function expectation(c: ConformanceCase, profile: KernelProfile): Expect[
   return c.expect[profile] ?? (profile === '7.3' ? c.expect['5.19'] : undefined);
 }
 
+/**
+ * With `RPROC_LAB_EXPORT=DIR`, writes the case as a kernel-run document `DIR/<section> <title>.json`
+ * for `lab diff` (only cases that run on a profile of the lab's kernels, 5.19 or 7.3).
+ */
+function exportForLab(c: ConformanceCase): void {
+  const dir = process.env.RPROC_LAB_EXPORT;
+  const profiles = c.profiles ?? KERNEL_PROFILES;
+  if (!dir || !(profiles.includes('5.19') || profiles.includes('7.3'))) return;
+  mkdirSync(dir, { recursive: true });
+  const name = `${c.section} ${c.title}`.replace(/[^A-Za-z0-9§.]+/g, '-').slice(0, 120);
+  const doc = {
+    description: `${c.section}: ${c.title}`,
+    processors: c.processors ?? [{ name: 'm4' }],
+    ops: c.ops,
+  };
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+}
+
 /** Registers one vitest case per (row, profile). */
 export function conformance(cases: ConformanceCase[]): void {
   for (const c of cases) {
+    exportForLab(c);
     for (const profile of c.profiles ?? KERNEL_PROFILES) {
       const want = expectation(c, profile);
       if (!want) throw new Error(`case "${c.title}" has no expectation for ${profile}`);

@@ -1,0 +1,84 @@
+// labRun: kernel-run documents on a real kernel (lab VM) and on the twin, and the lines where they differ.
+
+import type { KernelDocument } from '../actors/kernel/kernelDocument.js';
+import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
+import type { Result } from '../machines/errno.js';
+import type { KernelProfile } from '../machines/profile.js';
+import type { LabKernel } from './labCache.js';
+import { runVm, type VmRun } from './labVm.js';
+import type { LabDocResult } from './protocol.js';
+
+/** A named document, as `lab run`/`lab diff` read it from a file. */
+export interface NamedDocument {
+  name: string;
+  doc: KernelDocument;
+}
+
+/** Runs `docs` in one VM of `kernel`. */
+export function runOnKernel(kernel: LabKernel, docs: NamedDocument[]): Promise<Result<VmRun>> {
+  return runVm(
+    kernel,
+    docs.map((d) => ({ name: d.name, doc: d.doc })),
+  );
+}
+
+/** The twin's `--json` lines of `doc` on `profile`. */
+export function twinLines(doc: KernelDocument, profile: KernelProfile): string[] {
+  const run = runKernelDocument(doc, { profile });
+  run.twin.stop();
+  return run.results.map(resultJson);
+}
+
+/** The `--json` lines of a lab result (the same shape `kernel run --json` prints). */
+export function labLines(result: LabDocResult): string[] {
+  return result.results.map((r: OpResult) => resultJson(r));
+}
+
+/** One operation whose line differs between the twin and a real kernel. */
+export interface LineDiff {
+  i: number;
+  twin: string | undefined;
+  lab: string | undefined;
+}
+
+/** The operations whose `--json` lines differ (a missing line on one side counts). */
+export function diffLines(twin: string[], lab: string[]): LineDiff[] {
+  const out: LineDiff[] = [];
+  for (let i = 0; i < Math.max(twin.length, lab.length); i++) {
+    if (twin[i] !== lab[i]) out.push({ i, twin: twin[i], lab: lab[i] });
+  }
+  return out;
+}
+
+/** Splits `docs` into batches of at most `size` (one VM each: a kernel Oops loses one batch, not all). */
+export function batches<T>(docs: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < docs.length; i += size) out.push(docs.slice(i, i + size));
+  return out.length ? out : [[]];
+}
+
+/** Results of every document on `kernel`, in batches; a batch whose VM failed gives an error per document. */
+export async function runAll(
+  kernel: LabKernel,
+  docs: NamedDocument[],
+  onBatch?: (done: number, total: number, run: Result<VmRun>) => void,
+): Promise<{ results: Map<string, LabDocResult | string>; vmMs: number; vms: number }> {
+  const results = new Map<string, LabDocResult | string>();
+  let vmMs = 0;
+  let vms = 0;
+  let done = 0;
+  for (const batch of batches(docs, 400)) {
+    if (batch.length === 0) continue;
+    const run = await runOnKernel(kernel, batch);
+    vms++;
+    done += batch.length;
+    if (run.ok) {
+      vmMs += run.value.ms;
+      for (const r of run.value.results) results.set(r.name, r.error ? `lab: ${r.error}` : r);
+    } else {
+      for (const d of batch) results.set(d.name, run.error.detail ?? run.error.code);
+    }
+    onBatch?.(done, docs.length, run);
+  }
+  return { results, vmMs, vms };
+}

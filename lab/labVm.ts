@@ -1,0 +1,122 @@
+// labVm: boots a lab kernel under QEMU (TCG) with the host's / as the guest's root, runs a job, reads results.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fail, ok, type Result } from '../machines/errno.js';
+import { LAB_DIR, type LabKernel } from './labCache.js';
+import type { LabDocResult, LabJob, LabJobDocument } from './protocol.js';
+
+const RUNNER = fileURLToPath(new URL('./guest/runner.js', import.meta.url));
+
+/** What one VM run gave: each document's results (in job order) and the run's timings. */
+export interface VmRun {
+  results: LabDocResult[];
+  /** Real milliseconds from QEMU's start to its exit. */
+  ms: number;
+  /** Guest uptime (s) when init started, from the console. */
+  bootS?: number;
+  /** The guest console, for a failure's diagnosis. */
+  console: string;
+}
+
+/** Options of {@link runVm}. */
+export interface VmOptions {
+  /** Give up after this many real milliseconds. @default 20 minutes */
+  timeoutMs?: number;
+  /** Keep the job directory (for debugging). */
+  keep?: boolean;
+}
+
+/**
+ * The QEMU command line. TCG, not KVM: this machine kind's /dev/kvm is a nested software one on which
+ * `-cpu host` aborts and other CPU models are ~1000× slower (docs/lab.md). One CPU: without ACPI the
+ * guest sees one anyway.
+ */
+export function qemuArgs(kernel: LabKernel, jobDir: string): string[] {
+  const append = [
+    'root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro',
+    'console=ttyS0 loglevel=4 tsc=reliable oops=panic panic=-1',
+    `init=${join(LAB_DIR, 'guest/init.sh')} firmware_class.path=/tmp/lab-fw`,
+    `labrunner=${RUNNER} labnode=${process.execPath}`,
+  ].join(' ');
+  return [
+    '-accel',
+    'tcg',
+    '-cpu',
+    'max',
+    '-m',
+    '1G',
+    '-nographic',
+    '-no-reboot',
+    '-kernel',
+    kernel.bzImage,
+    '-append',
+    append,
+    '-fsdev',
+    'local,id=root,path=/,security_model=none,readonly=on',
+    '-device',
+    'virtio-9p-pci,fsdev=root,mount_tag=/dev/root',
+    '-fsdev',
+    `local,id=out,path=${jobDir},security_model=none`,
+    '-device',
+    'virtio-9p-pci,fsdev=out,mount_tag=labout',
+  ];
+}
+
+/** Boots `kernel`, runs `documents` in the guest, and returns their results once the VM has exited. */
+export async function runVm(
+  kernel: LabKernel,
+  documents: LabJobDocument[],
+  options: VmOptions = {},
+): Promise<Result<VmRun>> {
+  const jobDir = mkdtempSync(join(tmpdir(), 'rproc-lab-'));
+  const job: LabJob = { module: kernel.module, firmwareDir: '/tmp/lab-fw', documents };
+  writeFileSync(join(jobDir, 'job.json'), JSON.stringify(job));
+  const started = performance.now();
+  const child = spawn('qemu-system-x86_64', qemuArgs(kernel, jobDir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let console = '';
+  child.stdout.on('data', (d) => {
+    console = (console + d).slice(-200_000);
+  });
+  child.stderr.on('data', (d) => {
+    console = (console + d).slice(-200_000);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20 * 60_000);
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(-1));
+    child.on('close', (c) => resolve(c));
+  });
+  clearTimeout(timer);
+  const ms = Math.round(performance.now() - started);
+  const resultsFile = join(jobDir, 'results.jsonl');
+  const results = existsSync(resultsFile)
+    ? readFileSync(resultsFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LabDocResult)
+    : [];
+  const runnerLog = existsSync(join(jobDir, 'runner.log'))
+    ? readFileSync(join(jobDir, 'runner.log'), 'utf8')
+    : '';
+  if (!options.keep) rmSync(jobDir, { recursive: true, force: true });
+  const boot = /lab-guest: up ([\d.]+) s/.exec(console);
+  const run: VmRun = { results, ms, console: `${console}\n${runnerLog}` };
+  if (boot?.[1]) run.bootS = Number(boot[1]);
+  if (code === -1)
+    return fail('ENOENT', 'lab run', 'qemu-system-x86_64 did not start (apt-get install qemu-system-x86)');
+  if (results.length < documents.length) {
+    const why = /Kernel panic[^\n]*|Oops[^\n]*|BUG[^\n]*/.exec(console)?.[0] ?? `QEMU exited with ${code}`;
+    return {
+      ok: false,
+      error: {
+        code: 'EIO',
+        op: 'lab run',
+        detail: `the guest ran ${results.length} of ${documents.length} documents: ${why}\n${run.console.slice(-3000)}`,
+      },
+    };
+  }
+  return ok(run);
+}
