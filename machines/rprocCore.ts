@@ -82,11 +82,12 @@ function recover(ctx: RprocContext): CorePlan {
 }
 
 /**
- * `rproc_crash_handler_work`: ignore when crashed, offline or deleted (after the 2026 changes
- * `rproc_report_crash` drops a crash of a removed processor); else mark crashed and queue recovery.
+ * `rproc_crash_handler_work`: ignore when crashed or offline; else mark crashed and queue recovery.
+ * Before the 2026 changes nothing checked for DELETED, so a crash after unbind overwrote it (and a
+ * recovery could bring the removed processor back); after them `rproc_report_crash` drops it.
  */
 function crashWork(ctx: RprocContext, call: CoreCall): CorePlan {
-  const dropped = ctx.state === 'deleted' || (!profileFeatures(ctx.profile).deletedState && ctx.removed);
+  const dropped = !profileFeatures(ctx.profile).deletedState && ctx.removed;
   if (ctx.state === 'crashed' || ctx.state === 'offline' || dropped) {
     return { patch: {}, step: 'idle', reply: ok() };
   }

@@ -649,4 +649,64 @@ describe('§5.5 unregistration while an fd is open', () =>
         '5.19': ['ok', 'ok', 'ok', 'ok', 0, 'ok', 0],
       },
     },
+    {
+      section: '§10 unbind with two references',
+      // rproc_del's one shutdown only decrements. 5.19: DELETED, so the old descriptor's stop is
+      // EINVAL; 7.3 ("Prevent crash handling to race with rproc_del()"): the state stays, stop works.
+      title: 'keep running after unbind at power 2; the old descriptor stops it only on 7.3',
+      profiles: ['5.19', '7.3'],
+      ops: [
+        op.open('a', A),
+        op.cdev('a', 'start'),
+        op.start(),
+        op.unbind(),
+        op.power(),
+        op.cdev('a', 'start'),
+        op.cdev('a', 'stop'),
+        op.power(),
+      ],
+      expect: {
+        '5.19': ['ok', 'ok', 'ok', 'ok', 1, 'ENODEV', 'EINVAL', 1],
+        '7.3': ['ok', 'ok', 'ok', 'ok', 1, 'ENODEV', 'ok', 0],
+      },
+    },
+    {
+      section: '§10 unbind with two references',
+      title: 'shut down on the flagged close after unbind at power 2 only on 7.3',
+      profiles: ['5.19', '7.3'],
+      ops: [
+        op.open('a', A),
+        op.setFlag('a'),
+        op.cdev('a', 'start'),
+        op.start(),
+        op.unbind(),
+        op.close('a'),
+        op.power(),
+      ],
+      expect: {
+        '5.19': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 1],
+        '7.3': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 0],
+      },
+    },
+    {
+      section: '§10 crash after unbind',
+      // Before the 2026 changes the crash worker overwrote DELETED with CRASHED and recovered the
+      // processor, after which the old descriptor works again; 7.3 drops the report.
+      title: 'recover a crash reported after unbind before 7.3; drop it on 7.3',
+      profiles: ['5.19', '7.3'],
+      ops: [
+        op.open('a', A),
+        op.cdev('a', 'start'),
+        op.start(),
+        op.unbind(),
+        op.crash(),
+        op.advance(200),
+        op.cdev('a', 'stop'),
+        op.power(),
+      ],
+      expect: {
+        '5.19': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 0],
+        '7.3': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 0],
+      },
+    },
   ]));
