@@ -1,6 +1,7 @@
 // `rproc-supervisor lab`: build real kernels with the fake remoteproc driver, run kernel-run documents on them in QEMU, diff against the twin.
 
 import { join } from 'node:path';
+import type { KernelDocument } from '../actors/kernel/kernelDocument.js';
 import { resultJson } from '../actors/kernel/runKernelDocument.js';
 import {
   builtKernels,
@@ -46,6 +47,14 @@ run to its end; diff: any difference); 2 bad usage or input (an unknown kernel, 
 a kernel not set up).
 `;
 
+/** `lab diff` skips a document whose `advance`s add up to more real time than this (a lab limit). */
+export const LAB_MAX_REAL_MS = 30_000;
+
+/** The real time a document's `advance`s take. */
+function realMs(doc: KernelDocument): number {
+  return doc.ops.reduce((ms, o) => ms + (o.op === 'advance' ? o.ms : 0), 0);
+}
+
 const OPTIONS = {
   kernel: { type: 'string', multiple: true },
   cache: { type: 'string' },
@@ -73,7 +82,7 @@ async function setup(values: LabValues, io: CliIo): Promise<number> {
     const source = resolveSource(version);
     if (!source.ok) return fail(io, 'setup', `${source.error.code}: ${source.error.detail}`, EXIT.usage);
     const started = performance.now();
-    const log = join(cache, `${source.value.version}.log`);
+    const log = join(cache, source.value.version, 'setup.log');
     const r = await setupKernel(source.value, {
       cache,
       log,
@@ -157,6 +166,14 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
     if (typeof loaded === 'number') return loaded;
     docs.push({ name: file, doc: loaded.doc });
   }
+  const slow = docs.filter((d) => realMs(d.doc) > LAB_MAX_REAL_MS);
+  for (const d of slow) {
+    const why = `lab limit: needs ${Math.round(realMs(d.doc) / 1000)} s of real time (advance), over ${LAB_MAX_REAL_MS / 1000} s`;
+    io.stdout(
+      values.json ? `${JSON.stringify({ file: d.name, skipped: why })}\n` : `${d.name}: skipped: ${why}\n`,
+    );
+  }
+  docs.splice(0, docs.length, ...docs.filter((d) => !slow.includes(d)));
   let differing = 0;
   let failedDocs = 0;
   let ops = 0;
@@ -205,7 +222,7 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
   io.stdout(
     values.json
       ? `${JSON.stringify(summary)}\n`
-      : `${summary.documents} documents × ${summary.kernels.length} kernels, ${ops} operations compared: ${differing} differ, ${failedDocs} did not run\n`,
+      : `${summary.documents} documents × ${summary.kernels.length} kernels, ${ops} operations compared: ${differing} differ, ${failedDocs} did not run, ${slow.length} skipped\n`,
   );
   return differing || failedDocs ? EXIT.failed : EXIT.ok;
 }

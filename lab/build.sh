@@ -8,6 +8,7 @@
 # extracted tree), build-<fragment hash>/ (the O= tree) and stamps, so every step is done once. Each step
 # prints one line "lab-step: <name>" to stderr before it starts (the CLI turns them into progress).
 # Build products never land in the repository: the driver is copied to OUT before it is built.
+# LAB_STOP_AFTER=configure stops `kernel` before the build (to prepare trees while another builds).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -59,6 +60,7 @@ kernel() {
     [ "$missing" = 0 ] || exit 1
     touch "$build/.configured"
   fi
+  [ "${LAB_STOP_AFTER:-}" = configure ] && { echo "$dir/$build"; return; }
   if [ ! -f "$build/.built" ]; then
     step "build bzImage modules (make -j$jobs, nice 10)"
     nice -n 10 make -s -C src O="$dir/$build" ARCH=x86_64 -j"$jobs" bzImage modules >&2

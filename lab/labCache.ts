@@ -1,7 +1,7 @@
 // labCache: where the lab keeps each kernel's sources, build tree and artifacts, and what the cache key is.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +77,7 @@ export function versionDir(cache: string, version: string): string {
 /** The artifacts of `version` built from the current fragment and driver, if any. */
 export function findKernel(cache: string, version: string): LabKernel | undefined {
   const dir = versionDir(cache, version);
-  if (!existsSync(dir)) return undefined;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return undefined;
   const frag = fragmentHash();
   const drv = driverHash();
   for (const entry of readdirSync(dir)) {

@@ -50,35 +50,36 @@ export function diffLines(twin: string[], lab: string[]): LineDiff[] {
   return out;
 }
 
-/** Splits `docs` into batches of at most `size` (one VM each: a kernel Oops loses one batch, not all). */
-export function batches<T>(docs: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < docs.length; i += size) out.push(docs.slice(i, i + size));
-  return out.length ? out : [[]];
-}
-
-/** Results of every document on `kernel`, in batches; a batch whose VM failed gives an error per document. */
+/**
+ * Results of every document on `kernel`. One VM runs them in order; when it ends early (a timeout, an
+ * Oops), the document it was on is reported with the reason and a new VM goes on with the rest.
+ */
 export async function runAll(
   kernel: LabKernel,
   docs: NamedDocument[],
-  onBatch?: (done: number, total: number, run: Result<VmRun>) => void,
+  onVm?: (done: number, total: number, run: Result<VmRun>) => void,
 ): Promise<{ results: Map<string, LabDocResult | string>; vmMs: number; vms: number }> {
   const results = new Map<string, LabDocResult | string>();
   let vmMs = 0;
   let vms = 0;
-  let done = 0;
-  for (const batch of batches(docs, 400)) {
-    if (batch.length === 0) continue;
-    const run = await runOnKernel(kernel, batch);
+  let left = docs;
+  while (left.length > 0) {
+    const run = await runOnKernel(kernel, left);
     vms++;
-    done += batch.length;
-    if (run.ok) {
-      vmMs += run.value.ms;
-      for (const r of run.value.results) results.set(r.name, r.error ? `lab: ${r.error}` : r);
-    } else {
-      for (const d of batch) results.set(d.name, run.error.detail ?? run.error.code);
+    if (!run.ok) {
+      for (const d of left) results.set(d.name, run.error.detail ?? run.error.code);
+      onVm?.(docs.length, docs.length, run);
+      break;
     }
-    onBatch?.(done, docs.length, run);
+    vmMs += run.value.ms;
+    for (const r of run.value.results) results.set(r.name, r.error ? `lab: ${r.error}` : r);
+    const next = left.findIndex((d) => !results.has(d.name));
+    if (next >= 0) {
+      const stuck = left[next] as NamedDocument;
+      results.set(stuck.name, `${run.value.incomplete ?? 'no result'}\n${run.value.console.slice(-3000)}`);
+      left = left.slice(next + 1).filter((d) => !results.has(d.name));
+    } else left = [];
+    onVm?.(docs.length - left.length, docs.length, run);
   }
   return { results, vmMs, vms };
 }

@@ -7,7 +7,7 @@
 // processor's final fields, kill every process (their releases run), rmmod. Time is real: `advance`
 // sleeps, `wait: false` issues the call and goes on.
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   mkdirSync,
@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { ioctlRequestNumber, RPROC_GET_SHUTDOWN_ON_RELEASE } from '../../actors/kernel/cdevCommand.js';
 import type { KernelDocument, KernelOp } from '../../actors/kernel/kernelDocument.js';
 import type { OpResult } from '../../actors/kernel/runKernelDocument.js';
@@ -30,6 +31,8 @@ import { moduleParams, processorIndex } from './moduleParams.js';
 type Outcome = { ok: true; value?: string | number } | { ok: false; errno: string };
 const okay: Outcome = { ok: true };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** insmod/rmmod without blocking the event loop (a stuck rmmod must not stop the watchdog). */
+const run = promisify(execFile);
 const errnoOf = (err: unknown): Outcome => ({
   ok: false,
   errno: (err as NodeJS.ErrnoException).code ?? 'EIO',
@@ -80,12 +83,22 @@ function status(i: number): { state: string; power: number; flag: number; crashe
 
 /** The devcoredump devices whose failing device is `device` (remoteprocN). */
 function coredumps(device: string): string[] {
+  return safeList('/sys/class/devcoredump')
+    .split(' ')
+    .filter((d) => {
+      try {
+        return realpathSync(`/sys/class/devcoredump/${d}/failing_device`).endsWith(`/${device}`);
+      } catch {
+        return false; // `disabled`, a file
+      }
+    });
+}
+
+function safeList(dir: string): string {
   try {
-    return readdirSync('/sys/class/devcoredump').filter((d) =>
-      realpathSync(`/sys/class/devcoredump/${d}/failing_device`).endsWith(`/${device}`),
-    );
-  } catch {
-    return [];
+    return readdirSync(dir).join(' ');
+  } catch (err) {
+    return String((err as NodeJS.ErrnoException).code);
   }
 }
 
@@ -118,7 +131,7 @@ async function runDocument(
   const forked = new Set(doc.ops.flatMap((o) => (o.op === 'fork' ? [o.child] : [])));
   for (const o of doc.ops) if (o.op === 'cdev.open' && !forked.has(o.pid)) pids.add(o.pid);
   await agents.prestart(pids);
-  execFileSync('insmod', [job.module, ...moduleParams(doc)]);
+  await run('insmod', [job.module, ...moduleParams(doc)]);
   const dev = devices(doc.processors.length);
   const at = (ref: string) => processorIndex(doc, ref);
   const opener = new Map<string, number | null>();
@@ -126,7 +139,7 @@ async function runDocument(
   const results: OpResult[] = [];
   const pending: Promise<void>[] = [];
 
-  const process = async (o: KernelOp): Promise<Outcome> => {
+  const perform = async (o: KernelOp): Promise<Outcome> => {
     switch (o.op) {
       case 'sysfs.read':
         return sysfsRead(`/sys/class/remoteproc/${dev[at(o.rproc)]}/${o.attr}`);
@@ -141,10 +154,16 @@ async function runDocument(
         return okay;
       case 'unbind':
         return sysfsWrite('/sys/bus/platform/drivers/rproc_fake/unbind', `rproc_fake.${at(o.rproc)}`);
-      case 'coredump.discard':
-        for (const d of coredumps(dev[at(o.rproc)] ?? ''))
-          await sysfsWrite(`/sys/class/devcoredump/${d}/data`, '1');
+      case 'coredump.discard': {
+        const found = coredumps(dev[at(o.rproc)] ?? '');
+        for (const d of found) {
+          const r = await sysfsWrite(`/sys/class/devcoredump/${d}/data`, '1');
+          console.error(`lab-runner:   discard ${d}: ${JSON.stringify(r)}`);
+        }
+        if (found.length === 0)
+          console.error(`lab-runner:   no devcoredump: ${safeList('/sys/class/devcoredump')}`);
         return okay;
+      }
       case 'suspend':
       case 'resume':
         return sysfsWrite(`${DEBUGFS}/${at(o.rproc)}/${o.op}`, '1').then(() => okay);
@@ -204,7 +223,8 @@ async function runDocument(
   };
 
   for (const [i, o] of doc.ops.entries()) {
-    const done = process(o).then((r) => {
+    console.error(`lab-runner:   ${i} ${o.op}`);
+    const done = perform(o).then((r) => {
       const res: OpResult = { i, op: o.op, ok: r.ok, t: Math.round(performance.now() - t0) };
       if (r.ok && r.value !== undefined) res.value = r.value;
       if (!r.ok) res.errno = r.errno as Errno;
@@ -226,7 +246,7 @@ async function runDocument(
     };
   });
   await agents.reset();
-  execFileSync('rmmod', ['rproc_fake']);
+  await run('rmmod', ['rproc_fake']);
   return { results, final };
 }
 
@@ -238,16 +258,27 @@ async function main(): Promise<void> {
   const agents = await Agents.listen('/tmp/lab-agents.sock');
   for (const { name, doc } of job.documents) {
     const start = performance.now();
+    // A call that never returns (a kernel bug, a lock held forever) ends the VM; the host starts a new
+    // one for the documents after this one.
+    const limit = 60_000 + doc.ops.reduce((ms, o) => ms + (o.op === 'advance' ? o.ms : 0), 0);
+    const watchdog = setTimeout(() => {
+      const why = `timed out after ${limit} ms (an operation did not return)`;
+      appendFileSync(
+        out,
+        `${JSON.stringify({ name, release, results: [], final: [], error: why, ms: limit })}\n`,
+      );
+      process.exit(3);
+    }, limit);
+    console.error(`lab-runner: ${name}`);
     let line: LabDocResult;
     try {
       line = { name, release, ...(await runDocument(job, doc, agents)), ms: 0 };
     } catch (err) {
       line = { name, release, results: [], final: [], error: (err as Error).message, ms: 0 };
       await agents.reset();
-      try {
-        execFileSync('rmmod', ['rproc_fake'], { stdio: 'ignore' });
-      } catch {}
+      await run('rmmod', ['rproc_fake']).catch(() => {});
     }
+    clearTimeout(watchdog);
     line.ms = Math.round(performance.now() - start);
     appendFileSync(out, `${JSON.stringify(line)}\n`);
   }
