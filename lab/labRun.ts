@@ -5,7 +5,7 @@ import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/r
 import type { Result } from '../machines/errno.js';
 import type { KernelProfile } from '../machines/profile.js';
 import type { LabKernel } from './labCache.js';
-import { runVm, type VmRun } from './labVm.js';
+import { runVm, type VmOptions, type VmRun } from './labVm.js';
 import type { LabDocResult } from './protocol.js';
 
 /** A named document, as `lab run`/`lab diff` read it from a file. */
@@ -15,10 +15,15 @@ export interface NamedDocument {
 }
 
 /** Runs `docs` in one VM of `kernel`. */
-export function runOnKernel(kernel: LabKernel, docs: NamedDocument[]): Promise<Result<VmRun>> {
+export function runOnKernel(
+  kernel: LabKernel,
+  docs: NamedDocument[],
+  options: VmOptions = {},
+): Promise<Result<VmRun>> {
   return runVm(
     kernel,
     docs.map((d) => ({ name: d.name, doc: d.doc })),
+    options,
   );
 }
 
@@ -58,13 +63,14 @@ export async function runAll(
   kernel: LabKernel,
   docs: NamedDocument[],
   onVm?: (done: number, total: number, run: Result<VmRun>) => void,
+  options: VmOptions = {},
 ): Promise<{ results: Map<string, LabDocResult | string>; vmMs: number; vms: number }> {
   const results = new Map<string, LabDocResult | string>();
   let vmMs = 0;
   let vms = 0;
   let left = docs;
   while (left.length > 0) {
-    const run = await runOnKernel(kernel, left);
+    const run = await runOnKernel(kernel, left, options);
     vms++;
     if (!run.ok) {
       for (const d of left) results.set(d.name, run.error.detail ?? run.error.code);

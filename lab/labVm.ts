@@ -24,8 +24,17 @@ export interface VmRun {
   incomplete?: string;
 }
 
+/**
+ * The default time scale: real durations are 5× the document's, so that what the runner does between
+ * two operations (a few ms to a few tens of ms under TCG on a shared machine) stays far from every
+ * transition (docs/lab.md, "Time").
+ */
+export const DEFAULT_TIME_SCALE = 5;
+
 /** Options of {@link runVm}. */
 export interface VmOptions {
+  /** @default {@link DEFAULT_TIME_SCALE} */
+  timeScale?: number;
   /** Give up after this many real milliseconds. @default 20 minutes */
   timeoutMs?: number;
   /** Keep the job directory (for debugging). */
@@ -75,7 +84,12 @@ export async function runVm(
   options: VmOptions = {},
 ): Promise<Result<VmRun>> {
   const jobDir = mkdtempSync(join(tmpdir(), 'rproc-lab-'));
-  const job: LabJob = { module: kernel.module, firmwareDir: '/tmp/lab-fw', documents };
+  const job: LabJob = {
+    module: kernel.module,
+    firmwareDir: '/tmp/lab-fw',
+    timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
+    documents,
+  };
   writeFileSync(join(jobDir, 'job.json'), JSON.stringify(job));
   const started = performance.now();
   const child = spawn('qemu-system-x86_64', qemuArgs(kernel, jobDir), { stdio: ['ignore', 'pipe', 'pipe'] });

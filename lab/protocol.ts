@@ -15,6 +15,8 @@ export interface LabJob {
   module: string;
   /** Where `firmware_class.path` points in the guest (a tmpfs directory). */
   firmwareDir: string;
+  /** Every duration of the documents (bootMs, stopMs, attachMs, advance) is multiplied by this. */
+  timeScale: number;
   documents: LabJobDocument[];
 }
 

@@ -15,10 +15,10 @@ const COREDUMP = { disabled: '0', enabled: '1', inline: '2' } as const;
 
 /**
  * `insmod rproc_fake.ko` arguments for the document's processors: one array element per processor, the
- * twin's defaults (`RPROC_DEFAULTS`) where the document says nothing. Names and firmware names must not
+ * twin's defaults (`RPROC_DEFAULTS`) where the document says nothing; durations times `timeScale`. Names and firmware names must not
  * contain a comma or a space (module parameter syntax); such a document cannot run in the lab.
  */
-export function moduleParams(doc: KernelDocument): string[] {
+export function moduleParams(doc: KernelDocument, timeScale = 1): string[] {
   const ps = doc.processors.map((p) => ({ ...RPROC_DEFAULTS, ...p }));
   for (const p of ps) {
     for (const s of [p.name, p.firmware]) {
@@ -35,9 +35,9 @@ export function moduleParams(doc: KernelDocument): string[] {
     `detached=${list((p) => bit(p.initial === 'detached'))}`,
     `recovery_disabled=${list((p) => bit(p.recovery === 'disabled'))}`,
     `coredump=${list((p) => COREDUMP[p.coredump])}`,
-    `boot_ms=${list((p) => String(p.bootMs))}`,
-    `stop_ms=${list((p) => String(p.stopMs))}`,
-    `attach_ms=${list((p) => String(p.attachMs))}`,
+    `boot_ms=${list((p) => String(p.bootMs * timeScale))}`,
+    `stop_ms=${list((p) => String(p.stopMs * timeScale))}`,
+    `attach_ms=${list((p) => String(p.attachMs * timeScale))}`,
     `no_stop=${list((p) => bit(!p.canStop))}`,
     `no_detach=${list((p) => bit(!p.canDetach))}`,
     `attach_on_recovery=${list((p) => bit(p.attachOnRecovery))}`,

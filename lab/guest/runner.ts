@@ -131,7 +131,7 @@ async function runDocument(
   const forked = new Set(doc.ops.flatMap((o) => (o.op === 'fork' ? [o.child] : [])));
   for (const o of doc.ops) if (o.op === 'cdev.open' && !forked.has(o.pid)) pids.add(o.pid);
   await agents.prestart(pids);
-  await run('insmod', [job.module, ...moduleParams(doc)]);
+  await run('insmod', [job.module, ...moduleParams(doc, job.timeScale)]);
   const dev = devices(doc.processors.length);
   const at = (ref: string) => processorIndex(doc, ref);
   const opener = new Map<string, number | null>();
@@ -150,7 +150,7 @@ async function runDocument(
       case 'crash':
         return sysfsWrite(`${DEBUGFS}/${at(o.rproc)}/crash`, o.reason ?? 'unknown').then(() => okay);
       case 'advance':
-        await sleep(o.ms);
+        await sleep(o.ms * job.timeScale);
         return okay;
       case 'unbind':
         return sysfsWrite('/sys/bus/platform/drivers/rproc_fake/unbind', `rproc_fake.${at(o.rproc)}`);
@@ -225,7 +225,13 @@ async function runDocument(
   for (const [i, o] of doc.ops.entries()) {
     console.error(`lab-runner:   ${i} ${o.op}`);
     const done = perform(o).then((r) => {
-      const res: OpResult = { i, op: o.op, ok: r.ok, t: Math.round(performance.now() - t0) };
+      // Real time divided by the time scale: comparable to the twin's virtual time, not equal to it.
+      const res: OpResult = {
+        i,
+        op: o.op,
+        ok: r.ok,
+        t: Math.round((performance.now() - t0) / job.timeScale),
+      };
       if (r.ok && r.value !== undefined) res.value = r.value;
       if (!r.ok) res.errno = r.errno as Errno;
       results[i] = res;
@@ -260,7 +266,7 @@ async function main(): Promise<void> {
     const start = performance.now();
     // A call that never returns (a kernel bug, a lock held forever) ends the VM; the host starts a new
     // one for the documents after this one.
-    const limit = 60_000 + doc.ops.reduce((ms, o) => ms + (o.op === 'advance' ? o.ms : 0), 0);
+    const limit = 60_000 + job.timeScale * doc.ops.reduce((ms, o) => ms + (o.op === 'advance' ? o.ms : 0), 0);
     const watchdog = setTimeout(() => {
       const why = `timed out after ${limit} ms (an operation did not return)`;
       appendFileSync(
@@ -283,6 +289,7 @@ async function main(): Promise<void> {
     appendFileSync(out, `${JSON.stringify(line)}\n`);
   }
   agents.close();
+  process.exit(0); // pooled agents keep sockets open
 }
 
 await main();
