@@ -196,6 +196,7 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
   }
   docs.splice(0, docs.length, ...docs.filter((d) => !slow.includes(d)));
   let differing = 0;
+  let ties = 0;
   let failedDocs = 0;
   let ops = 0;
   for (const kernel of kernels) {
@@ -212,7 +213,7 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
     for (const d of docs) {
       const r = results.get(d.name);
       const twin = twinLines(d.doc, profile);
-      ops += twin.length;
+      ops += twin.lines.length;
       if (r === undefined || typeof r === 'string') {
         failedDocs++;
         const why = (r ?? 'no result').split('\n')[0];
@@ -223,12 +224,15 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
         );
         continue;
       }
-      for (const x of diffLines(twin, labLines(r))) {
-        kernelDiffs++;
+      for (const x of diffLines(twin.lines, labLines(r))) {
+        const tie = twin.ties.has(x.i);
+        if (tie) ties++;
+        else kernelDiffs++;
+        const label = tie ? ' (lab limit: a read at the instant a transition completes)' : '';
         io.stdout(
           values.json
-            ? `${JSON.stringify({ file: d.name, kernel: v, profile, i: x.i, twin: x.twin ?? null, lab: x.lab ?? null })}\n`
-            : `${d.name}: ${v} (twin ${profile}) op ${x.i}:\n  twin ${x.twin ?? '(none)'}\n  lab  ${x.lab ?? '(none)'}\n`,
+            ? `${JSON.stringify({ file: d.name, kernel: v, profile, i: x.i, twin: x.twin ?? null, lab: x.lab ?? null, tie })}\n`
+            : `${d.name}: ${v} (twin ${profile}) op ${x.i}${label}:\n  twin ${x.twin ?? '(none)'}\n  lab  ${x.lab ?? '(none)'}\n`,
         );
       }
     }
@@ -242,11 +246,13 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
     operations: ops,
     differing,
     failed: failedDocs,
+    skipped: slow.length,
+    ties,
   };
   io.stdout(
     values.json
       ? `${JSON.stringify(summary)}\n`
-      : `${summary.documents} documents × ${summary.kernels.length} kernels, ${ops} operations compared: ${differing} differ, ${failedDocs} did not run, ${slow.length} skipped\n`,
+      : `${summary.documents} documents × ${summary.kernels.length} kernels, ${ops} operations compared: ${differing} differ, ${failedDocs} did not run, ${slow.length} skipped, ${ties} at a tie (lab limit)\n`,
   );
   return differing || failedDocs ? EXIT.failed : EXIT.ok;
 }

@@ -27,11 +27,45 @@ export function runOnKernel(
   );
 }
 
-/** The twin's `--json` lines of `doc` on `profile`. */
-export function twinLines(doc: KernelDocument, profile: KernelProfile): string[] {
-  const run = runKernelDocument(doc, { profile });
+/** The twin's run of a document: its `--json` lines, and which operations returned at a tie. */
+export interface TwinLines {
+  lines: string[];
+  /**
+   * Operations that returned at the virtual instant a processor's state or power count changed
+   * without any operation of the document returning then (a recovery or an auto-boot completing):
+   * in real time such a read lands on either side of the change.
+   */
+  ties: Set<number>;
+}
+
+/** Operations that can wait in the kernel: one returning at a change is the change's cause, not a tie. */
+const BLOCKING: ReadonlySet<string> = new Set(['sysfs.write', 'cdev.write', 'cdev.close', 'kill', 'unbind']);
+
+/** The twin's `--json` lines of `doc` on `profile`, and its ties. */
+export function twinLines(doc: KernelDocument, profile: KernelProfile): TwinLines {
+  const changes = new Set<number>();
+  const run = runKernelDocument(doc, {
+    profile,
+    onTwin: (twin, clock) => {
+      const last = new Map<number, string>();
+      twin.subscribe((i, c) => {
+        const key = `${c.state} ${c.power}`;
+        if (last.get(i) !== key) changes.add(clock.now());
+        last.set(i, key);
+      });
+    },
+  });
   run.twin.stop();
-  return run.results.map(resultJson);
+  const returns = new Set(run.results.filter((r) => BLOCKING.has(r.op)).map((r) => r.t));
+  const ties = new Set(
+    run.results
+      .filter(
+        (r) =>
+          (r.op === 'sysfs.read' || r.op === 'power') && r.t > 0 && changes.has(r.t) && !returns.has(r.t),
+      )
+      .map((r) => r.i),
+  );
+  return { lines: run.results.map(resultJson), ties };
 }
 
 /** The `--json` lines of a lab result (the same shape `kernel run --json` prints). */

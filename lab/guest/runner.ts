@@ -236,8 +236,12 @@ async function runDocument(
       if (!r.ok) res.errno = r.errno as Errno;
       results[i] = res;
     });
-    if (o.wait === false) pending.push(done);
-    else await done;
+    if (o.wait === false) {
+      pending.push(done);
+      // The twin's call takes its place on rproc->lock at once; a real one needs a moment to get there
+      // (the thread pool, the syscall): let it, before the next operation (2 virtual ms).
+      await sleep(2 * job.timeScale);
+    } else await done;
   }
   await Promise.all(pending);
   const final: LabFinal[] = doc.processors.map((p, i) => {
