@@ -56,15 +56,13 @@ export function twinLines(doc: KernelDocument, profile: KernelProfile): TwinLine
     },
   });
   run.twin.stop();
-  const returns = new Set(run.results.filter((r) => BLOCKING.has(r.op)).map((r) => r.t));
-  const ties = new Set(
-    run.results
-      .filter(
-        (r) =>
-          (r.op === 'sysfs.read' || r.op === 'power') && r.t > 0 && changes.has(r.t) && !returns.has(r.t),
-      )
-      .map((r) => r.i),
-  );
+  const ties = new Set<number>();
+  for (const r of run.results) {
+    if ((r.op !== 'sysfs.read' && r.op !== 'power') || r.t === 0 || !changes.has(r.t)) continue;
+    // A blocking call before the read that returned at that instant waited for the change: no tie.
+    const waited = run.results.some((b) => b.i < r.i && BLOCKING.has(b.op) && b.t === r.t);
+    if (!waited) ties.add(r.i);
+  }
   return { lines: run.results.map(resultJson), ties };
 }
 

@@ -556,6 +556,8 @@ describe('§5.4 multi-open scenarios', () =>
       section: '§5.4 multi-open row 5',
       title:
         'do nothing when A exits while crashed with recovery pending, leaving the recovered processor unowned',
+      // A slow stop keeps the recovery pending while a real process dies (the lab kills a real one).
+      processors: [{ name: 'm4', stopMs: 100 }],
       ops: [
         op.open('a', A),
         op.setFlag('a'),
@@ -564,7 +566,7 @@ describe('§5.4 multi-open scenarios', () =>
         op.read(),
         op.kill(A),
         op.read(),
-        op.advance(200),
+        op.advance(250),
         op.read(),
         op.power(),
       ],
