@@ -4,12 +4,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fail, ok, type Result } from '../machines/errno.js';
 import { LAB_DIR, type LabKernel } from './labCache.js';
 import type { LabDocResult, LabJob, LabJobDocument } from './protocol.js';
 
-const RUNNER = fileURLToPath(new URL('./guest/runner.js', import.meta.url));
+/** The guest runs the compiled runner (dist/, built by `npm run build`), also when this module is loaded from source. */
+const RUNNER = join(LAB_DIR, '..', 'dist', 'lab', 'guest', 'runner.js');
 
 /** What one VM run gave: each document's results (in job order) and the run's timings. */
 export interface VmRun {

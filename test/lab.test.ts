@@ -96,7 +96,7 @@ describe.skipIf(why !== undefined && !process.env.CI)(`lab on kernel ${kernel}`,
       2,
       'ok', // the last close runs the release: shutdown-on-release drops one reference
       1,
-      'unknown\n', // detached: the firmware is not Linux's
+      'rproc-fw.elf\n', // detached: `unknown` only while attached
       'ok',
       'attached\n',
       'unknown\n',
