@@ -206,7 +206,10 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
     const { results } = await runAll(
       kernel,
       docs,
-      (done, total) => io.stderr(`lab diff ${v}: ${done}/${total} documents\n`),
+      (done, total, vm) =>
+        io.stderr(
+          `lab diff ${v}: ${done}/${total} documents${vm.ok ? ` (VM ${vm.value.ms} ms, init after ${vm.value.bootMs ?? '?'} ms)` : ''}\n`,
+        ),
       { timeScale: scale },
     );
     let kernelDiffs = 0;
