@@ -1,19 +1,21 @@
 // `rproc-supervisor kernel run`: runs a JSON document of operations against the kernel twin.
 
-import { parseKernelDocument } from '../actors/kernel/kernelDocument.js';
+import { type KernelDocument, type KernelOp, parseKernelDocument } from '../actors/kernel/kernelDocument.js';
 import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
-import { DEFAULT_PROFILE, isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, parseKernel } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
 import { type CliIo, problemLines, readJson } from './io.js';
 
-export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel ${KERNEL_PROFILES.join('|')}] [--json] FILE|-
+export const KERNEL_RUN_HELP = `Usage: rproc-supervisor kernel run [--kernel ${KERNEL_PROFILES.join('|')}|RELEASE] [--json] FILE|-
 
 Runs the operations of a JSON document (FILE, or standard input for -) against the kernel twin, in
 virtual time, and prints one result per operation. The format is in docs/kernel-run.md.
 
 Options:
-  --kernel PROFILE  kernel profile, overriding the document's "kernel" (${KERNEL_PROFILES.join(', ')}; default ${DEFAULT_PROFILE})
+  --kernel PROFILE  kernel profile, overriding the document's "kernel" (${KERNEL_PROFILES.join(', ')}; default ${DEFAULT_PROFILE}),
+                    or a release string (6.1.192, 6.12.117-amd64, what uname -r prints) mapped to
+                    the profile it behaves as (docs/abi.md, "Release strings")
   --json            one JSON object per line: {"i":0,"op":"sysfs.write","ok":true}
   -h, --help        show this help
 
@@ -48,6 +50,65 @@ function table(results: OpResult[], ops: Record<string, unknown>[]): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
+/**
+ * Reads and checks the document `file` (or standard input for `-`) for `command`; a problem is printed
+ * (`cannot read: ENOENT`, `malformed document, nothing was run:` and one line per problem) and gives
+ * exit code 2.
+ */
+export function loadKernelDocument(
+  command: string,
+  file: string,
+  kernel: KernelProfile | undefined,
+  io: CliIo,
+): { doc: KernelDocument; profile: KernelProfile } | number {
+  const read = readJson(io.readFile, file);
+  if (!read.ok) {
+    io.stderr(`rproc-supervisor ${command}: ${file}: ${read.error.detail}\n`);
+    return EXIT.usage;
+  }
+  const checked = parseKernelDocument(read.value, kernel);
+  if (!checked.ok) {
+    io.stderr(
+      `rproc-supervisor ${command}: ${file}: malformed document, nothing was run:\n${problemLines(
+        checked.error,
+      )
+        .map((l) => `  ${l}\n`)
+        .join('')}`,
+    );
+    return EXIT.usage;
+  }
+  return checked.value;
+}
+
+/** A processor at the end of a run: the fields the table's last lines show. */
+export interface ProcessorFinal {
+  device: string;
+  name: string;
+  state: string;
+  power: number;
+  shutdownOnRelease: number;
+  crashes: number;
+}
+
+/**
+ * The text `kernel run` prints without `--json` (and `lab run`, from the real kernel's results): a
+ * header, one table row per result, and each processor's final state. `end` says when the run ended.
+ */
+export function renderRun(
+  header: string,
+  results: OpResult[],
+  ops: readonly KernelOp[],
+  end: string,
+  finals: ProcessorFinal[],
+): string {
+  const procs = finals.map((p) => `${p.device} "${p.name}"`).join(', ');
+  const lines = finals.map(
+    (p) =>
+      `  ${p.device} ${p.name}: ${p.state}, power ${p.power}, shutdown-on-release ${p.shutdownOnRelease}, crashes ${p.crashes}\n`,
+  );
+  return `${header} · ${procs}\n\n${table(results, ops as unknown as Record<string, unknown>[])}\n\nat ${end}:\n${lines.join('')}`;
+}
+
 /** Runs `kernel run` with `args` (after the words `kernel run`). Returns the exit code. */
 export function kernelRun(args: string[], io: CliIo): number {
   const parsed = commandArgs(
@@ -67,46 +128,33 @@ export function kernelRun(args: string[], io: CliIo): number {
     );
     return EXIT.usage;
   }
-  const kernel = values.kernel;
-  if (kernel !== undefined && !isKernelProfile(kernel)) {
+  const kernel = values.kernel === undefined ? undefined : parseKernel(values.kernel);
+  if (values.kernel !== undefined && kernel === undefined) {
     io.stderr(
-      `rproc-supervisor kernel run: --kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}\n`,
+      `rproc-supervisor kernel run: --kernel ${values.kernel}: expected one of ${KERNEL_PROFILES.join(', ')} or a release like 6.1.192 (5.9 or later)\n`,
     );
     return EXIT.usage;
   }
-  const file = positionals[0] as string;
-  const read = readJson(io.readFile, file);
-  if (!read.ok) {
-    io.stderr(`rproc-supervisor kernel run: ${file}: ${read.error.detail}\n`);
-    return EXIT.usage;
-  }
-  const checked = parseKernelDocument(read.value, kernel);
-  if (!checked.ok) {
-    io.stderr(
-      `rproc-supervisor kernel run: ${file}: malformed document, nothing was run:\n${problemLines(
-        checked.error,
-      )
-        .map((l) => `  ${l}\n`)
-        .join('')}`,
-    );
-    return EXIT.usage;
-  }
-  const { doc, profile } = checked.value;
+  const loaded = loadKernelDocument('kernel run', positionals[0] as string, kernel, io);
+  if (typeof loaded === 'number') return loaded;
+  const { doc, profile } = loaded;
   const run = runKernelDocument(doc, {
     profile,
     onResult: values.json ? (r) => io.stdout(`${resultJson(r)}\n`) : undefined,
   });
   if (!values.json) {
-    const procs = run.twin.processors.map((p) => `${p.device} "${p.name}"`).join(', ');
-    io.stdout(
-      `kernel ${profile} · ${procs}\n\n${table(run.results, doc.ops as Record<string, unknown>[])}\n\nat ${run.clock.now()} ms:\n`,
-    );
-    for (const p of run.twin.processors) {
+    const finals = run.twin.processors.map((p): ProcessorFinal => {
       const c = p.context;
-      io.stdout(
-        `  ${p.device} ${p.name}: ${c.state}, power ${c.power}, shutdown-on-release ${c.shutdownOnRelease ? 1 : 0}, crashes ${c.crashCount}\n`,
-      );
-    }
+      return {
+        device: p.device,
+        name: p.name,
+        state: c.state,
+        power: c.power,
+        shutdownOnRelease: c.shutdownOnRelease ? 1 : 0,
+        crashes: c.crashCount,
+      };
+    });
+    io.stdout(renderRun(`kernel ${profile}`, run.results, doc.ops, `${run.clock.now()} ms`, finals));
   }
   run.twin.stop();
   return EXIT.ok;

@@ -9,6 +9,7 @@ import { holdCommand } from './hold.js';
 import { inspectCommand } from './inspect.js';
 import { type CliIo, processIo } from './io.js';
 import { KERNEL_RUN_HELP, kernelRun } from './kernelRun.js';
+import { labCommand } from './lab.js';
 import { statusCommand } from './status.js';
 import { twinCommand } from './twin.js';
 
@@ -25,6 +26,7 @@ Commands:
   inspect [SCENARIO]  replay a scenario in the local web inspector (127.0.0.1)
   kernel run FILE|-   run a JSON document of sysfs/cdev operations against the kernel twin
   twin --mount DIR    mount the kernel twin as files (FUSE): class/remoteproc/* and dev/remoteprocN
+  lab setup|run|diff  real kernels in QEMU with a fake remoteproc driver: run documents, diff the twin
 
 Run 'rproc-supervisor <command> --help' for a command's options.
 `;
@@ -50,6 +52,7 @@ export function main(argv: string[], io: CliIo = processIo): number | Promise<nu
   if (command === 'status') return statusCommand(rest, io);
   if (command === 'inspect') return inspectCommand(rest, io);
   if (command === 'twin') return twinCommand(rest, io);
+  if (command === 'lab') return labCommand(rest, io);
   if (command === 'kernel') {
     const [sub, ...args] = rest;
     if (sub === 'run') return kernelRun(args, io);

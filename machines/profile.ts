@@ -3,11 +3,13 @@
 /**
  * The kernel profiles the twin models. Each is the first release of its generation, as read in the
  * kernel sources: `5.9` is v5.9 (cdev, DETACHED, no sysfs `recovery`/`coredump` yet), `5.13` is v5.13
- * (ATTACHED, `detach`; `start` still EBUSY when running), `5.19` is v5.19 and later (`start` stacks).
+ * (ATTACHED, `detach`; `start` still EBUSY when running), `5.19` is v5.19–v7.2 (`start` stacks), `7.3`
+ * is v7.3 and the stable kernels with its 2026 backports (a crashed processor can be stopped; no
+ * DELETED state). {@link profileOfRelease} maps a release string to one.
  */
-export const KERNEL_PROFILES = ['5.9', '5.13', '5.19'] as const;
+export const KERNEL_PROFILES = ['5.9', '5.13', '5.19', '7.3'] as const;
 
-/** One kernel profile. `5.19` stands for 5.19 and every later kernel. */
+/** One kernel profile. `5.19` stands for 5.19–7.2 without the 2026 backports, `7.3` for the kernels with them. */
 export type KernelProfile = (typeof KERNEL_PROFILES)[number];
 
 /** The default profile: current kernels. */
@@ -41,8 +43,23 @@ export interface ProfileFeatures {
   layerStateChecks: boolean;
   /** The driver flag `sysfs_read_only` exists (v5.18). */
   sysfsReadOnlyFlag: boolean;
-  /** RPROC_FEAT_ATTACH_ON_RECOVERY exists (v6.1 era; only on the `5.19` profile). */
+  /** RPROC_FEAT_ATTACH_ON_RECOVERY exists (v6.1 era; on the `5.19` and `7.3` profiles). */
   attachOnRecovery: boolean;
+  /**
+   * devtmpfs creates and removes `/dev/remoteprocN` with the device (v5.14): an open after unbind is
+   * ENOENT. Before, the node was made by udev or mknod, and an open after unbind was ENXIO.
+   */
+  devtmpfsNode: boolean;
+  /**
+   * `rproc_shutdown` accepts a CRASHED processor: one reference dropped, stopped at zero ("remoteproc:
+   * Allow shutdown of crashed processors", v7.3 and the 2026 stables); unbind stops it too.
+   */
+  crashedShutdown: boolean;
+  /**
+   * `rproc_del` sets RPROC_DELETED. Gone with "remoteproc: Prevent crash handling to race with
+   * rproc_del()" (v7.3 and the 2026 stables): the state stays, a later crash report is dropped.
+   */
+  deletedState: boolean;
 }
 
 const FEATURES: Record<KernelProfile, ProfileFeatures> = {
@@ -56,6 +73,9 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     layerStateChecks: true,
     sysfsReadOnlyFlag: false,
     attachOnRecovery: false,
+    devtmpfsNode: false,
+    crashedShutdown: false,
+    deletedState: true,
   },
   '5.13': {
     attachedState: true,
@@ -67,6 +87,9 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     layerStateChecks: true,
     sysfsReadOnlyFlag: false,
     attachOnRecovery: false,
+    devtmpfsNode: false,
+    crashedShutdown: false,
+    deletedState: true,
   },
   '5.19': {
     attachedState: true,
@@ -78,6 +101,23 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     layerStateChecks: false,
     sysfsReadOnlyFlag: true,
     attachOnRecovery: true,
+    devtmpfsNode: true,
+    crashedShutdown: false,
+    deletedState: true,
+  },
+  '7.3': {
+    attachedState: true,
+    detachCommand: true,
+    sysfsRecoveryAndCoredump: true,
+    shutdownReturnsError: true,
+    firmwareUnknownWhenAttached: true,
+    delAlwaysShutsDown: true,
+    layerStateChecks: false,
+    sysfsReadOnlyFlag: true,
+    attachOnRecovery: true,
+    devtmpfsNode: true,
+    crashedShutdown: true,
+    deletedState: false,
   },
 };
 
@@ -89,4 +129,51 @@ export function profileFeatures(profile: KernelProfile): ProfileFeatures {
 /** True when `value` names a profile. */
 export function isKernelProfile(value: unknown): value is KernelProfile {
   return typeof value === 'string' && (KERNEL_PROFILES as readonly string[]).includes(value);
+}
+
+/**
+ * Stable lines that took the 2026 backports ("Allow shutdown of crashed processors", "Prevent crash
+ * handling to race with rproc_del()", the auto-boot attach work item), with the first release of each
+ * that has them. docs/abi.md has the table and the commit subjects.
+ */
+export const BACKPORTS_2026: ReadonlyArray<{ line: string; first: number }> = [
+  { line: '6.1', first: 188 },
+  { line: '6.12', first: 110 },
+];
+
+/** The first mainline release of each profile, newest first. */
+const MAINLINE: ReadonlyArray<{ major: number; minor: number; profile: KernelProfile }> = [
+  { major: 7, minor: 3, profile: '7.3' },
+  { major: 5, minor: 19, profile: '5.19' },
+  { major: 5, minor: 13, profile: '5.13' },
+  { major: 5, minor: 9, profile: '5.9' },
+];
+
+/**
+ * The profile a kernel behaves as, from its release string: what `uname -r` prints (`6.1.0-41-amd64`
+ * is Debian's ABI name and says nothing of the patch level: give `6.1.192` then), `6.12.117-amd64`,
+ * `5.15.0-105-generic`, `7.3.0-rc2`. Stable backports of the 2026 changes count ({@link BACKPORTS_2026}).
+ * Undefined for a string without `major.minor.patch` or a kernel before 5.9 (no `/dev/remoteprocN`).
+ *
+ * @example profileOfRelease('6.1.192') // '7.3'
+ * @example profileOfRelease('6.1.187-amd64') // '5.19'
+ */
+export function profileOfRelease(release: string): KernelProfile | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(release.trim());
+  if (!m) return undefined;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const backport = BACKPORTS_2026.find((b) => b.line === `${major}.${minor}`);
+  if (backport && patch >= backport.first) return '7.3';
+  for (const p of MAINLINE) {
+    if (major > p.major || (major === p.major && minor >= p.minor)) return p.profile;
+  }
+  return undefined;
+}
+
+/**
+ * A `--kernel` value: a profile name (`5.19`, kept exactly as before) or a release string mapped by
+ * {@link profileOfRelease}. Undefined when it is neither.
+ */
+export function parseKernel(value: string): KernelProfile | undefined {
+  return isKernelProfile(value) ? value : profileOfRelease(value);
 }

@@ -16,9 +16,13 @@ export interface CorePlan {
 /** The id of calls the kernel makes for itself (auto-boot, the crash worker's recovery, release). */
 export const KERNEL_CALL_ID = -1;
 
-/** `rproc_boot`: ENODEV if deleted; +1; boot (or attach) only on the 0→1 edge; roll back on failure. */
+/**
+ * `rproc_boot`: ENODEV if deleted (after the 2026 changes: once removed, whatever the state); +1; boot
+ * (or attach) only on the 0→1 edge; roll back on failure.
+ */
 function boot(ctx: RprocContext): CorePlan {
-  if (ctx.state === 'deleted') return { patch: {}, step: 'idle', reply: fail('ENODEV', 'rproc_boot') };
+  const gone = profileFeatures(ctx.profile).deletedState ? ctx.state === 'deleted' : ctx.removed;
+  if (gone) return { patch: {}, step: 'idle', reply: fail('ENODEV', 'rproc_boot') };
   const power = ctx.power + 1;
   // "skip the boot or attach process if rproc is already powered up": no look at the state.
   if (power > 1) return { patch: { power }, step: 'idle', reply: ok() };
@@ -33,9 +37,14 @@ function boot(ctx: RprocContext): CorePlan {
   return { patch: { power }, step: 'booting' };
 }
 
-/** `rproc_shutdown`: since 5.19 EINVAL unless running/attached; −1; stop only when the count reaches 0. */
+/**
+ * `rproc_shutdown`: since 5.19 EINVAL unless running/attached (or, after the 2026 changes, crashed); −1;
+ * stop only when the count reaches 0.
+ */
 function shutdown(ctx: RprocContext): CorePlan {
-  if (!profileFeatures(ctx.profile).layerStateChecks && !isRunningState(ctx.state)) {
+  const f = profileFeatures(ctx.profile);
+  const accepted = isRunningState(ctx.state) || (f.crashedShutdown && ctx.state === 'crashed');
+  if (!f.layerStateChecks && !accepted) {
     return { patch: {}, step: 'idle', reply: fail('EINVAL', 'rproc_shutdown', `state is ${ctx.state}`) };
   }
   // atomic_dec_and_test: anything but exactly 0 returns at once (a redundant shutdown goes negative).
@@ -72,9 +81,14 @@ function recover(ctx: RprocContext): CorePlan {
   return ctx.options.canStop ? { patch: {}, step: 'recoverStop' } : { patch: {}, step: 'idle', reply: ok() };
 }
 
-/** `rproc_crash_handler_work`: ignore when crashed or offline; else mark crashed and queue recovery. */
+/**
+ * `rproc_crash_handler_work`: ignore when crashed or offline; else mark crashed and queue recovery.
+ * Before the 2026 changes nothing checked for DELETED, so a crash after unbind overwrote it (and a
+ * recovery could bring the removed processor back); after them `rproc_report_crash` drops it.
+ */
 function crashWork(ctx: RprocContext, call: CoreCall): CorePlan {
-  if (ctx.state === 'crashed' || ctx.state === 'offline' || ctx.state === 'deleted') {
+  const dropped = !profileFeatures(ctx.profile).deletedState && ctx.removed;
+  if (ctx.state === 'crashed' || ctx.state === 'offline' || dropped) {
     return { patch: {}, step: 'idle', reply: ok() };
   }
   const patch: Partial<RprocContext> = {
@@ -87,12 +101,17 @@ function crashWork(ctx: RprocContext, call: CoreCall): CorePlan {
   return { patch, step: 'idle', reply: ok() };
 }
 
-/** `rproc_del`: one `rproc_shutdown` (before v5.13 only for auto-boot processors), then DELETED. */
+/**
+ * `rproc_del`: one `rproc_shutdown` (before v5.13 only for auto-boot processors), then DELETED (before
+ * the 2026 changes; after them the state stays). The device is removed either way.
+ */
 function del(ctx: RprocContext): CorePlan {
-  const shutsDown = profileFeatures(ctx.profile).delAlwaysShutsDown || ctx.options.autoBoot;
+  const f = profileFeatures(ctx.profile);
+  const shutsDown = f.delAlwaysShutsDown || ctx.options.autoBoot;
   const plan: CorePlan = shutsDown ? shutdown(ctx) : { patch: {}, step: 'idle' };
-  if (plan.step === 'stopping') return plan;
-  return { patch: { ...plan.patch, state: 'deleted' }, step: 'idle', reply: ok() };
+  if (plan.step === 'stopping') return { ...plan, patch: { ...plan.patch, removed: true } };
+  const state = f.deletedState ? { state: 'deleted' as const } : {};
+  return { patch: { ...plan.patch, ...state, removed: true }, step: 'idle', reply: ok() };
 }
 
 /** `rproc_set_firmware` (v5.9: `firmware_store`) under the lock: EBUSY unless offline, then EINVAL if empty. */

@@ -6,6 +6,7 @@
 
 import { enqueueActions, setup } from 'xstate';
 import { ok } from './errno.js';
+import { profileFeatures } from './profile.js';
 import { attachedStateOf, type CorePlan, KERNEL_CALL_ID, planCall } from './rprocCore.js';
 import {
   type CoreStep,
@@ -23,6 +24,7 @@ export function initialRprocContext({ profile, options }: RprocInput): RprocCont
     profile,
     options,
     state: options.initial,
+    removed: false,
     power: 0,
     firmware: options.firmware,
     recoveryDisabled: options.recovery === 'disabled',
@@ -111,7 +113,7 @@ export const rprocMachine = setup({
     finish: enqueueActions(
       ({ context, enqueue }, params: { state: 'running' | 'attached' | 'offline' | 'detached' }) => {
         let state = params.state === 'attached' ? attachedStateOf(context) : params.state;
-        if (context.holder?.op === 'del') state = 'deleted';
+        if (context.holder?.op === 'del' && profileFeatures(context.profile).deletedState) state = 'deleted';
         // rproc_stop clears `autonomous`.
         enqueue.assign(params.state === 'offline' ? { state, autonomous: false } : { state });
         if (params.state === 'offline') enqueue.emit({ type: 'rproc.uevent', action: 'remove' });

@@ -110,6 +110,11 @@ export interface RprocContext {
   options: RprocOptions;
   /** `rproc->state`. */
   state: KernelState;
+  /**
+   * `rproc_del` has run (driver unbind): the sysfs directory and the device node are gone, `start`
+   * is ENODEV. Before the 2026 changes the state also became `deleted`; after them it stays.
+   */
+  removed: boolean;
   /** `rproc->power`, the reference count. */
   power: number;
   /** `rproc->firmware`. */

@@ -5,7 +5,7 @@ import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.
 import { SIGNALS } from '../actors/os/SimOs.js';
 import type { MonitorConfig } from '../actors/World.js';
 import { invalid, type RprocError } from '../machines/errno.js';
-import { DEFAULT_PROFILE, KERNEL_PROFILES } from '../machines/profile.js';
+import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, parseKernel } from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
 import { STRATEGY_NAMES, type StrategyName } from '../supervisors/sim/Strategy.js';
 import { METRIC_NAMES } from './metricCells.js';
@@ -72,7 +72,13 @@ const bound = z.union([
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
-  kernel: z.enum(KERNEL_PROFILES).optional(),
+  kernel: z
+    .string()
+    .refine((v) => parseKernel(v) !== undefined, {
+      message: `expected a kernel profile (${KERNEL_PROFILES.join(', ')}) or a release like 6.1.192 (5.9 or later)`,
+    })
+    .transform((v) => parseKernel(v) as KernelProfile)
+    .optional(),
   horizonMs: ms.positive(),
   processors: z.array(processorSchema).min(1),
   clients: z.array(clientSchema),

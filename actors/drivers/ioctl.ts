@@ -5,19 +5,21 @@ import { constants } from 'node:os';
 import { type Errno, fail, ok, type Result, toErrno } from '../../machines/errno.js';
 
 type IoctlFn = (fd: number, request: number, arg: number[]) => number;
+type IoctlNullFn = (fd: number, request: number, arg: null) => number;
 
-let loaded: { ioctl: IoctlFn; errno: () => number } | null = null;
+let loaded: { ioctl: IoctlFn; ioctlNull: IoctlNullFn; errno: () => number } | null = null;
 
 /** Loads libc's `ioctl` once. koffi ships its binaries inside the npm package. */
-function libc(): { ioctl: IoctlFn; errno: () => number } {
+function libc(): { ioctl: IoctlFn; ioctlNull: IoctlNullFn; errno: () => number } {
   if (!loaded) {
     const koffi = createRequire(import.meta.url)('koffi') as {
-      load(path: string): { func(signature: string): IoctlFn };
+      load(path: string): { func<F>(signature: string): F };
       errno(): number;
     };
     const lib = koffi.load('libc.so.6');
     loaded = {
-      ioctl: lib.func('int ioctl(int fd, unsigned long request, _Inout_ int *arg)'),
+      ioctl: lib.func<IoctlFn>('int ioctl(int fd, unsigned long request, _Inout_ int *arg)'),
+      ioctlNull: lib.func<IoctlNullFn>('int ioctl(int fd, unsigned long request, void *arg)'),
       errno: () => koffi.errno(),
     };
   }
@@ -37,16 +39,23 @@ export function errnoName(n: number): Errno {
  * request the remoteproc cdev does not know.
  */
 export function ioctlInt(fd: number, request: number, arg = 0): Result<number> {
-  const { ioctl, errno } = libc();
+  const { ioctl } = libc();
   const box = [arg | 0];
   const r = ioctl(fd, request >>> 0, box);
-  if (r < 0) {
-    const n = errno();
-    return fail(
-      errnoName(n),
-      'ioctl',
-      `request 0x${(request >>> 0).toString(16)}: errno ${n} (${NAMES.get(n) ?? '?'})`,
-    );
-  }
-  return ok(box[0] ?? 0);
+  return r < 0 ? ioctlError(request) : ok(box[0] ?? 0);
+}
+
+/** `ioctl(fd, request, NULL)`: what a caller with a bad argument pointer gets (EFAULT from a SET). */
+export function ioctlNullArg(fd: number, request: number): Result<number> {
+  const r = libc().ioctlNull(fd, request >>> 0, null);
+  return r < 0 ? ioctlError(request) : ok(r);
+}
+
+function ioctlError(request: number): Result<never> {
+  const n = libc().errno();
+  return fail(
+    errnoName(n),
+    'ioctl',
+    `request 0x${(request >>> 0).toString(16)}: errno ${n} (${NAMES.get(n) ?? '?'})`,
+  );
 }

@@ -2,7 +2,7 @@
 
 import type { InspectionEvent } from 'xstate';
 import { fail, ok, type Result } from '../../machines/errno.js';
-import { DEFAULT_PROFILE, type KernelProfile } from '../../machines/profile.js';
+import { DEFAULT_PROFILE, type KernelProfile, profileFeatures } from '../../machines/profile.js';
 import {
   type CrashType,
   RPROC_DEFAULTS,
@@ -99,10 +99,16 @@ export class KernelTwin {
     return sysfsWrite(this.processor(index), attr, value);
   }
 
-  /** `open("/dev/remoteprocN")` in process `pid`: the new descriptor, or ENXIO once unregistered. */
+  /**
+   * `open("/dev/remoteprocN")` in process `pid`: the new descriptor. Once unregistered: ENOENT where
+   * devtmpfs removed the node (v5.14+), ENXIO where a static node is left (the cdev is gone).
+   */
   cdevOpen(pid: number, index: number, mode: OpenMode = {}): Result<number> {
     const p = this.processor(index);
-    if (p.context.state === 'deleted') return fail('ENXIO', 'cdev.open', `${p.device} was unregistered`);
+    if (p.context.removed) {
+      const code = profileFeatures(p.profile).devtmpfsNode ? 'ENOENT' : 'ENXIO';
+      return fail(code, 'cdev.open', `${p.device} was unregistered`);
+    }
     return this.fds.open(pid, index, mode.write ?? true, mode.cloexec ?? false);
   }
 

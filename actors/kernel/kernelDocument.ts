@@ -6,6 +6,7 @@ import {
   DEFAULT_PROFILE,
   KERNEL_PROFILES,
   type KernelProfile,
+  parseKernel,
   profileFeatures,
 } from '../../machines/profile.js';
 import { CRASH_TYPES } from '../../machines/rprocTypes.js';
@@ -52,7 +53,13 @@ export type KernelOp = z.infer<typeof kernelOpSchema>;
 
 /** A `kernel run` document. */
 export const kernelDocumentSchema = z.strictObject({
-  kernel: z.enum(KERNEL_PROFILES).optional(),
+  /** A profile name or a release string (`6.1.192`, `6.12.117-amd64`), see `parseKernel`. */
+  kernel: z
+    .string()
+    .refine((v) => parseKernel(v) !== undefined, {
+      message: `expected a kernel profile (${KERNEL_PROFILES.join(', ')}) or a release like 6.1.192 (5.9 or later)`,
+    })
+    .optional(),
   description: z.string().optional(),
   processors: z.array(processorSchema).min(1),
   ops: z.array(kernelOpSchema),
@@ -70,7 +77,7 @@ function crossCheck(doc: KernelDocument, profile: KernelProfile): string[] {
     names.add(p.name);
     if (p.attachOnRecovery && !profileFeatures(profile).attachOnRecovery) {
       errors.push(
-        `processors[${i}].attachOnRecovery: needs kernel 5.19 (RPROC_FEAT_ATTACH_ON_RECOVERY is a v6.1-era feature)`,
+        `processors[${i}].attachOnRecovery: needs kernel 5.19 or later (RPROC_FEAT_ATTACH_ON_RECOVERY is a v6.1-era feature)`,
       );
     }
   });
@@ -110,7 +117,7 @@ export function parseKernelDocument(
 ): Result<{ doc: KernelDocument; profile: KernelProfile }> {
   const parsed = kernelDocumentSchema.safeParse(input);
   if (!parsed.success) return invalid('kernel run', formatIssues(parsed.error));
-  const effective = profile ?? parsed.data.kernel ?? DEFAULT_PROFILE;
+  const effective = profile ?? parseKernel(parsed.data.kernel ?? DEFAULT_PROFILE) ?? DEFAULT_PROFILE;
   const errors = crossCheck(parsed.data, effective);
   if (errors.length) return invalid('kernel run', errors);
   return { ok: true, value: { doc: parsed.data, profile: effective } };

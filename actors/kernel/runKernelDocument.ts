@@ -26,6 +26,8 @@ export interface RunKernelOptions {
   profile: KernelProfile;
   /** Called with each result, in operation order, as soon as it and all before it have returned. */
   onResult?: (result: OpResult) => void;
+  /** Called with the new twin and its clock before the first operation (to observe it, e.g. `lab diff`). */
+  onTwin?: (twin: KernelTwin, clock: VirtualClock) => void;
 }
 
 /** What a run leaves: every result, and the twin in its final state (for inspection). */
@@ -48,6 +50,7 @@ const hasValue = new Set<KernelOp['op']>(['sysfs.read', 'power']);
 export function runKernelDocument(doc: KernelDocument, options: RunKernelOptions): KernelRun {
   const clock = new VirtualClock();
   const twin = new KernelTwin({ profile: options.profile, processors: doc.processors, clock });
+  options.onTwin?.(twin, clock);
   const fds = new Map<string, { pid: number; fd: number } | null>();
   const results: OpResult[] = [];
   const calls: PendingCall<Value>[] = [];

@@ -21,7 +21,7 @@ export function sysfsStreq(buf: string, word: string): boolean {
 
 /** ENOENT when the attribute file does not exist: the device is gone, or the profile predates it. */
 function missing(p: Processor, attr: SysfsAttr, op: string): Result<never> | undefined {
-  if (p.context.state === 'deleted') return fail('ENOENT', op, `${p.device} was unregistered`);
+  if (p.context.removed) return fail('ENOENT', op, `${p.device} was unregistered`);
   if ((attr === 'recovery' || attr === 'coredump') && !profileFeatures(p.profile).sysfsRecoveryAndCoredump) {
     return fail('ENOENT', op, `${attr} is in debugfs only before v5.10`);
   }
@@ -100,6 +100,8 @@ export function sysfsWrite(p: Processor, attr: SysfsAttr, value: string): Pendin
     attr === 'name' || (p.context.options.sysfsReadOnly && profileFeatures(p.profile).sysfsReadOnlyFlag);
   if (readOnly) return PendingCall.settled(fail('EACCES', OP, `${attr} is read-only`));
   const count = encoder.encode(value).length;
+  // sysfs_kf_write: a 0-byte write returns 0 without reaching the attribute's store.
+  if (count === 0) return PendingCall.settled(ok(0));
   switch (attr) {
     case 'state':
       return writeState(p, value, count);

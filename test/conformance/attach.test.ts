@@ -37,7 +37,7 @@ describe('§6 attach and detach', () => {
     {
       section: '§6 start in ATTACHED',
       title: 'refuse a start while attached with EBUSY before 5.19, count it from 5.19',
-      profiles: ['5.13', '5.19'],
+      profiles: ['5.13', '5.19', '7.3'],
       processors: detached,
       ops: [op.start(), op.start(), op.power()],
       expect: { '5.13': ['ok', 'EBUSY', 1], '5.19': ['ok', 'ok', 2] },
@@ -59,7 +59,7 @@ describe('§6 attach and detach', () => {
     {
       section: '§6 detach in ATTACHED',
       title: 'leave the processor running as detached on detach; a new start re-attaches',
-      profiles: ['5.13', '5.19'],
+      profiles: ['5.13', '5.19', '7.3'],
       processors: detached,
       ops: [op.start(), op.write('state', 'detach\n'), op.read(), op.start(), op.read(), op.power()],
       expect: ['ok', 'ok', 'detached\n', 'ok', A, 1],
@@ -67,7 +67,7 @@ describe('§6 attach and detach', () => {
     {
       section: '§6 detach in ATTACHED',
       title: 'refuse detach without ops->detach, restoring the count',
-      profiles: ['5.13', '5.19'],
+      profiles: ['5.13', '5.19', '7.3'],
       processors: [{ name: 'm4', initial: 'detached', canDetach: false }],
       ops: [op.start(), op.write('state', 'detach'), op.read(), op.power()],
       expect: ['ok', 'EINVAL', A, 1],

@@ -192,10 +192,16 @@ describe('§5.2 commands by version', () =>
     },
     {
       section: '§5.2 commands stop',
-      title: 'reject stop while CRASHED with EINVAL, keeping the reference',
+      // 7.3: "remoteproc: Allow shutdown of crashed processors" (v7.3, stable 6.1.188 and 6.12.110).
+      title: 'reject stop while CRASHED with EINVAL, keeping the reference (7.3: stop it to offline)',
       processors: STAYS_CRASHED,
       ops: [op.open('a', A), op.cdev('a', 'start'), op.crash(), op.cdev('a', 'stop'), op.read(), op.power()],
-      expect: ['ok', 'ok', 'ok', 'EINVAL', 'crashed\n', 1],
+      expect: {
+        '5.9': ['ok', 'ok', 'ok', 'EINVAL', 'crashed\n', 1],
+        '5.13': ['ok', 'ok', 'ok', 'EINVAL', 'crashed\n', 1],
+        '5.19': ['ok', 'ok', 'ok', 'EINVAL', 'crashed\n', 1],
+        '7.3': ['ok', 'ok', 'ok', 'ok', 'offline\n', 0],
+      },
     },
     {
       section: '§5.2 commands stop',
@@ -550,6 +556,8 @@ describe('§5.4 multi-open scenarios', () =>
       section: '§5.4 multi-open row 5',
       title:
         'do nothing when A exits while crashed with recovery pending, leaving the recovered processor unowned',
+      // A slow stop keeps the recovery pending while a real process dies (the lab kills a real one).
+      processors: [{ name: 'm4', stopMs: 100 }],
       ops: [
         op.open('a', A),
         op.setFlag('a'),
@@ -558,7 +566,7 @@ describe('§5.4 multi-open scenarios', () =>
         op.read(),
         op.kill(A),
         op.read(),
-        op.advance(200),
+        op.advance(250),
         op.read(),
         op.power(),
       ],
@@ -601,9 +609,10 @@ describe('§5.5 unregistration while an fd is open', () =>
   conformance([
     {
       section: '§5.5 unbind open',
-      title: 'refuse a new open after unbind with ENXIO',
+      // Since v5.14 devtmpfs removes /dev/remoteprocN with the device (ENOENT); a static node gives ENXIO.
+      title: 'refuse a new open after unbind (ENOENT: devtmpfs removed the node; ENXIO before 5.14)',
       ops: [op.open('a', A), op.unbind(), op.open('b', B)],
-      expect: ['ok', 'ok', 'ENXIO'],
+      expect: { '5.9': ['ok', 'ok', 'ENXIO'], '5.13': ['ok', 'ok', 'ENXIO'], '5.19': ['ok', 'ok', 'ENOENT'] },
     },
     {
       section: '§5.5 unbind start',
@@ -640,6 +649,66 @@ describe('§5.5 unregistration while an fd is open', () =>
         '5.9': ['ok', 'ok', 'ok', 'ok', 1, 'ok', 1],
         '5.13': ['ok', 'ok', 'ok', 'ok', 0, 'ok', 0],
         '5.19': ['ok', 'ok', 'ok', 'ok', 0, 'ok', 0],
+      },
+    },
+    {
+      section: '§10 unbind with two references',
+      // rproc_del's one shutdown only decrements. 5.19: DELETED, so the old descriptor's stop is
+      // EINVAL; 7.3 ("Prevent crash handling to race with rproc_del()"): the state stays, stop works.
+      title: 'keep running after unbind at power 2; the old descriptor stops it only on 7.3',
+      profiles: ['5.19', '7.3'],
+      ops: [
+        op.open('a', A),
+        op.cdev('a', 'start'),
+        op.start(),
+        op.unbind(),
+        op.power(),
+        op.cdev('a', 'start'),
+        op.cdev('a', 'stop'),
+        op.power(),
+      ],
+      expect: {
+        '5.19': ['ok', 'ok', 'ok', 'ok', 1, 'ENODEV', 'EINVAL', 1],
+        '7.3': ['ok', 'ok', 'ok', 'ok', 1, 'ENODEV', 'ok', 0],
+      },
+    },
+    {
+      section: '§10 unbind with two references',
+      title: 'shut down on the flagged close after unbind at power 2 only on 7.3',
+      profiles: ['5.19', '7.3'],
+      ops: [
+        op.open('a', A),
+        op.setFlag('a'),
+        op.cdev('a', 'start'),
+        op.start(),
+        op.unbind(),
+        op.close('a'),
+        op.power(),
+      ],
+      expect: {
+        '5.19': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 1],
+        '7.3': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 0],
+      },
+    },
+    {
+      section: '§10 crash after unbind',
+      // Before the 2026 changes the crash worker overwrote DELETED with CRASHED and recovered the
+      // processor, after which the old descriptor works again; 7.3 drops the report.
+      title: 'recover a crash reported after unbind before 7.3; drop it on 7.3',
+      profiles: ['5.19', '7.3'],
+      ops: [
+        op.open('a', A),
+        op.cdev('a', 'start'),
+        op.start(),
+        op.unbind(),
+        op.crash(),
+        op.advance(200),
+        op.cdev('a', 'stop'),
+        op.power(),
+      ],
+      expect: {
+        '5.19': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 0],
+        '7.3': ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 0],
       },
     },
   ]));

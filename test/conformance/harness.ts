@@ -1,5 +1,7 @@
 // Conformance harness: a case is a `kernel run` document plus the expected result of every operation.
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { type KernelOp, parseKernelDocument } from '../../actors/kernel/kernelDocument.js';
 import type { ProcessorJson } from '../../actors/kernel/processorSchema.js';
@@ -17,7 +19,7 @@ export interface ConformanceCase {
   /** The section and row, e.g. `§1.2 T4b`. */
   section: string;
   title: string;
-  /** @default all three */
+  /** @default all four */
   profiles?: readonly KernelProfile[];
   /** @default [{ name: 'm4' }] */
   processors?: ProcessorJson[];
@@ -37,11 +39,39 @@ export function actual(c: ConformanceCase, profile: KernelProfile): Expect[] {
   return run.results.map((r) => (r.ok ? (r.value ?? 'ok') : (r.errno ?? 'error')));
 }
 
+/**
+ * The expectation of `c` on `profile`. `7.3` (the 2026 changes) inherits the `5.19` one unless the case
+ * gives its own: the changes touch few rows, and each row they touch says so.
+ */
+export function expectation(c: ConformanceCase, profile: KernelProfile): Expect[] | undefined {
+  if (Array.isArray(c.expect)) return c.expect;
+  return c.expect[profile] ?? (profile === '7.3' ? c.expect['5.19'] : undefined);
+}
+
+/**
+ * With `RPROC_LAB_EXPORT=DIR`, writes the case as a kernel-run document `DIR/<section> <title>.json`
+ * for `lab diff` (only cases that run on a profile of the lab's kernels, 5.19 or 7.3).
+ */
+function exportForLab(c: ConformanceCase): void {
+  const dir = process.env.RPROC_LAB_EXPORT;
+  const profiles = c.profiles ?? KERNEL_PROFILES;
+  if (!dir || !(profiles.includes('5.19') || profiles.includes('7.3'))) return;
+  mkdirSync(dir, { recursive: true });
+  const name = `${c.section} ${c.title}`.replace(/[^A-Za-z0-9§.]+/g, '-').slice(0, 120);
+  const doc = {
+    description: `${c.section}: ${c.title}`,
+    processors: c.processors ?? [{ name: 'm4' }],
+    ops: c.ops,
+  };
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+}
+
 /** Registers one vitest case per (row, profile). */
 export function conformance(cases: ConformanceCase[]): void {
   for (const c of cases) {
+    exportForLab(c);
     for (const profile of c.profiles ?? KERNEL_PROFILES) {
-      const want = Array.isArray(c.expect) ? c.expect : c.expect[profile];
+      const want = expectation(c, profile);
       if (!want) throw new Error(`case "${c.title}" has no expectation for ${profile}`);
       it(`${c.section} [${profile}] should ${c.title}`, () => {
         const got = actual(c, profile);

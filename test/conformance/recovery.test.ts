@@ -34,7 +34,7 @@ describe('§3 crashes and recovery', () => {
     {
       section: '§3.3',
       title: 'do nothing on recover or enabled when the processor is healthy',
-      profiles: ['5.13', '5.19'],
+      profiles: ['5.13', '5.19', '7.3'],
       ops: [
         op.start(),
         op.write('recovery', 'recover'),
@@ -58,7 +58,7 @@ describe('§3 crashes and recovery', () => {
     {
       section: '§3.4 firmware load',
       title: 'wedge after a failed recovery: start is a no-op, stop EINVAL, recover ignored, crashes ignored',
-      profiles: ['5.13', '5.19'],
+      profiles: ['5.13', '5.19', '7.3'],
       processors: [{ name: 'm4', initial: 'detached', firmwareMissing: true }],
       ops: [
         op.start(),
@@ -83,15 +83,21 @@ describe('§3 crashes and recovery', () => {
     },
     {
       section: '§3.5 disabled',
-      title: 'stay crashed with recovery disabled; stop EINVAL; start leaks a reference',
+      title:
+        'stay crashed with recovery disabled; stop EINVAL; start leaks a reference (7.3: stop reclaims it)',
       processors: disabled,
       ops: [op.start(), op.crash(), op.advance(10_000), op.read(), op.stop(), op.start(), op.power()],
-      expect: ['ok', 'ok', 'ok', 'crashed\n', 'EINVAL', 'ok', 2],
+      expect: {
+        '5.9': ['ok', 'ok', 'ok', 'crashed\n', 'EINVAL', 'ok', 2],
+        '5.13': ['ok', 'ok', 'ok', 'crashed\n', 'EINVAL', 'ok', 2],
+        '5.19': ['ok', 'ok', 'ok', 'crashed\n', 'EINVAL', 'ok', 2],
+        '7.3': ['ok', 'ok', 'ok', 'crashed\n', 'ok', 'ok', 1],
+      },
     },
     {
       section: '§3.5 enabled',
       title: 'recover at once, synchronously, when enabled is written to a crashed processor',
-      profiles: ['5.13', '5.19'],
+      profiles: ['5.13', '5.19', '7.3'],
       processors: disabled,
       ops: [op.start(), op.crash(), op.write('recovery', 'enabled'), op.read(), op.read('recovery')],
       expect: ['ok', 'ok', 'ok', R, 'enabled\n'],
@@ -99,7 +105,7 @@ describe('§3 crashes and recovery', () => {
     {
       section: '§3.5 recover',
       title: 'recover once and leave the flag disabled',
-      profiles: ['5.13', '5.19'],
+      profiles: ['5.13', '5.19', '7.3'],
       processors: disabled,
       ops: [op.start(), op.crash(), op.write('recovery', 'recover'), op.read(), op.read('recovery')],
       expect: ['ok', 'ok', 'ok', R, 'disabled\n'],

@@ -80,7 +80,7 @@ describe('§1.2 transitions', () => {
     {
       section: '§1.2 T5b',
       title: 'stay attached when a detach leaves the count above 0',
-      profiles: ['5.19'],
+      profiles: ['5.19', '7.3'],
       processors: detached,
       ops: [op.start(), op.start(), op.write('state', 'detach'), op.read(), op.power()],
       expect: ['ok', 'ok', 'ok', 'attached\n', 1],
@@ -126,7 +126,7 @@ describe('§1.2 transitions', () => {
     {
       section: '§1.2 T7a',
       title: 'recover by attaching when the driver has ATTACH_ON_RECOVERY: detached, then attached',
-      profiles: ['5.19'],
+      profiles: ['5.19', '7.3'],
       processors: [{ name: 'm4', initial: 'detached', attachOnRecovery: true, attachMs: 10 }],
       ops: [
         op.start(),
@@ -160,10 +160,16 @@ describe('§1.2 transitions', () => {
     },
     {
       section: '§1.2 T8',
-      title: 'leave a crashed processor powered on unbind from 5.19 (the core refuses to stop it)',
+      title:
+        'leave a crashed processor powered on unbind from 5.19 (the core refuses to stop it; 7.3 stops it)',
       processors: [{ name: 'm4', recovery: 'disabled', autoBoot: true }],
       ops: [op.advance(100), op.crash(), op.unbind(), op.power()],
-      expect: { '5.9': ['ok', 'ok', 'ok', 0], '5.13': ['ok', 'ok', 'ok', 0], '5.19': ['ok', 'ok', 'ok', 1] },
+      expect: {
+        '5.9': ['ok', 'ok', 'ok', 0],
+        '5.13': ['ok', 'ok', 'ok', 0],
+        '5.19': ['ok', 'ok', 'ok', 1],
+        '7.3': ['ok', 'ok', 'ok', 0],
+      },
     },
     {
       section: '§1.2 T9',
