@@ -9,7 +9,9 @@ import { builtKernels, defaultCacheDir } from '../lab/labCache.js';
 import { missingTools, RUN_TOOLS } from '../lab/labSetup.js';
 
 const cache = defaultCacheDir();
-const kernels = builtKernels(cache);
+// .ci/run names the kernels it set up (RPROC_LAB_KERNELS); elsewhere every kernel built in the cache.
+const wanted = process.env.RPROC_LAB_KERNELS?.split(/\s+/).filter(Boolean);
+const kernels = builtKernels(cache).filter((k) => !wanted || wanted.includes(k));
 const tools = missingTools(RUN_TOOLS);
 const why =
   kernels.length === 0
