@@ -50,7 +50,7 @@ export function qemuArgs(kernel: LabKernel, jobDir: string): string[] {
   const append = [
     'root=labroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro',
     'console=ttyS0 loglevel=4 tsc=reliable oops=panic panic=-1',
-    `init=${join(LAB_DIR, 'guest/init.sh')} firmware_class.path=/tmp/lab-fw`,
+    `init=${join(LAB_DIR, 'guest/init.sh')} firmware_class.path=/run/lab-fw`,
     `labrunner=${RUNNER} labnode=${process.execPath}`,
   ].join(' ');
   return [
@@ -86,7 +86,7 @@ export async function runVm(
   const jobDir = mkdtempSync(join(tmpdir(), 'rproc-lab-'));
   const job: LabJob = {
     module: kernel.module,
-    firmwareDir: '/tmp/lab-fw',
+    firmwareDir: '/run/lab-fw',
     timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
     documents,
   };

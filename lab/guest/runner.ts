@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   const job = JSON.parse(readFileSync(jobPath, 'utf8')) as LabJob;
   const out = join(dirname(jobPath), 'results.jsonl');
   const release = execFileSync('uname', ['-r']).toString().trim();
-  const agents = await Agents.listen('/tmp/lab-agents.sock');
+  const agents = await Agents.listen('/run/lab-agents.sock');
   for (const { name, doc } of job.documents) {
     const start = performance.now();
     // A call that never returns (a kernel bug, a lock held forever) ends the VM; the host starts a new
