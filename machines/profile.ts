@@ -62,6 +62,22 @@ export interface ProfileFeatures {
   deletedState: boolean;
 }
 
+/** v5.19 and later, before the 2026 changes. */
+const FIVE_NINETEEN: ProfileFeatures = {
+  attachedState: true,
+  detachCommand: true,
+  sysfsRecoveryAndCoredump: true,
+  shutdownReturnsError: true,
+  firmwareUnknownWhenAttached: true,
+  delAlwaysShutsDown: true,
+  layerStateChecks: false,
+  sysfsReadOnlyFlag: true,
+  attachOnRecovery: true,
+  devtmpfsNode: true,
+  crashedShutdown: false,
+  deletedState: true,
+};
+
 const FEATURES: Record<KernelProfile, ProfileFeatures> = {
   '5.9': {
     attachedState: false,
@@ -91,34 +107,9 @@ const FEATURES: Record<KernelProfile, ProfileFeatures> = {
     crashedShutdown: false,
     deletedState: true,
   },
-  '5.19': {
-    attachedState: true,
-    detachCommand: true,
-    sysfsRecoveryAndCoredump: true,
-    shutdownReturnsError: true,
-    firmwareUnknownWhenAttached: true,
-    delAlwaysShutsDown: true,
-    layerStateChecks: false,
-    sysfsReadOnlyFlag: true,
-    attachOnRecovery: true,
-    devtmpfsNode: true,
-    crashedShutdown: false,
-    deletedState: true,
-  },
-  '7.3': {
-    attachedState: true,
-    detachCommand: true,
-    sysfsRecoveryAndCoredump: true,
-    shutdownReturnsError: true,
-    firmwareUnknownWhenAttached: true,
-    delAlwaysShutsDown: true,
-    layerStateChecks: false,
-    sysfsReadOnlyFlag: true,
-    attachOnRecovery: true,
-    devtmpfsNode: true,
-    crashedShutdown: true,
-    deletedState: false,
-  },
+  '5.19': FIVE_NINETEEN,
+  // The 5.19 generation with the 2026 changes (kernel-semantics §10).
+  '7.3': { ...FIVE_NINETEEN, crashedShutdown: true, deletedState: false },
 };
 
 /** The features of `profile`. */
