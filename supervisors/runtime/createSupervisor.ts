@@ -11,7 +11,7 @@ import {
 import { realClock } from '../../actors/RealClock.js';
 import type { TwinClock } from '../../actors/VirtualClock.js';
 import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
-import type { LeaseEnd } from '../../machines/leaseMachine.js';
+import { checkTtl, type LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
 import type {
   ReconcilePolicy,
@@ -316,6 +316,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
 
   const tryAcquire = (ref: string, o: AcquireOptions = {}): Result<Lease> => {
     if (closed) return fail('ENODEV', 'acquire', 'the supervisor is closed');
+    const ttl = checkTtl(o.ttlMs);
+    if (!ttl.ok) return ttl;
     // The processors were listed once at start (the supervisor watches only those): no I/O per acquire.
     const found = findProcessor(processors, ref);
     if (!found.ok) return found;
