@@ -20,7 +20,9 @@ import {
 import { createSupervisor } from '../supervisors/runtime/createSupervisor.js';
 import { startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { commandArgs } from './commandArgs.js';
+import { connectionBound, LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './daemonLimits.js';
 import { defaultSocket } from './defaults.js';
+import { escapeJson, escapeText } from './escapeText.js';
 import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
@@ -30,6 +32,8 @@ export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sy
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
                                [--allow-uid N]… [--allow-gid N]… [--kernel K] [--poll-ms MS] [--log-json]
                                [--inspect[=PORT]] [--stately-ws URL]
+                               [--max-leases-per-peer N] [--max-connections-per-uid N]
+                               [--max-unsent-bytes N] [--frame-timeout-ms MS]
 
 Serves leases on a Unix socket (docs/protocol.md): a processor runs while any lease holds it and stops
 when the last holder is gone, however it died. With hybrid (the default) the daemon also holds
@@ -50,6 +54,7 @@ Options:
   --log-json         log one JSON object per line
   --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); logs its URL
   --stately-ws URL   with --inspect: also forward inspection events to this WebSocket (Stately's relay)
+${LIMIT_HELP}
   -h, --help         show this help
 
 Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
@@ -70,6 +75,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     'poll-ms': { type: 'string' },
     'log-json': { type: 'boolean' },
     ...LIVE_INSPECT_OPTIONS,
+    ...LIMIT_OPTIONS,
   });
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
@@ -79,11 +85,12 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   };
   const logJson = values['log-json'] === true;
   const log = (entry: { level: string; msg: string; [k: string]: unknown }) => {
+    // What a peer wrote (a client label…) may be in the entry: escaped, it cannot forge a line.
     const line = logJson
-      ? JSON.stringify({ time: new Date().toISOString(), ...entry })
-      : `${entry.level}: ${entry.msg}${Object.entries(entry)
+      ? escapeJson(JSON.stringify({ time: new Date().toISOString(), ...entry }))
+      : `${entry.level}: ${escapeText(entry.msg)}${Object.entries(entry)
           .filter(([k]) => k !== 'level' && k !== 'msg')
-          .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .map(([k, v]) => ` ${k}=${typeof v === 'string' ? escapeText(v) : escapeJson(JSON.stringify(v))}`)
           .join('')}`;
     io.stderr(`${line}\n`);
   };
@@ -120,6 +127,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   const inspect = liveInspectPort(values);
   if (!inspect.ok) return usage(inspect.message);
   const inspectPort = inspect.port;
+  const limitArgs = limitFlags(values);
+  if (!limitArgs.ok) return usage(limitArgs.message);
 
   let driver: RprocDriver;
   let twin: KernelTwin | undefined;
@@ -146,7 +155,16 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   const socketPath = (values.socket as string | undefined) ?? defaultSocket();
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
-    daemon = await startDaemon({ supervisor, socketPath, allowUids, allowGids, log });
+    const bound = connectionBound();
+    daemon = await startDaemon({
+      supervisor,
+      socketPath,
+      allowUids,
+      allowGids,
+      log,
+      limits: limitArgs.limits,
+      ...(bound.maxConnections !== undefined ? { maxConnections: bound.maxConnections } : {}),
+    });
   } catch (err) {
     await supervisor.close();
     io.stderr(`rproc-supervisor daemon: ${socketPath}: ${errnoOf(err)}: ${(err as Error).message}\n`);
