@@ -1,6 +1,7 @@
 // `rproc-supervisor daemon`: the lease daemon on a Unix socket, with a sim, sysfs or cdev driver.
 
 import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
@@ -9,7 +10,13 @@ import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
-import { DEFAULT_PROFILE, isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import {
+  DEFAULT_PROFILE,
+  KERNEL_PROFILES,
+  type KernelProfile,
+  kernelFlag,
+  parseKernel,
+} from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/runtime/createSupervisor.js';
 import { startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { commandArgs } from './commandArgs.js';
@@ -41,7 +48,8 @@ Options:
   --socket PATH      default $XDG_RUNTIME_DIR/rproc-supervisor.sock, else /run/rproc-supervisor.sock
   --allow-uid N      accept only peers with this uid (repeatable; with --allow-gid, either matches)
   --allow-gid N      accept only peers with this gid (repeatable)
-  --kernel K         for sim: ${KERNEL_PROFILES.join(', ')} (default ${DEFAULT_PROFILE})
+  --kernel K         a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192); default: with sim
+                     ${DEFAULT_PROFILE}, with sysfs/cdev the profile of this kernel's release (uname -r)
   --poll-ms MS       how often state is polled (default 250)
   --log-json         log one JSON object per line
   --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); logs its URL
@@ -105,9 +113,10 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       'hybrid needs a driver that holds /dev/remoteprocN (cdev, or sim); use --driver cdev, or --strategy sysfs-monitor',
     );
   }
-  const kernel = (values.kernel as string | undefined) ?? DEFAULT_PROFILE;
-  if (!isKernelProfile(kernel))
-    return usage(`--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
+  const flag = kernelFlag(values.kernel as string | undefined);
+  if (!flag.ok) return usage(flag.error.detail as string);
+  const chosen = daemonKernel(values.kernel as string | undefined, driverName, release());
+  const kernel = chosen.profile;
   const ids = (name: string) => ((values[name] as string[] | undefined) ?? []).map(Number);
   const allowUids = ids('allow-uid');
   const allowGids = ids('allow-gid');
@@ -179,6 +188,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     }
     log({ level: 'info', msg: 'inspector', url: live.url });
   }
+  log({ level: 'info', msg: `kernel profile ${kernel}`, profile: kernel, from: chosen.from });
   log({
     level: 'info',
     msg: 'ready',
@@ -198,4 +208,23 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
   });
+}
+
+/**
+ * The kernel profile the daemon works with, and where it came from (logged at start): `--kernel` when
+ * given; with a real driver (sysfs, cdev) the profile of `uname -r`; with sim, or a release string
+ * that maps to none, the default profile.
+ */
+export function daemonKernel(
+  flag: string | undefined,
+  driver: string,
+  uname: string,
+): { profile: KernelProfile; from: string } {
+  const given = flag === undefined ? undefined : parseKernel(flag);
+  if (given) return { profile: given, from: `--kernel ${flag}` };
+  if (driver === 'sim') return { profile: DEFAULT_PROFILE, from: 'the default (sim driver)' };
+  const ofRelease = parseKernel(uname);
+  return ofRelease
+    ? { profile: ofRelease, from: `uname -r ${uname}` }
+    : { profile: DEFAULT_PROFILE, from: `the default (uname -r ${uname} maps to no profile)` };
 }
