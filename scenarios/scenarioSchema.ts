@@ -6,7 +6,13 @@ import { SIGNALS } from '../actors/os/SimOs.js';
 import type { MonitorConfig } from '../actors/World.js';
 import { PROCESSOR_POLICIES } from '../machines/corePolicy.js';
 import { invalid, type RprocError } from '../machines/errno.js';
-import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, parseKernel } from '../machines/profile.js';
+import {
+  DEFAULT_PROFILE,
+  type KERNEL_PROFILES,
+  KERNEL_VALUES,
+  type KernelProfile,
+  parseKernel,
+} from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
 import { STRATEGY_NAMES, type StrategyName } from '../supervisors/sim/Strategy.js';
 import { processorSettingsSchema } from '../supervisors/supervisorSettings.js';
@@ -83,7 +89,7 @@ export const scenarioSchema = z.strictObject({
   kernel: z
     .string()
     .refine((v) => parseKernel(v) !== undefined, {
-      message: `expected a kernel profile (${KERNEL_PROFILES.join(', ')}) or a release like 6.1.192 (5.9 or later)`,
+      message: `expected ${KERNEL_VALUES}`,
     })
     .transform((v) => parseKernel(v) as KernelProfile)
     .optional(),
