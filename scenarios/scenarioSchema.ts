@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
 import { SIGNALS } from '../actors/os/SimOs.js';
 import type { MonitorConfig } from '../actors/World.js';
+import { PROCESSOR_POLICIES } from '../machines/corePolicy.js';
 import { invalid, type RprocError } from '../machines/errno.js';
 import {
   DEFAULT_PROFILE,
@@ -14,6 +15,7 @@ import {
 } from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
 import { STRATEGY_NAMES, type StrategyName } from '../supervisors/sim/Strategy.js';
+import { processorSettingsSchema } from '../supervisors/supervisorSettings.js';
 import { METRIC_NAMES } from './metricCells.js';
 
 export type { StrategyName } from '../supervisors/sim/Strategy.js';
@@ -46,6 +48,10 @@ const monitorSchema = z.strictObject({
   ttlMs: ms.positive().nullable().optional(),
   reconnectMs: ms.optional(),
   pollMs: ms.positive().optional(),
+  /** The policy of every processor (docs/config.md); absent: `exclusive`. */
+  policy: z.enum(PROCESSOR_POLICIES).optional(),
+  /** Per-processor settings by processor name, over `policy`. */
+  processors: z.record(z.string().min(1), processorSettingsSchema).optional(),
 });
 
 const at = ms;
@@ -65,6 +71,8 @@ const eventSchema = z.union([
   z.strictObject({ at, start: z.literal('monitor') }),
   /** An operator writes `recovery` of a processor. */
   z.strictObject({ at, recovery: z.string(), value: z.enum(['enabled', 'disabled']) }),
+  /** Someone else (a udev rule, another opener) writes `state` of a processor. */
+  z.strictObject({ at, write: z.string(), value: z.enum(['start', 'stop', 'detach']) }),
 ]);
 
 const bound = z.union([
@@ -199,11 +207,15 @@ export function parseScenario(input: unknown): ScenarioResult {
     }
     if ('crash' in e && !procs.has(e.crash))
       errors.push(`timeline[${i}].crash: unknown processor "${e.crash}"`);
+    if ('write' in e && !procs.has(e.write))
+      errors.push(`timeline[${i}].write: unknown processor "${e.write}"`);
     if ('recovery' in e && !procs.has(e.recovery)) {
       errors.push(`timeline[${i}].recovery: unknown processor "${e.recovery}"`);
     }
     if (e.at > s.horizonMs) errors.push(`timeline[${i}].at: ${e.at} is past horizonMs ${s.horizonMs}`);
   });
+  for (const name of Object.keys(s.monitor?.processors ?? {}))
+    if (!procs.has(name)) errors.push(`monitor.processors.${name}: unknown processor "${name}"`);
   if (errors.length) return malformed(errors);
   const m = s.monitor ?? {};
   const restart =

@@ -4,6 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ok, type Result } from '../../machines/errno.js';
+import { isRunningState } from '../../machines/powered.js';
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
 import { ioctlInt } from './ioctl.js';
 import { nodeError, type ObservedState, type RprocDriver } from './RprocDriver.js';
@@ -36,12 +37,15 @@ export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
   const devRoot = options.devRoot ?? '/dev';
   const sys = sysfsAccess(options.sysfsRoot ?? '/sys/class/remoteproc', options.files ?? nodeFiles);
   const held = new Map<string, Promise<Result<FileHandle>>>();
+  /** Descriptors being let go of: a new open waits for it (the flag is cleared before it is set again). */
+  const lettingGo = new Map<string, Promise<void>>();
 
   const hold = (device: string): Promise<Result<FileHandle>> => {
     let h = held.get(device);
     if (!h) {
       const path = join(devRoot, device);
       h = (async (): Promise<Result<FileHandle>> => {
+        await lettingGo.get(device);
         let handle: FileHandle;
         try {
           handle = await open(path, 'r+');
@@ -63,7 +67,10 @@ export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
     return h;
   };
 
-  const command = async (device: string, cmd: 'start' | 'stop'): Promise<Result<ObservedState>> => {
+  const command = async (
+    device: string,
+    cmd: 'start' | 'stop' | 'detach',
+  ): Promise<Result<ObservedState>> => {
     const h = await hold(device);
     if (!h.ok) return h;
     try {
@@ -79,7 +86,24 @@ export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
     kind: 'cdev',
     holdsDevice: true,
     command,
+    async letGo(device) {
+      const h = held.get(device);
+      if (!h) return;
+      held.delete(device);
+      const closing = (async () => {
+        const r = await h;
+        if (!r.ok) return;
+        const s = await sys.state(device);
+        if (s.ok && isRunningState(s.value)) ioctlInt(r.value.fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+        await r.value.close();
+      })();
+      lettingGo.set(device, closing);
+      await closing;
+      if (lettingGo.get(device) === closing) lettingGo.delete(device);
+    },
     async close() {
+      // A descriptor being let go of has its flag cleared before this process may exit.
+      await Promise.all(lettingGo.values());
       // Reverse order of acquisition.
       for (const [device, h] of [...held].reverse()) {
         held.delete(device);
