@@ -197,3 +197,35 @@ describe('document bounds', () => {
     expect(r.ok ? '' : r.error.issues?.join()).toContain('virtual time');
   });
 });
+
+describe('descriptor limit', () => {
+  it('should raise a lowered soft RLIMIT_NOFILE to the hard one', async () => {
+    const { spawn, spawnSync } = await import('node:child_process');
+    if (spawnSync('prlimit', ['--version']).status !== 0) {
+      console.log('skipped: no prlimit(1) to lower a process’s soft limit');
+      return;
+    }
+    const script = `
+      import { fileLimit, raiseFileLimit } from ${JSON.stringify(new URL('../dist/actors/daemon/fileLimit.js', import.meta.url).pathname)};
+      process.stdin.once('data', () => {
+        const before = fileLimit();
+        const after = raiseFileLimit();
+        process.stdout.write(JSON.stringify({ before, after }), () => process.exit(0));
+      });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const hard = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim());
+    expect(spawnSync('prlimit', ['--pid', String(child.pid), `--nofile=100:${hard}`]).status).toBe(0);
+    child.stdin.write('go\n');
+    await new Promise((r) => child.on('exit', r));
+    const { before, after } = JSON.parse(out);
+    expect(before).toEqual({ soft: 100, hard });
+    expect(after).toEqual({ soft: hard, hard });
+  });
+});
