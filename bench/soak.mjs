@@ -17,6 +17,7 @@ export const SOAK_RSS_TOLERANCE = 0.1;
 const CLIENT_SCRIPT = `
 import { DaemonClient } from ${JSON.stringify(new URL('../dist/actors/daemon/DaemonClient.js', import.meta.url).href)};
 const [socketPath, clients, warmup, total] = process.argv.slice(1).map((v, i) => (i ? Number(v) : v));
+process.stdin.on('end', () => process.exit(0)).resume();
 const conns = await Promise.all(Array.from({ length: clients }, () => DaemonClient.connect(socketPath)));
 let started = 0, done = 0, t0 = 0, pause = null;
 const loop = async (c) => {
@@ -28,6 +29,7 @@ const loop = async (c) => {
     const r = await c.request({ op: 'release', lease: a.lease });
     if (!r.ok) throw new Error('release: ' + JSON.stringify(r.error));
     done++;
+    if (done % 100000 === 0) process.stdout.write('at ' + done + '\\n');
     if (done === warmup) {
       // A pause after warm-up, the daemon idle as at the end, for its first RSS reading.
       pause = new Promise((r) => setTimeout(r, 1500)).then(() => {
@@ -50,6 +52,8 @@ const supervisor = await createSupervisor({ driver });
 await startDaemon({ supervisor, socketPath: process.argv[1] });
 // SIGUSR2: a full GC, so that both RSS readings are taken on a collected heap.
 process.on('SIGUSR2', () => globalThis.gc?.());
+// Its stdin is the bench's: when the bench goes, however it went, so does it.
+process.stdin.on('end', () => process.exit(0)).resume();
 `;
 
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -80,7 +84,7 @@ export async function soakBenchmark({
     process.execPath,
     ['--expose-gc', '--input-type=module', '-e', DAEMON_SCRIPT, socket],
     {
-      stdio: 'ignore',
+      stdio: ['pipe', 'ignore', 'ignore'],
     },
   );
   try {
@@ -95,7 +99,7 @@ export async function soakBenchmark({
     const child = spawn(
       process.execPath,
       ['--input-type=module', '-e', CLIENT_SCRIPT, socket, String(clients), String(warmup), String(total)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     let rssWarm = 0;
     let warmRead = null;
@@ -103,6 +107,9 @@ export async function soakBenchmark({
     const finished = new Promise((resolve, reject) => {
       child.stdout.setEncoding('utf8').on('data', (c) => {
         out += c;
+        // Every 100,000 round trips: where the RSS is (not after a GC: under load), for the progress line.
+        for (const [, n] of c.matchAll(/at (\d+)/g))
+          progress(`soak: ${n} round trips, RSS ${rssKiB(daemon.pid)} KiB`);
         if (!warmRead && out.includes('warm\n'))
           warmRead = sleep(500)
             .then(() => collectedRss(daemon.pid))
