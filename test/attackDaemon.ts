@@ -44,7 +44,7 @@ export async function attackedDaemon(
   proc.stderr?.setEncoding('utf8').on('data', (c: string) => {
     stderr += c;
   });
-  await until(() => existsSync(socket) && stderr.includes('ready'), 10_000, 20);
+  await until(() => existsSync(socket) && stderr.includes('ready'), 30_000, 20);
   const pid = proc.pid as number;
   return {
     dir,
@@ -53,7 +53,7 @@ export async function attackedDaemon(
     pid,
     log: () => stderr,
     rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0),
-    async answers(ms = 3000) {
+    async answers(ms = 10_000) {
       const timeout = new Promise<false>((r) => setTimeout(() => r(false), ms));
       const ask = (async () => {
         const c = await DaemonClient.connect(socket);
@@ -70,7 +70,7 @@ export async function attackedDaemon(
 }
 
 /** A legitimate holder: a lease on `processor` with a TTL, pinged every `ttlMs / 4`; `kept()` checks it. */
-export async function legitimateHolder(socket: string, processor = 'm4', ttlMs = 2000) {
+export async function legitimateHolder(socket: string, processor = 'm4', ttlMs = 5000) {
   const c = await DaemonClient.connect(socket);
   const lease = okReply(await c.request({ op: 'acquire', processor, client: 'legit', ttlMs })).lease;
   const lost: unknown[] = [];
