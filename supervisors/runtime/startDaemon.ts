@@ -9,6 +9,7 @@ import {
   serveProtocol,
 } from '../../actors/daemon/serveProtocol.js';
 import type { AcquireOptions, Lease, Supervisor } from './createSupervisor.js';
+import { DaemonLeases, type PushTo } from './daemonLeases.js';
 
 /** A structured log line. */
 export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
@@ -65,6 +66,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const log = options.log ?? (() => {});
   const credentials = options.credentials ?? peerCred;
   const restricted = (options.allowUids?.length ?? 0) + (options.allowGids?.length ?? 0) > 0;
+  const all = new DaemonLeases();
 
   const accept = ({ socket, send, end }: ProtocolConnection): ConnectionHandler | null => {
     const cred = credentials(socket);
@@ -81,6 +83,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     }
     const leases = new Map<string, Lease>();
+    const watched = new Set<string>();
+    const push: PushTo = (e) => send(e);
     let unsubscribe: (() => void) | null = null;
 
     const handle = async (r: Request) => {
@@ -93,8 +97,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               const id = got.value.id;
               if (event === 'lost') {
                 leases.delete(id);
-                send({ event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason ?? 'lost' });
-              } else send({ event, lease: id, processor: d.processor });
+                // No reason: its holder's connection ended it (the holder is gone; watchers are told).
+                if (d.reason)
+                  all.push(id, { event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason });
+                else
+                  all.pushWatchers(id, {
+                    event: 'lease.ended',
+                    lease: id,
+                    processor: d.processor,
+                    end: 'closed',
+                  });
+                all.delete(id);
+              } else all.push(id, { event, lease: id, processor: d.processor });
             },
           };
           if (r.client) options.client = r.client;
@@ -112,6 +126,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             return;
           }
           leases.set(lease.id, lease);
+          all.add(lease, cred?.uid ?? null, push);
           send({ id: r.id, ok: true, lease: lease.id, processor: lease.processor });
           return;
         }
@@ -126,6 +141,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             return;
           }
           leases.delete(r.lease);
+          const ended = { event: 'lease.ended', lease: r.lease, processor: lease.processor.device } as const;
+          all.pushWatchers(r.lease, { ...ended, end: 'released' });
+          all.delete(r.lease);
           await lease.release();
           send({ id: r.id, ok: true });
           return;
@@ -139,8 +157,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           return;
         case 'ping':
           for (const l of leases.values()) l.ping();
+          for (const id of watched) all.get(id)?.ping();
           send({ id: r.id, ok: true });
           return;
+        case 'watch': {
+          const w = all.watch(r.lease, cred?.uid ?? null, push);
+          if (!w.ok) {
+            const { code, detail } = w.error;
+            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail}` } });
+            return;
+          }
+          watched.add(r.lease);
+          send({ id: r.id, ok: true, processor: w.value.processor });
+          return;
+        }
       }
     };
 
@@ -150,6 +180,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         log({ level: 'warn', msg: 'protocol error, closing connection', error: message, ...who }),
       closed: () => {
         unsubscribe?.();
+        for (const id of watched) all.unwatch(id, push);
         // EOF on any death of the holder: its leases end.
         for (const l of leases.values()) l.lose();
         leases.clear();
@@ -159,5 +190,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const server = await serveProtocol(socketPath, 'another daemon', accept);
   log({ level: 'info', msg: 'listening', socket: socketPath });
-  return server;
+  return {
+    socketPath,
+    async close() {
+      // Holders and watchers learn why before the connections close (replies leave on setImmediate).
+      all.shutdown();
+      await new Promise((r) => setImmediate(r));
+      await server.close();
+    },
+  };
 }
