@@ -1,6 +1,7 @@
 // `rproc-supervisor daemon`: the lease daemon on a Unix socket, with a sim, sysfs or cdev driver.
 
 import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
@@ -9,11 +10,19 @@ import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
-import { DEFAULT_PROFILE, isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import {
+  DEFAULT_PROFILE,
+  KERNEL_PROFILES,
+  type KernelProfile,
+  kernelFlag,
+  parseKernel,
+} from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/runtime/createSupervisor.js';
 import { startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { commandArgs } from './commandArgs.js';
+import { connectionBound, LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './daemonLimits.js';
 import { defaultSocket } from './defaults.js';
+import { escapeJson, escapeText } from './escapeText.js';
 import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
@@ -23,6 +32,8 @@ export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sy
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
                                [--allow-uid N]… [--allow-gid N]… [--kernel K] [--poll-ms MS] [--log-json]
                                [--inspect[=PORT]] [--stately-ws URL]
+                               [--max-leases-per-peer N] [--max-connections-per-uid N]
+                               [--max-unsent-bytes N] [--frame-timeout-ms MS]
 
 Serves leases on a Unix socket (docs/protocol.md): a processor runs while any lease holds it and stops
 when the last holder is gone, however it died. With hybrid (the default) the daemon also holds
@@ -37,11 +48,13 @@ Options:
   --socket PATH      default $XDG_RUNTIME_DIR/rproc-supervisor.sock, else /run/rproc-supervisor.sock
   --allow-uid N      accept only peers with this uid (repeatable; with --allow-gid, either matches)
   --allow-gid N      accept only peers with this gid (repeatable)
-  --kernel K         for sim: ${KERNEL_PROFILES.join(', ')} (default ${DEFAULT_PROFILE})
+  --kernel K         a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192); default: with sim
+                     ${DEFAULT_PROFILE}, with sysfs/cdev the profile of this kernel's release (uname -r)
   --poll-ms MS       how often state is polled (default 250)
   --log-json         log one JSON object per line
   --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); logs its URL
   --stately-ws URL   with --inspect: also forward inspection events to this WebSocket (Stately's relay)
+${LIMIT_HELP}
   -h, --help         show this help
 
 Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
@@ -62,6 +75,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     'poll-ms': { type: 'string' },
     'log-json': { type: 'boolean' },
     ...LIVE_INSPECT_OPTIONS,
+    ...LIMIT_OPTIONS,
   });
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
@@ -71,11 +85,12 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   };
   const logJson = values['log-json'] === true;
   const log = (entry: { level: string; msg: string; [k: string]: unknown }) => {
+    // What a peer wrote (a client label…) may be in the entry: escaped, it cannot forge a line.
     const line = logJson
-      ? JSON.stringify({ time: new Date().toISOString(), ...entry })
-      : `${entry.level}: ${entry.msg}${Object.entries(entry)
+      ? escapeJson(JSON.stringify({ time: new Date().toISOString(), ...entry }))
+      : `${entry.level}: ${escapeText(entry.msg)}${Object.entries(entry)
           .filter(([k]) => k !== 'level' && k !== 'msg')
-          .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .map(([k, v]) => ` ${k}=${typeof v === 'string' ? escapeText(v) : escapeJson(JSON.stringify(v))}`)
           .join('')}`;
     io.stderr(`${line}\n`);
   };
@@ -98,9 +113,10 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       'hybrid needs a driver that holds /dev/remoteprocN (cdev, or sim); use --driver cdev, or --strategy sysfs-monitor',
     );
   }
-  const kernel = (values.kernel as string | undefined) ?? DEFAULT_PROFILE;
-  if (!isKernelProfile(kernel))
-    return usage(`--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
+  const flag = kernelFlag(values.kernel as string | undefined);
+  if (!flag.ok) return usage(flag.error.detail as string);
+  const chosen = daemonKernel(values.kernel as string | undefined, driverName, release());
+  const kernel = chosen.profile;
   const ids = (name: string) => ((values[name] as string[] | undefined) ?? []).map(Number);
   const allowUids = ids('allow-uid');
   const allowGids = ids('allow-gid');
@@ -111,6 +127,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   const inspect = liveInspectPort(values);
   if (!inspect.ok) return usage(inspect.message);
   const inspectPort = inspect.port;
+  const limitArgs = limitFlags(values);
+  if (!limitArgs.ok) return usage(limitArgs.message);
 
   let driver: RprocDriver;
   let twin: KernelTwin | undefined;
@@ -137,7 +155,16 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   const socketPath = (values.socket as string | undefined) ?? defaultSocket();
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
-    daemon = await startDaemon({ supervisor, socketPath, allowUids, allowGids, log });
+    const bound = connectionBound();
+    daemon = await startDaemon({
+      supervisor,
+      socketPath,
+      allowUids,
+      allowGids,
+      log,
+      limits: limitArgs.limits,
+      ...(bound.maxConnections !== undefined ? { maxConnections: bound.maxConnections } : {}),
+    });
   } catch (err) {
     await supervisor.close();
     io.stderr(`rproc-supervisor daemon: ${socketPath}: ${errnoOf(err)}: ${(err as Error).message}\n`);
@@ -161,6 +188,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     }
     log({ level: 'info', msg: 'inspector', url: live.url });
   }
+  log({ level: 'info', msg: `kernel profile ${kernel}`, profile: kernel, from: chosen.from });
   log({
     level: 'info',
     msg: 'ready',
@@ -180,4 +208,23 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
   });
+}
+
+/**
+ * The kernel profile the daemon works with, and where it came from (logged at start): `--kernel` when
+ * given; with a real driver (sysfs, cdev) the profile of `uname -r`; with sim, or a release string
+ * that maps to none, the default profile.
+ */
+export function daemonKernel(
+  flag: string | undefined,
+  driver: string,
+  uname: string,
+): { profile: KernelProfile; from: string } {
+  const given = flag === undefined ? undefined : parseKernel(flag);
+  if (given) return { profile: given, from: `--kernel ${flag}` };
+  if (driver === 'sim') return { profile: DEFAULT_PROFILE, from: 'the default (sim driver)' };
+  const ofRelease = parseKernel(uname);
+  return ofRelease
+    ? { profile: ofRelease, from: `uname -r ${uname}` }
+    : { profile: DEFAULT_PROFILE, from: `the default (uname -r ${uname} maps to no profile)` };
 }

@@ -2,12 +2,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DEFAULT_PROFILE,
-  isKernelProfile,
-  KERNEL_PROFILES,
-  type KernelProfile,
-} from '../machines/profile.js';
+import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, kernelFlag } from '../machines/profile.js';
 import { type ExploreResult, explore } from '../scenarios/explore/explore.js';
 import { INVARIANTS, type Move } from '../scenarios/explore/exploreWorld.js';
 import { STRATEGY_NAMES } from '../scenarios/scenarioSchema.js';
@@ -30,7 +25,7 @@ Options:
   --clients N      clients c0… (default 2)
   --processors N   processors p0… (default 1); client i uses processor i mod N
   --depth D        moves per path (default 6)
-  --kernel K       ${KERNEL_PROFILES.join(', ')} (default ${DEFAULT_PROFILE})
+  --kernel K       a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192, what uname -r prints); default ${DEFAULT_PROFILE}
   --json           a JSON array of results, one per strategy
   --out DIR        write each counterexample as DIR/<strategy>-<invariant>.json
   -h, --help       show this help
@@ -98,9 +93,9 @@ export function exploreCommand(args: string[], io: CliIo): number {
   const processors = positiveInt('processors', values.processors as string | undefined, 1);
   const depth = positiveInt('depth', values.depth as string | undefined, 6);
   for (const v of [clients, processors, depth]) if (typeof v === 'string') return usage(v);
-  const kernel = (values.kernel as string | undefined) ?? DEFAULT_PROFILE;
-  if (!isKernelProfile(kernel))
-    return usage(`--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
+  const flag = kernelFlag(values.kernel as string | undefined);
+  if (!flag.ok) return usage(flag.error.detail as string);
+  const kernel = flag.value;
   const results: ExploreResult[] = [];
   for (const strategy of names) {
     const sys = {

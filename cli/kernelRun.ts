@@ -2,7 +2,7 @@
 
 import { type KernelDocument, type KernelOp, parseKernelDocument } from '../actors/kernel/kernelDocument.js';
 import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
-import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, parseKernel } from '../machines/profile.js';
+import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, kernelFlag } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
 import { type CliIo, problemLines, readJson } from './io.js';
@@ -128,13 +128,12 @@ export function kernelRun(args: string[], io: CliIo): number {
     );
     return EXIT.usage;
   }
-  const kernel = values.kernel === undefined ? undefined : parseKernel(values.kernel);
-  if (values.kernel !== undefined && kernel === undefined) {
-    io.stderr(
-      `rproc-supervisor kernel run: --kernel ${values.kernel}: expected one of ${KERNEL_PROFILES.join(', ')} or a release like 6.1.192 (5.9 or later)\n`,
-    );
+  const flag = kernelFlag(values.kernel);
+  if (!flag.ok) {
+    io.stderr(`rproc-supervisor kernel run: ${flag.error.detail}\n`);
     return EXIT.usage;
   }
+  const kernel = values.kernel === undefined ? undefined : flag.value;
   const loaded = loadKernelDocument('kernel run', positionals[0] as string, kernel, io);
   if (typeof loaded === 'number') return loaded;
   const { doc, profile } = loaded;

@@ -5,14 +5,14 @@ import { startTwinStatusServer, type TwinStatusServer } from '../actors/fuse/twi
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import { SYSFS_ATTRS } from '../actors/kernel/sysfsAttributes.js';
 import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
-import { DEFAULT_PROFILE, isKernelProfile, KERNEL_PROFILES } from '../machines/profile.js';
+import { DEFAULT_PROFILE, KERNEL_PROFILES, kernelFlag } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
 import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
 
-export const TWIN_HELP = `Usage: rproc-supervisor twin --mount DIR [--kernel ${KERNEL_PROFILES.join('|')}] [--processors FILE]
+export const TWIN_HELP = `Usage: rproc-supervisor twin --mount DIR [--kernel ${KERNEL_PROFILES.join('|')}|RELEASE] [--processors FILE]
                              [--socket PATH] [--json] [--inspect[=PORT]] [--stately-ws URL]
 
 Mounts the kernel twin under DIR (FUSE, as root): class/remoteproc/remoteprocN/{${SYSFS_ATTRS.join(',')}}
@@ -21,7 +21,7 @@ foreground; unmounts on SIGINT or SIGTERM. See docs/twin.md.
 
 Options:
   --mount DIR        the mount point (created if missing); a dead mount left by a killed twin is cleared
-  --kernel K         kernel profile: ${KERNEL_PROFILES.join(', ')} (default ${DEFAULT_PROFILE})
+  --kernel K         a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192, what uname -r prints); default ${DEFAULT_PROFILE}
   --processors FILE  a JSON array of processor objects, as for the daemon (default: one, "m4")
   --socket PATH      also answer "rproc-supervisor status --socket PATH" (status, subscribe, ping)
   --json             print one JSON line describing the mount, instead of text
@@ -91,9 +91,9 @@ export async function twinCommand(args: string[], io: CliIo): Promise<number> {
   };
   const dir = v.mount as string | undefined;
   if (!dir) return fail(EXIT.usage, `--mount DIR is required\n\n${TWIN_HELP}`);
-  const kernel = (v.kernel as string | undefined) ?? DEFAULT_PROFILE;
-  if (!isKernelProfile(kernel))
-    return fail(EXIT.usage, `--kernel ${kernel}: expected one of ${KERNEL_PROFILES.join(', ')}`);
+  const flag = kernelFlag(v.kernel as string | undefined);
+  if (!flag.ok) return fail(EXIT.usage, flag.error.detail as string);
+  const kernel = flag.value;
   const inspect = liveInspectPort(v);
   if (!inspect.ok) return fail(EXIT.usage, inspect.message);
   const inspectPort = inspect.port;

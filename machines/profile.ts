@@ -1,5 +1,7 @@
 // Kernel profiles: what changes between the remoteproc generations we model (kernel-semantics §7).
 
+import { fail, ok, type Result } from './errno.js';
+
 /**
  * The kernel profiles the twin models. Each is the first release of its generation, as read in the
  * kernel sources: `5.9` is v5.9 (cdev, DETACHED, no sysfs `recovery`/`coredump` yet), `5.13` is v5.13
@@ -167,4 +169,22 @@ export function profileOfRelease(release: string): KernelProfile | undefined {
  */
 export function parseKernel(value: string): KernelProfile | undefined {
   return isKernelProfile(value) ? value : profileOfRelease(value);
+}
+
+/** What a `--kernel` value or a document's `kernel` field may be, as error messages say it. */
+export const KERNEL_VALUES = `${KERNEL_PROFILES.join(', ')} or a release like 6.1.192 (5.9 or later)`;
+
+/**
+ * A `--kernel` flag's value ({@link parseKernel}), `fallback` when it is absent; an EINVAL errno naming
+ * the accepted values when it is neither a profile nor a release string.
+ */
+export function kernelFlag(
+  value: string | undefined,
+  fallback: KernelProfile = DEFAULT_PROFILE,
+): Result<KernelProfile> {
+  if (value === undefined) return ok(fallback);
+  const profile = parseKernel(value);
+  return profile === undefined
+    ? fail('EINVAL', '--kernel', `--kernel ${value}: expected one of ${KERNEL_VALUES}`)
+    : ok(profile);
 }

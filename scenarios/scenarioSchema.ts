@@ -5,7 +5,13 @@ import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.
 import { SIGNALS } from '../actors/os/SimOs.js';
 import type { MonitorConfig } from '../actors/World.js';
 import { invalid, type RprocError } from '../machines/errno.js';
-import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, parseKernel } from '../machines/profile.js';
+import {
+  DEFAULT_PROFILE,
+  type KERNEL_PROFILES,
+  KERNEL_VALUES,
+  type KernelProfile,
+  parseKernel,
+} from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
 import { STRATEGY_NAMES, type StrategyName } from '../supervisors/sim/Strategy.js';
 import { METRIC_NAMES } from './metricCells.js';
@@ -75,7 +81,7 @@ export const scenarioSchema = z.strictObject({
   kernel: z
     .string()
     .refine((v) => parseKernel(v) !== undefined, {
-      message: `expected a kernel profile (${KERNEL_PROFILES.join(', ')}) or a release like 6.1.192 (5.9 or later)`,
+      message: `expected ${KERNEL_VALUES}`,
     })
     .transform((v) => parseKernel(v) as KernelProfile)
     .optional(),

@@ -1,13 +1,6 @@
 // runSupervisor: the supervisor actor tree and the runner of its effects — shared by the simulated monitor and the daemon.
 
-import {
-  type AnyActor,
-  type AnyActorRef,
-  createActor,
-  enqueueActions,
-  type InspectionEvent,
-  setup,
-} from 'xstate';
+import { type AnyActor, type AnyActorRef, assign, createActor, type InspectionEvent, setup } from 'xstate';
 import type { TwinClock } from '../actors/VirtualClock.js';
 import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
 import { KERNEL_STATES, type KernelState } from '../machines/rprocTypes.js';
@@ -81,7 +74,7 @@ export interface RunningSupervisor {
   stop(): void;
 }
 
-/** The root of the tree: spawns one processor actor per processor, with XState's own `spawnChild`. */
+/** The root of the tree: spawns one processor actor per processor, with XState's own `spawn`. */
 const supervisorRoot = setup({
   types: {
     input: {} as { processors: readonly string[]; config: SupervisorConfig },
@@ -91,9 +84,12 @@ const supervisorRoot = setup({
 }).createMachine({
   id: 'supervisor',
   context: ({ input }) => input,
-  entry: enqueueActions(({ enqueue, context }) => {
+  // XState's `spawn` inside one `assign`: all children join the snapshot at once (a `spawnChild` per
+  // processor copies the children so far each time, which made start-up quadratic in processors).
+  entry: assign(({ spawn, context }) => {
     for (const processor of context.processors)
-      enqueue.spawnChild('processor', { id: processor, input: { processor, config: context.config } });
+      spawn('processor', { id: processor, input: { processor, config: context.config } });
+    return {};
   }),
 });
 

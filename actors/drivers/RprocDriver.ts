@@ -74,6 +74,9 @@ export { deviceIndex, deviceName } from '../kernel/Processor.js';
 export function findProcessor(list: readonly ProcessorRef[], ref: string): Result<ProcessorRef> {
   const p = list.find((x) => x.device === ref) ?? list.find((x) => x.name === ref);
   if (p) return { ok: true, value: p };
-  const known = list.map((x) => `${x.device} (${x.name})`).join(', ') || 'none';
+  // At most 10 named: the message stays small however many processors there are.
+  const named = list.slice(0, 10).map((x) => `${x.device} (${x.name})`);
+  if (list.length > 10) named.push(`… ${list.length - 10} more`);
+  const known = named.join(', ') || 'none';
   return fail('ENODEV', 'resolve', `no processor "${ref}"; there are: ${known}`);
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { invalid, type Result } from '../../machines/errno.js';
 import {
   DEFAULT_PROFILE,
-  KERNEL_PROFILES,
+  KERNEL_VALUES,
   type KernelProfile,
   parseKernel,
   profileFeatures,
@@ -57,7 +57,7 @@ export const kernelDocumentSchema = z.strictObject({
   kernel: z
     .string()
     .refine((v) => parseKernel(v) !== undefined, {
-      message: `expected a kernel profile (${KERNEL_PROFILES.join(', ')}) or a release like 6.1.192 (5.9 or later)`,
+      message: `expected ${KERNEL_VALUES}`,
     })
     .optional(),
   description: z.string().optional(),

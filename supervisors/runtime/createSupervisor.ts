@@ -12,7 +12,7 @@ import {
 import { realClock } from '../../actors/RealClock.js';
 import type { TwinClock } from '../../actors/VirtualClock.js';
 import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
-import type { LeaseEnd } from '../../machines/leaseMachine.js';
+import { checkTtl, type LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
 import type {
   ReconcilePolicy,
@@ -272,10 +272,12 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const states = new Map<string, ObservedState | 'unknown'>(processors.map((p) => [p.device, 'unknown']));
   const crashes = new Map<string, number>();
   const leases = new Map<string, LeaseHandle>();
+  const leasesOn = new Map<string, Map<string, LeaseHandle>>();
   let nextLease = 1;
   let closed = false;
   const eventListeners = new Set<(e: SupervisorEvent) => void>();
-  const nameOf = (device: string) => processors.find((p) => p.device === device)?.name ?? device;
+  const names = new Map(processors.map((p) => [p.device, p.name]));
+  const nameOf = (device: string) => names.get(device) ?? device;
   const publish = (e: SupervisorEvent) => {
     for (const l of eventListeners) l(e);
   };
@@ -309,6 +311,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       const r = leases.get(id);
       if (!r) return;
       leases.delete(id);
+      leasesOn.get(processor)?.delete(id);
       r.end = end;
       const reason = end === 'expired' ? 'ttl-expired' : r.lostReason;
       if (end !== 'released') r.emit('lost', { processor, ...(reason ? { reason } : {}) });
@@ -328,6 +331,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
 
   const tryAcquire = (ref: string, o: AcquireOptions = {}): Result<Lease> => {
     if (closed) return fail('ENODEV', 'acquire', 'the supervisor is closed');
+    const ttl = checkTtl(o.ttlMs);
+    if (!ttl.ok) return ttl;
     // The processors were listed once at start (the supervisor watches only those): no I/O per acquire.
     const found = findProcessor(processors, ref);
     if (!found.ok) return found;
@@ -337,6 +342,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     const client = o.client ?? 'anonymous';
     const record = new LeaseHandle(id, client, processor, clock.now(), o.peer, o.onEvent, sup);
     leases.set(id, record);
+    leasesOn.set(device, (leasesOn.get(device) ?? new Map()).set(id, record));
     sup.acquire({ id, client, processor: device, ttlMs: o.ttlMs ?? null }, o.firmware);
     if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: device });
     queueMicrotask(() => record.emit('granted', { processor: device }));
@@ -365,14 +371,13 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
         name: p.name,
         state: states.get(p.device) ?? 'unknown',
         crashes: crashes.get(p.device) ?? 0,
-        leases: [...leases.values()]
-          .filter((r) => r.lease.processor.device === p.device)
-          .map((r) => ({
-            id: r.lease.id,
-            client: r.lease.client,
-            since: r.lease.since,
-            ...(r.lease.peer ? { pid: r.lease.peer.pid } : {}),
-          })),
+        // The processor's own leases (an index, not a filter of all): linear in processors and leases.
+        leases: [...(leasesOn.get(p.device)?.values() ?? [])].map((r) => ({
+          id: r.lease.id,
+          client: r.lease.client,
+          since: r.lease.since,
+          ...(r.lease.peer ? { pid: r.lease.peer.pid } : {}),
+        })),
       })),
     }),
     async close() {
