@@ -42,6 +42,7 @@ export const kernelOpSchema = z.discriminatedUnion('op', [
   op('crash', { rproc, reason: z.enum([...CRASH_TYPES, 'unknown']).optional() }),
   op('advance', { ms: z.number().int().nonnegative() }),
   op('unbind', { rproc }),
+  op('unload', {}),
   op('power', { rproc }),
   op('coredump.discard', { rproc }),
   op('suspend', { rproc }),
