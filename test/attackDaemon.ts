@@ -44,7 +44,11 @@ export async function attackedDaemon(
   proc.stderr?.setEncoding('utf8').on('data', (c: string) => {
     stderr += c;
   });
-  await until(() => existsSync(socket) && stderr.includes('ready'), 30_000, 20);
+  // A daemon that never gets ready is killed here: no test would be left to kill it.
+  await until(() => existsSync(socket) && stderr.includes('ready'), 30_000, 20).catch((err) => {
+    proc.kill('SIGKILL');
+    throw err;
+  });
   const pid = proc.pid as number;
   return {
     dir,
