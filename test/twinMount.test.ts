@@ -203,7 +203,8 @@ describe.skipIf(cannotMount)('the mounted twin', () => {
     const url = new URL(t.inspector ?? '');
     const page = await fetch(url);
     expect(page.status).toBe(200);
-    const ws = new WebSocket(`ws://${url.host}/ws`, { origin: url.origin });
+    // The socket is under the printed URL's token path.
+    const ws = new WebSocket(`ws://${url.host}${url.pathname}ws`, { origin: url.origin });
     const states: LiveState[] = [];
     ws.on('message', (m) => {
       const msg = JSON.parse(String(m));
