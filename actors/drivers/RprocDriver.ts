@@ -1,7 +1,7 @@
 // RprocDriver: the one interface of the drivers (sim, sysfs, cdev) the production supervisor runs on.
 
 import { ERRNOS, type Errno, fail, type Result } from '../../machines/errno.js';
-import { KERNEL_STATES, type KernelState } from '../../machines/rprocTypes.js';
+import { type CrashType, KERNEL_STATES, type KernelState } from '../../machines/rprocTypes.js';
 import type { SysfsAttr } from '../kernel/sysfsAttributes.js';
 
 /** Which driver. */
@@ -48,6 +48,11 @@ export interface RprocDriver {
   stop(device: string): Promise<Result<ObservedState>>;
   /** Polls `state` every `intervalMs` (remoteproc sends no events) and reports each change. */
   watch(device: string, onState: (state: ObservedState) => void, intervalMs: number): () => void;
+  /**
+   * Injects a crash (`rproc_report_crash` with `reason`), for tests: only a driver on a twin has it
+   * (sim); a board's kernel has no such interface.
+   */
+  crash?(device: string, reason: CrashType): Promise<Result>;
   /** Lets go of everything the driver holds (for cdev: the descriptors, so the kernel's release runs). */
   close(): Promise<void>;
 }

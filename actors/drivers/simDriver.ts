@@ -94,6 +94,11 @@ export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin
     start: (device) => command(device, 'start'),
     stop: (device) => command(device, 'stop'),
     watch: (device, onState, intervalMs) => pollState(() => state(device), onState, intervalMs),
+    async crash(device, reason) {
+      if (!valid(device)) return noDevice(device);
+      twin.crash(index(device), reason);
+      return ok();
+    },
     async close() {
       // The process lets go of its descriptors as on exit: the twin's releases run.
       for (const [i, fd] of [...fds].reverse()) {

@@ -232,6 +232,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           for (const id of watched) all.get(id)?.ping();
           send({ id: r.id, ok: true });
           return;
+        case 'crash': {
+          const c = await supervisor.crash(r.processor, r.reason);
+          if (!c.ok) {
+            const { code, detail } = c.error;
+            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail ?? r.processor}` } });
+          } else send({ id: r.id, ok: true, processor: c.value });
+          return;
+        }
         case 'watch': {
           const w = all.watch(r.lease, cred?.uid ?? null, push);
           if (!w.ok) {
