@@ -19,6 +19,7 @@ import {
 } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/runtime/createSupervisor.js';
 import { startDaemon } from '../supervisors/runtime/startDaemon.js';
+import { unknownProcessors } from '../supervisors/supervisorSettings.js';
 import { commandArgs } from './commandArgs.js';
 import { connectionBound, LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './daemonLimits.js';
 import { defaultSocket } from './defaults.js';
@@ -26,14 +27,14 @@ import { escapeJson, escapeText } from './escapeText.js';
 import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
-import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
+import { processorsFileMessage, readProcessorsFile, readSupervisionConfig } from './processorsFile.js';
 import { socketAccessArgs } from './socketAccessArgs.js';
 
 export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sysfs-monitor] [--driver sim|sysfs|cdev]
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
                                [--socket-group GROUP] [--socket-mode MODE]
                                [--allow-uid N]… [--allow-gid N]… [--kernel K] [--poll-ms MS] [--log-json]
-                               [--inspect[=PORT]] [--stately-ws URL]
+                               [--inspect[=PORT]] [--stately-ws URL] [--config FILE] [--policy NAME=POLICY]…
                                [--max-leases-per-peer N] [--max-connections-per-uid N]
                                [--max-unsent-bytes N] [--frame-timeout-ms MS]
 
@@ -57,6 +58,9 @@ Options:
   --kernel K         a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192); default: with sim
                      ${DEFAULT_PROFILE}, with sysfs/cdev the profile of this kernel's release (uname -r)
   --poll-ms MS       how often state is polled (default 250)
+  --config FILE      per-processor settings: policy, firmware, offGraceMs, … (JSON, docs/config.md)
+  --policy N=P       processor N (name or remoteprocN) gets policy P: shared (default), exclusive, attach,
+                     observe (repeatable; over --config)
   --log-json         log one JSON object per line
   --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); logs its URL
   --stately-ws URL   with --inspect: also forward inspection events to this WebSocket (Stately's relay)
@@ -82,6 +86,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     kernel: { type: 'string' },
     'poll-ms': { type: 'string' },
     'log-json': { type: 'boolean' },
+    config: { type: 'string' },
+    policy: { type: 'string', multiple: true },
     ...LIVE_INSPECT_OPTIONS,
     ...LIMIT_OPTIONS,
   });
@@ -139,6 +145,11 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   if (!access.ok) return usage(access.error.detail ?? access.error.code);
   const pollMs = Number((values['poll-ms'] as string | undefined) ?? 250);
   if (!Number.isInteger(pollMs) || pollMs <= 0) return usage('--poll-ms: expected a positive integer');
+  const settings = readSupervisionConfig(
+    values.config as string | undefined,
+    (values.policy as string[] | undefined) ?? [],
+  );
+  if (!settings.ok) return usage(settings.message);
   const inspect = liveInspectPort(values);
   if (!inspect.ok) return usage(inspect.message);
   const inspectPort = inspect.port;
@@ -166,7 +177,10 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage(`--driver ${driverName}: expected sim, sysfs or cdev`);
   }
 
-  const supervisor = await createSupervisor({ driver, strategy, pollMs, log });
+  const supervisor = await createSupervisor({ driver, strategy, pollMs, log, settings: settings.value });
+  const listed = supervisor.status().processors;
+  for (const issue of unknownProcessors(settings.value, listed))
+    log({ level: 'warn', msg: 'config names no present processor', issue });
   const socketPath = (values.socket as string | undefined) ?? defaultSocket();
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
@@ -210,6 +224,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     msg: 'ready',
     strategy,
     driver: driver.kind,
+    policies: listed.map((p) => `${p.name}:${p.policy}`),
     processors: supervisor.status().processors.map((p) => `${p.device}:${p.name}`),
   });
   if (driver.kind !== 'sim' && supervisor.status().processors.length === 0)

@@ -76,6 +76,8 @@ export interface StatusLease {
   pid: number | null;
   since: number;
   lease: string;
+  /** false: granted without a kernel reference of the daemon's (shared policy, the kernel refused a second start). */
+  reference?: boolean;
 }
 
 /** The body of a `status` reply (docs/protocol.md, Requests). */
@@ -86,6 +88,8 @@ export interface StatusBody {
     device: string;
     state: string;
     crashes: number;
+    /** The processor's policy (docs/config.md): shared, exclusive, attach or observe. */
+    policy?: string;
     leases: StatusLease[];
     /** Leases held but not listed, past the daemon's bound on leases per processor in one reply. */
     leasesOmitted?: number;

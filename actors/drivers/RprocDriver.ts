@@ -46,6 +46,8 @@ export interface RprocDriver {
   start(device: string): Promise<Result<ObservedState>>;
   /** `stop` (one reference); resolves with the state read afterwards. */
   stop(device: string): Promise<Result<ObservedState>>;
+  /** `detach` (v5.13+; EINVAL unless ATTACHED, or without `ops->detach`); resolves with the state read afterwards. */
+  detach(device: string): Promise<Result<ObservedState>>;
   /** Polls `state` every `intervalMs` (remoteproc sends no events) and reports each change. */
   watch(device: string, onState: (state: ObservedState) => void, intervalMs: number): () => void;
   /**
@@ -53,6 +55,12 @@ export interface RprocDriver {
    * (sim); a board's kernel has no such interface.
    */
   crash?(device: string, reason: CrashType): Promise<Result>;
+  /**
+   * Lets go of `/dev/remoteprocN` if the driver holds it, clearing shutdown-on-release first while the
+   * processor runs (the flag is the processor's, kernel-semantics §5.4: the release would drop a reference that is not
+   * this process's). The next command opens it again. Only drivers that hold the device have it.
+   */
+  letGo?(device: string): Promise<void>;
   /** Lets go of everything the driver holds (for cdev: the descriptors, so the kernel's release runs). */
   close(): Promise<void>;
 }

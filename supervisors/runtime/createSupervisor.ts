@@ -11,6 +11,7 @@ import {
 } from '../../actors/drivers/RprocDriver.js';
 import { realClock } from '../../actors/RealClock.js';
 import type { TwinClock } from '../../actors/VirtualClock.js';
+import { admitLease, type ProcessorPolicy } from '../../machines/corePolicy.js';
 import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
 import { checkTtl, type LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
@@ -19,6 +20,7 @@ import type {
   ReconcilePolicy,
   SupervisorAnswer,
   SupervisorCall,
+  SupervisorConfig,
   SupervisorLogEvent,
 } from '../../machines/supervisorCore.js';
 import {
@@ -27,6 +29,7 @@ import {
   runSupervisor,
   type SupervisorDriver,
 } from '../runSupervisor.js';
+import { type ProcessorSettings, type SupervisionConfig, settingsFor } from '../supervisorSettings.js';
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
@@ -39,6 +42,11 @@ export interface SupervisorOptions {
   reconcile?: ReconcilePolicy;
   /** @default 2000 */
   graceMs?: number;
+  /**
+   * Per-processor settings (docs/config.md): policy, firmware, timings, crash limit. Without it every
+   * processor is `shared` with the defaults ({@link SETTINGS_DEFAULTS}).
+   */
+  settings?: SupervisionConfig;
   /** @default real time */
   clock?: TwinClock;
   /** An XState inspection observer on the actor tree from its start (see {@link Supervisor.inspect}). */
@@ -111,7 +119,9 @@ export interface SupervisorStatus {
     name: string;
     state: ObservedState | 'unknown';
     crashes: number;
-    leases: Array<{ id: string; client: string; since: number; pid?: number }>;
+    policy: ProcessorPolicy;
+    /** `reference: false`: granted without a kernel reference of the supervisor's (shared, start EBUSY). */
+    leases: Array<{ id: string; client: string; since: number; pid?: number; reference: boolean }>;
   }>;
 }
 
@@ -158,6 +168,9 @@ const LOG_MESSAGES: Record<SupervisorLogEvent, string> = {
   'stop-failed': 'stop failed',
   'recover-to-stop': 'recover to stop',
   'cannot-stop': 'cannot stop a crashed processor',
+  borrow: 'running without a reference of ours: the kernel refused a second start',
+  detach: 'detach',
+  'detach-failed': 'detach failed (final: attach never stops)',
 };
 
 /** The supervisor's calls on an {@link RprocDriver}: answered when its promise settles (never rejected). */
@@ -166,6 +179,7 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
     onSettled: (listener) => p.then(listener, (err: unknown) => listener(nodeError(err, op))),
   });
   return {
+    letGo: (device) => void driver.letGo?.(device),
     call(device: string, c: SupervisorCall) {
       switch (c.op) {
         case 'state':
@@ -174,6 +188,8 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
           return pending('start', driver.start(device));
         case 'stop':
           return pending('stop', driver.stop(device));
+        case 'detach':
+          return pending('detach', driver.detach(device));
         case 'recover':
           return pending('recovery', driver.setRecovery(device, 'recover'));
         case 'read-firmware':
@@ -288,14 +304,25 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     for (const l of eventListeners) l(e);
   };
 
+  const base: SupervisorConfig = {
+    recoverCrashed: strategy === 'hybrid',
+    reconcile: options.reconcile ?? 'adopt',
+    graceMs: options.graceMs ?? 2000,
+    restarted: adoptable,
+  };
+  const settings = new Map<string, ProcessorSettings>(
+    processors.map((p) => [p.device, settingsFor(options.settings, p)]),
+  );
+  const settingsOf = (device: string) =>
+    settings.get(device) ?? settingsFor(options.settings, { device, name: device });
+  const configFor = (device: string): SupervisorConfig => {
+    const s = settingsOf(device);
+    return { ...base, policy: s.policy, ...(s.firmware ? { firmware: s.firmware } : {}) };
+  };
   const sup = runSupervisor({
     processors: processors.map((p) => p.device),
-    config: {
-      recoverCrashed: strategy === 'hybrid',
-      reconcile: options.reconcile ?? 'adopt',
-      graceMs: options.graceMs ?? 2000,
-      restarted: adoptable,
-    },
+    config: base,
+    configFor,
     driver: driverCalls(driver),
     clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -344,6 +371,17 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     if (!found.ok) return found;
     const processor = found.value;
     const device = processor.device;
+    const core = sup.core(device);
+    const admitted = admitLease(
+      {
+        policy: settingsOf(device).policy,
+        configured: settingsOf(device).firmware,
+        votes: core.votes,
+        firmware: core.firmware,
+      },
+      o.firmware,
+    );
+    if (!admitted.ok) return admitted;
     const id = `lease-${nextLease++}`;
     const client = o.client ?? 'anonymous';
     const record = new LeaseHandle(id, client, processor, clock.now(), o.peer, o.onEvent, sup);
@@ -389,12 +427,14 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
         name: p.name,
         state: states.get(p.device) ?? 'unknown',
         crashes: crashes.get(p.device) ?? 0,
+        policy: settingsOf(p.device).policy,
         // The processor's own leases (an index, not a filter of all): linear in processors and leases.
         leases: [...(leasesOn.get(p.device)?.values() ?? [])].map((r) => ({
           id: r.lease.id,
           client: r.lease.client,
           since: r.lease.since,
           ...(r.lease.peer ? { pid: r.lease.peer.pid } : {}),
+          reference: !sup.core(p.device).borrowed,
         })),
       })),
     }),

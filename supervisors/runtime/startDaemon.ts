@@ -62,11 +62,13 @@ export function statusFrame(supervisor: Supervisor): StatusBody {
       device: p.device,
       state: p.state,
       crashes: p.crashes,
+      policy: p.policy,
       leases: p.leases.map((l) => ({
         client: l.client,
         pid: l.pid ?? null,
         since: Math.round(performance.timeOrigin + l.since),
         lease: l.id,
+        reference: l.reference,
       })),
     })),
   };
