@@ -28,9 +28,11 @@ import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
 import { processorsFileMessage, readProcessorsFile, readSupervisionConfig } from './processorsFile.js';
+import { socketAccessArgs } from './socketAccessArgs.js';
 
 export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sysfs-monitor] [--driver sim|sysfs|cdev]
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
+                               [--socket-group GROUP] [--socket-mode MODE]
                                [--allow-uid N]… [--allow-gid N]… [--kernel K] [--poll-ms MS] [--log-json]
                                [--inspect[=PORT]] [--stately-ws URL] [--config FILE] [--policy NAME=POLICY]…
                                [--max-leases-per-peer N] [--max-connections-per-uid N]
@@ -48,8 +50,11 @@ Options:
   --sysfs-root DIR   default /sys/class/remoteproc
   --dev-root DIR     default /dev
   --socket PATH      default $XDG_RUNTIME_DIR/rproc-supervisor.sock, else /run/rproc-supervisor.sock
+  --socket-group G   the socket's group (a name or a number), so its members can connect
+  --socket-mode MODE the socket's mode, octal (default 0660)
   --allow-uid N      accept only peers with this uid (repeatable; with --allow-gid, either matches)
-  --allow-gid N      accept only peers with this gid (repeatable)
+  --allow-gid N      accept only peers with this gid as their group or one of their supplementary
+                     groups (repeatable)
   --kernel K         a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192); default: with sim
                      ${DEFAULT_PROFILE}, with sysfs/cdev the profile of this kernel's release (uname -r)
   --poll-ms MS       how often state is polled (default 250)
@@ -76,6 +81,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     socket: { type: 'string' },
     'allow-uid': { type: 'string', multiple: true },
     'allow-gid': { type: 'string', multiple: true },
+    'socket-group': { type: 'string' },
+    'socket-mode': { type: 'string' },
     kernel: { type: 'string' },
     'poll-ms': { type: 'string' },
     'log-json': { type: 'boolean' },
@@ -131,6 +138,11 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   const allowGids = ids('allow-gid');
   if ([...allowUids, ...allowGids].some((n) => !Number.isInteger(n) || n < 0))
     return usage('--allow-uid/--allow-gid: expected non-negative integers');
+  const access = socketAccessArgs(
+    values['socket-group'] as string | undefined,
+    values['socket-mode'] as string | undefined,
+  );
+  if (!access.ok) return usage(access.error.detail ?? access.error.code);
   const pollMs = Number((values['poll-ms'] as string | undefined) ?? 250);
   if (!Number.isInteger(pollMs) || pollMs <= 0) return usage('--poll-ms: expected a positive integer');
   const settings = readSupervisionConfig(
@@ -178,6 +190,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       socketPath,
       allowUids,
       allowGids,
+      ...access.value,
       log,
       limits: limitArgs.limits,
       ...(bound.maxConnections !== undefined ? { maxConnections: bound.maxConnections } : {}),

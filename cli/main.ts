@@ -2,6 +2,7 @@
 
 import { renderHtmlReport } from '../scenarios/htmlReport.js';
 import { compare } from './compare.js';
+import { crashCommand } from './crash.js';
 import { daemonCommand } from './daemon.js';
 import { EXIT } from './exitCodes.js';
 import { exploreCommand } from './explore.js';
@@ -23,6 +24,7 @@ Commands:
   daemon              serve leases on a Unix socket (hybrid: the kernel stops processors if it dies)
   hold P -- CMD       hold a lease on processor P while CMD runs
   status              what the daemon holds
+  crash P             inject a crash into P (a sim daemon, or a mounted twin's socket), for tests
   inspect [SCENARIO]  replay a scenario in the local web inspector (127.0.0.1)
   kernel run FILE|-   run a JSON document of sysfs/cdev operations against the kernel twin
   twin --mount DIR    mount the kernel twin as files (FUSE): class/remoteproc/* and dev/remoteprocN
@@ -50,6 +52,7 @@ export function main(argv: string[], io: CliIo = processIo): number | Promise<nu
   if (command === 'daemon') return daemonCommand(rest, io);
   if (command === 'hold') return holdCommand(rest, io);
   if (command === 'status') return statusCommand(rest, io);
+  if (command === 'crash') return crashCommand(rest, io);
   if (command === 'inspect') return inspectCommand(rest, io);
   if (command === 'twin') return twinCommand(rest, io);
   if (command === 'lab') return labCommand(rest, io);

@@ -21,6 +21,7 @@ export const ERRNOS = [
   'EIO',
   'ENOTTY',
   'EPROTO',
+  'ENOTSUP',
 ] as const;
 
 /** One errno name, e.g. `'EBUSY'`. */

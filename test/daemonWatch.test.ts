@@ -105,10 +105,10 @@ describe('watch', () => {
     const watcher = await DaemonClient.connect(socketPath);
     const held = events(holder);
     const seen = events(watcher);
-    const r = okReply(await holder.request({ op: 'acquire', processor: 'm4', ttlMs: 80 }));
+    const r = okReply(await holder.request({ op: 'acquire', processor: 'm4', ttlMs: 400 }));
     okReply(await watcher.request({ op: 'watch', lease: r.lease }));
     for (let i = 0; i < 10; i++) {
-      await new Promise((res) => setTimeout(res, 30));
+      await new Promise((res) => setTimeout(res, 60));
       okReply(await watcher.request({ op: 'ping' }));
     }
     expect(seen).toEqual([]);

@@ -26,7 +26,8 @@ export type { Reply } from './protocol.js';
  * `event`, a `lease.lost` `reason` of a version 1.0 daemon by its new name (`expired` → `ttl-expired`,
  * `lost` → `daemon-gone`); `close` is emitted when the daemon goes (a lease held or watched on this
  * connection is then lost, `daemon-gone`). A reply the client cannot match is `unsolicited`.
- * When the connection ends, pending requests resolve with ECONNRESET.
+ * When the connection ends, pending requests resolve with ECONNRESET, or with the error the daemon
+ * refused this peer with (an error reply without `id`: EACCES from the allow-lists).
  *
  * @example
  * const c = await DaemonClient.connect('/run/rproc-supervisor.sock');
@@ -35,6 +36,8 @@ export type { Reply } from './protocol.js';
 export class DaemonClient extends EventEmitter {
   #nextId = 1;
   #pending = new Map<RequestId, (r: Reply) => void>();
+  /** An error reply without `id` (a refused peer's EACCES, EAGAIN …): what pending requests get at the close. */
+  #refusal: ErrorReply | null = null;
 
   private constructor(readonly socket: Socket) {
     super();
@@ -55,14 +58,17 @@ export class DaemonClient extends EventEmitter {
         } else if (msg.id !== undefined && this.#pending.has(msg.id)) {
           this.#pending.get(msg.id)?.(msg);
           this.#pending.delete(msg.id);
-        } else this.emit('unsolicited', msg);
+        } else {
+          if (!msg.ok && msg.id === undefined) this.#refusal = msg;
+          this.emit('unsolicited', msg);
+        }
       },
       () => socket.destroy(),
     );
     socket.on('data', (c: string) => splitter.push(c));
     socket.on('error', () => {});
     socket.on('close', () => {
-      const reset: ErrorReply = {
+      const reset: ErrorReply = this.#refusal ?? {
         ok: false,
         error: { code: 'ECONNRESET', message: 'daemon closed the connection' },
       };

@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { fail, invalid, type Result } from '../../machines/errno.js';
+import { CRASH_TYPES } from '../../machines/rprocTypes.js';
 import { formatIssues } from '../kernel/processorSchema.js';
 
 /** Protocol version carried in every frame as `v`. */
@@ -36,6 +37,12 @@ export const requestSchema = z.discriminatedUnion('op', [
   z.strictObject({ ...base, op: z.literal('subscribe') }),
   z.strictObject({ ...base, op: z.literal('ping') }),
   z.strictObject({ ...base, op: z.literal('watch'), lease: z.string().min(1) }),
+  z.strictObject({
+    ...base,
+    op: z.literal('crash'),
+    processor: z.string().min(1).max(200),
+    reason: z.enum([...CRASH_TYPES, 'unknown']).optional(),
+  }),
 ]);
 
 /** One request. */
@@ -99,6 +106,7 @@ export interface ReplyFields {
   subscribe: Record<never, never>;
   ping: Record<never, never>;
   watch: { processor: { device: string; name: string } };
+  crash: { processor: { device: string; name: string } };
 }
 
 /** A failed reply. `id` is absent when the request's could not be read, or for a refused peer. */

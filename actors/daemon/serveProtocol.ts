@@ -1,6 +1,6 @@
 // serveProtocol: a lease protocol server on a Unix socket — framing, refusals and connections — for the daemon and the twin's status server.
 
-import { chmod, unlink } from 'node:fs/promises';
+import { chmod, chown, unlink } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { claimSocket } from './claimSocket.js';
 import {
@@ -21,7 +21,7 @@ export interface ProtocolConnection {
    * after all of that turn's reads: a waiting client wakes once for the burst, not once per reply.
    */
   send(body: ServerFrame): void;
-  /** Closes the connection once what was sent has been written. */
+  /** Closes the connection once what was sent has been written and the peer has read it (1 s at most). */
   end(): void;
   /** Bytes sent and not yet written to the socket (what the peer has left unread). */
   readonly unsent: number;
@@ -37,6 +37,14 @@ export interface ServeLimits {
   maxConnections?: number;
   /** Why a connection was closed by a bound, or an accept error: for the log. */
   onLimit?: (what: { msg: string; [k: string]: unknown }, socket: Socket | null) => void;
+}
+
+/** Who may connect: the socket's mode and group (its owner is this process's uid). */
+export interface SocketAccess {
+  /** @default 0o660 */
+  mode?: number;
+  /** The socket's group. @default this process's gid */
+  gid?: number;
 }
 
 /** What a server does with one connection. */
@@ -57,7 +65,7 @@ export interface ProtocolServer {
 }
 
 /**
- * Listens on `socketPath` (mode 0660) for the lease protocol (docs/protocol.md): each connection's
+ * Listens on `socketPath` (mode `access.mode`, 0660 by default, group `access.gid`) for the lease protocol (docs/protocol.md): each connection's
  * lines are parsed and given to the handler `accept` returns for it; a malformed or too long frame
  * gets an EPROTO reply and closes that connection only. `accept` may refuse a peer by ending it and
  * returning null. A stale socket left by a killed server is removed; a live one is an error
@@ -68,6 +76,7 @@ export async function serveProtocol(
   owner: string,
   accept: (conn: ProtocolConnection) => ConnectionHandler | null,
   limits: ServeLimits = {},
+  access: SocketAccess = {},
 ): Promise<ProtocolServer> {
   await claimSocket(socketPath, owner);
   const sockets = new Set<Socket>();
@@ -108,8 +117,12 @@ export async function serveProtocol(
         }
       },
       end() {
+        // Half-close and keep reading (what comes is dropped): the peer reads the last reply and EOF,
+        // and its own writes meanwhile do not fail (EPIPE) and discard the reply unread. A peer that does
+        // not close is dropped after a second.
         socket.end();
-        socket.destroySoon?.();
+        socket.resume();
+        setTimeout(() => socket.destroy(), 1000).unref();
       },
     };
     const handler = accept(conn);
@@ -162,7 +175,16 @@ export async function serveProtocol(
   if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => resolve());
+    // bind(2) creates the socket under the umask: 0600 until the chmod below, never wider.
+    let umask: number | null = null;
+    try {
+      umask = process.umask(0o177);
+    } catch {} // a worker thread cannot set it
+    try {
+      server.listen(socketPath, () => resolve());
+    } finally {
+      if (umask !== null) process.umask(umask);
+    }
   });
   // After listen, an error is an accept's (EMFILE, ENFILE at the descriptor limit): the daemon goes on
   // (libuv has already closed the connection it could not take); it is logged once a second at most.
@@ -173,7 +195,8 @@ export async function serveProtocol(
     lastAcceptError = now;
     onLimit({ msg: 'cannot accept a connection', error: err.code ?? err.message }, null);
   });
-  await chmod(socketPath, 0o660);
+  if (access.gid !== undefined) await chown(socketPath, -1, access.gid);
+  await chmod(socketPath, access.mode ?? 0o660);
   return {
     socketPath,
     async close() {

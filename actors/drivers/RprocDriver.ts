@@ -1,7 +1,7 @@
 // RprocDriver: the one interface of the drivers (sim, sysfs, cdev) the production supervisor runs on.
 
 import { ERRNOS, type Errno, fail, type Result } from '../../machines/errno.js';
-import { KERNEL_STATES, type KernelState } from '../../machines/rprocTypes.js';
+import { type CrashType, KERNEL_STATES, type KernelState } from '../../machines/rprocTypes.js';
 import type { SysfsAttr } from '../kernel/sysfsAttributes.js';
 
 /** Which driver. */
@@ -50,6 +50,11 @@ export interface RprocDriver {
   detach(device: string): Promise<Result<ObservedState>>;
   /** Polls `state` every `intervalMs` (remoteproc sends no events) and reports each change. */
   watch(device: string, onState: (state: ObservedState) => void, intervalMs: number): () => void;
+  /**
+   * Injects a crash (`rproc_report_crash` with `reason`), for tests: only a driver on a twin has it
+   * (sim); a board's kernel has no such interface.
+   */
+  crash?(device: string, reason: CrashType): Promise<Result>;
   /**
    * Lets go of `/dev/remoteprocN` if the driver holds it, clearing shutdown-on-release first while the
    * processor runs (the flag is the processor's, kernel-semantics §5.4: the release would drop a reference that is not

@@ -108,6 +108,11 @@ export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin
       await promise(twin.close(pid, fd));
     },
     watch: (device, onState, intervalMs) => pollState(() => state(device), onState, intervalMs),
+    async crash(device, reason) {
+      if (!valid(device)) return noDevice(device);
+      twin.crash(index(device), reason);
+      return ok();
+    },
     async close() {
       // The process lets go of its descriptors as on exit: the twin's releases run.
       for (const [i, fd] of [...fds].reverse()) {

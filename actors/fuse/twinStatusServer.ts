@@ -13,7 +13,7 @@ export interface TwinStatusServer {
 
 /**
  * Serves `status`, `subscribe` and `ping` of the lease protocol (docs/protocol.md) for `twin` on a Unix
- * socket: `status` lists the processors with their twin state, crash count and, as leases, who holds
+ * socket (and `crash`, which injects one into the twin): `status` lists the processors with their twin state, crash count and, as leases, who holds
  * their device files when `holders` says (a twin grants no leases of its own); subscribers get `processor.state` and `processor.crashed` events. `acquire` and `release` get
  * an EOPNOTSUPP error reply. A stale socket is removed; a live one is an error (EADDRINUSE).
  */
@@ -50,7 +50,17 @@ export async function startTwinStatusServer(
     request(r) {
       if (r.op === 'status') send({ id: r.id, ok: true, status: status() });
       else if (r.op === 'ping') send({ id: r.id, ok: true });
-      else if (r.op === 'subscribe') {
+      else if (r.op === 'crash') {
+        // Crash injection for tests: rproc_report_crash on the twin (issue 12 point 10).
+        const p = twin.resolve(r.processor);
+        if (!p) {
+          const message = `ENODEV: no processor "${r.processor}"`;
+          send({ id: r.id, ok: false, error: { code: 'ENODEV', message } });
+        } else {
+          twin.crash(p.index, r.reason ?? 'unknown');
+          send({ id: r.id, ok: true, processor: { device: p.device, name: p.name } });
+        }
+      } else if (r.op === 'subscribe') {
         listeners.add(send);
         send({ id: r.id, ok: true });
       } else {

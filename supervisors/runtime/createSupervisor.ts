@@ -15,6 +15,7 @@ import { admitLease, type ProcessorPolicy } from '../../machines/corePolicy.js';
 import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
 import { checkTtl, type LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
+import type { CrashType } from '../../machines/rprocTypes.js';
 import type {
   ReconcilePolicy,
   SupervisorAnswer,
@@ -131,6 +132,11 @@ export interface Supervisor {
   /** {@link Supervisor.acquire} as errno data: the lease, or why there is none (ENODEV …). */
   tryAcquire(processor: string, options?: AcquireOptions): Result<Lease>;
   status(): SupervisorStatus;
+  /**
+   * Injects a crash into `processor` (`remoteprocN` or its name), for tests: only on a driver that can
+   * (sim); ENOTSUP on a board's (sysfs, cdev), ENODEV for an unknown processor.
+   */
+  crash(processor: string, reason?: CrashType): Promise<Result<ProcessorRef>>;
   /** Calls `listener` for every {@link SupervisorEvent}; returns an unsubscribe. */
   onEvent(listener: (e: SupervisorEvent) => void): () => void;
   /**
@@ -389,6 +395,18 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
 
   return {
     tryAcquire,
+    async crash(ref, reason = 'unknown') {
+      const found = findProcessor(processors, ref);
+      if (!found.ok) return found;
+      if (!driver.crash)
+        return fail(
+          'ENOTSUP',
+          'crash',
+          `the ${driver.kind} driver cannot inject a crash: a board's kernel has no such interface (use the sim driver, or the mounted twin's --socket)`,
+        );
+      const r = await driver.crash(found.value.device, reason);
+      return r.ok ? ok(found.value) : r;
+    },
     async acquire(ref, o) {
       const r = tryAcquire(ref, o);
       if (!r.ok) throw new RprocSupervisorError(r.error.code, r.error.detail ?? ref);

@@ -2,6 +2,7 @@
 
 import type { Socket } from 'node:net';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
+import { peerGroups } from '../../actors/daemon/peerGroups.js';
 import { type PeerLimits, peerLimits } from '../../actors/daemon/peerLimits.js';
 import { clientLabelError, type Request, type StatusBody } from '../../actors/daemon/protocol.js';
 import {
@@ -20,9 +21,18 @@ export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: strin
 export interface DaemonOptions {
   supervisor: Supervisor;
   socketPath: string;
-  /** When either list is given, a peer must match one of them (uid, or gid). */
+  /**
+   * When either list is given, a peer must match one of them: its uid, or its gid or one of its
+   * supplementary groups (SO_PEERGROUPS).
+   */
   allowUids?: number[];
   allowGids?: number[];
+  /** The socket's mode. @default 0o660 */
+  socketMode?: number;
+  /** The socket's group (chown). @default this process's gid */
+  socketGid?: number;
+  /** A peer's supplementary groups. @default SO_PEERGROUPS, else /proc/<pid>/status (peerGroups) */
+  groups?: (socket: Socket, pid: number | null) => number[] | null;
   log?: DaemonLog;
   /** @default SO_PEERCRED through koffi */
   credentials?: (socket: Socket) => PeerCred | null;
@@ -92,6 +102,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { supervisor, socketPath } = options;
   const log = options.log ?? (() => {});
   const credentials = options.credentials ?? peerCred;
+  const groups = options.groups ?? peerGroups;
   const restricted = (options.allowUids?.length ?? 0) + (options.allowGids?.length ?? 0) > 0;
   const all = new DaemonLeases();
   const limits = peerLimits(options.limits);
@@ -102,9 +113,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const cred = credentials(socket);
     const who = cred ? { pid: cred.pid, uid: cred.uid, gid: cred.gid } : {};
     if (restricted) {
+      const gids = options.allowGids ?? [];
       const allowed =
         cred &&
-        ((options.allowUids ?? []).includes(cred.uid) || (options.allowGids ?? []).includes(cred.gid));
+        ((options.allowUids ?? []).includes(cred.uid) ||
+          gids.includes(cred.gid) ||
+          (gids.length > 0 && (groups(socket, cred.pid) ?? []).some((g) => gids.includes(g))));
       if (!allowed) {
         log({ level: 'warn', msg: 'peer refused by the allow-lists', ...who });
         send({ ok: false, error: { code: 'EACCES', message: 'uid/gid not allowed by this daemon' } });
@@ -220,6 +234,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           for (const id of watched) all.get(id)?.ping();
           send({ id: r.id, ok: true });
           return;
+        case 'crash': {
+          const c = await supervisor.crash(r.processor, r.reason);
+          if (!c.ok) {
+            const { code, detail } = c.error;
+            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail ?? r.processor}` } });
+          } else send({ id: r.id, ok: true, processor: c.value });
+          return;
+        }
         case 'watch': {
           const w = all.watch(r.lease, cred?.uid ?? null, push);
           if (!w.ok) {
@@ -253,15 +275,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
   };
 
-  const server = await serveProtocol(socketPath, 'another daemon', accept, {
-    maxUnsentBytes: limits.maxUnsentBytes,
-    frameTimeoutMs: limits.frameTimeoutMs,
-    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
-    onLimit: ({ msg, ...rest }, socket) => {
-      const cred = socket ? credentials(socket) : null;
-      log({ level: 'warn', msg, ...rest, ...(cred ? { pid: cred.pid, uid: cred.uid } : {}) });
+  const server = await serveProtocol(
+    socketPath,
+    'another daemon',
+    accept,
+    {
+      maxUnsentBytes: limits.maxUnsentBytes,
+      frameTimeoutMs: limits.frameTimeoutMs,
+      ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+      onLimit: ({ msg, ...rest }, socket) => {
+        const cred = socket ? credentials(socket) : null;
+        log({ level: 'warn', msg, ...rest, ...(cred ? { pid: cred.pid, uid: cred.uid } : {}) });
+      },
     },
-  });
+    {
+      ...(options.socketMode !== undefined ? { mode: options.socketMode } : {}),
+      ...(options.socketGid !== undefined ? { gid: options.socketGid } : {}),
+    },
+  );
   log({ level: 'info', msg: 'listening', socket: socketPath });
   return {
     socketPath,
