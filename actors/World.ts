@@ -1,6 +1,7 @@
 // World: the simulated system a strategy acts in — the kernel twin, the processes, what clients want, the trace, one virtual clock.
 
 import type { InspectionEvent } from 'xstate';
+import type { ProcessorPolicy, ProcessorSettingsJson } from '../machines/corePolicy.js';
 import type { KernelProfile } from '../machines/profile.js';
 import { KernelTwin, type ProcessorSpec } from './kernel/KernelTwin.js';
 import { SimOs, type SimProcess } from './os/SimOs.js';
@@ -15,6 +16,10 @@ export interface MonitorConfig {
   ttlMs: number | null;
   reconnectMs: number;
   pollMs: number;
+  /** The policy of every processor (absent: `exclusive`, the strategies as they always were). */
+  policy?: ProcessorPolicy;
+  /** Per-processor settings by name (docs/config.md), over `policy`. */
+  processors?: Record<string, ProcessorSettingsJson>;
 }
 
 /** A client of the simulated system: it wants `processor` from its acquire until its release or death. */

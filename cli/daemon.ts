@@ -19,17 +19,22 @@ import {
 } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/runtime/createSupervisor.js';
 import { startDaemon } from '../supervisors/runtime/startDaemon.js';
+import { unknownProcessors } from '../supervisors/supervisorSettings.js';
 import { commandArgs } from './commandArgs.js';
+import { connectionBound, LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './daemonLimits.js';
 import { defaultSocket } from './defaults.js';
+import { escapeJson, escapeText } from './escapeText.js';
 import { EXIT } from './exitCodes.js';
 import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
-import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
+import { processorsFileMessage, readProcessorsFile, readSupervisionConfig } from './processorsFile.js';
 
 export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sysfs-monitor] [--driver sim|sysfs|cdev]
                                [--processors FILE] [--sysfs-root DIR] [--dev-root DIR] [--socket PATH]
                                [--allow-uid N]… [--allow-gid N]… [--kernel K] [--poll-ms MS] [--log-json]
-                               [--inspect[=PORT]] [--stately-ws URL]
+                               [--inspect[=PORT]] [--stately-ws URL] [--config FILE] [--policy NAME=POLICY]…
+                               [--max-leases-per-peer N] [--max-connections-per-uid N]
+                               [--max-unsent-bytes N] [--frame-timeout-ms MS]
 
 Serves leases on a Unix socket (docs/protocol.md): a processor runs while any lease holds it and stops
 when the last holder is gone, however it died. With hybrid (the default) the daemon also holds
@@ -47,9 +52,13 @@ Options:
   --kernel K         a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192); default: with sim
                      ${DEFAULT_PROFILE}, with sysfs/cdev the profile of this kernel's release (uname -r)
   --poll-ms MS       how often state is polled (default 250)
+  --config FILE      per-processor settings: policy, firmware, offGraceMs, … (JSON, docs/config.md)
+  --policy N=P       processor N (name or remoteprocN) gets policy P: shared (default), exclusive, attach,
+                     observe (repeatable; over --config)
   --log-json         log one JSON object per line
   --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); logs its URL
   --stately-ws URL   with --inspect: also forward inspection events to this WebSocket (Stately's relay)
+${LIMIT_HELP}
   -h, --help         show this help
 
 Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
@@ -69,7 +78,10 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     kernel: { type: 'string' },
     'poll-ms': { type: 'string' },
     'log-json': { type: 'boolean' },
+    config: { type: 'string' },
+    policy: { type: 'string', multiple: true },
     ...LIVE_INSPECT_OPTIONS,
+    ...LIMIT_OPTIONS,
   });
   if (typeof parsed === 'number') return parsed;
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
@@ -79,11 +91,12 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   };
   const logJson = values['log-json'] === true;
   const log = (entry: { level: string; msg: string; [k: string]: unknown }) => {
+    // What a peer wrote (a client label…) may be in the entry: escaped, it cannot forge a line.
     const line = logJson
-      ? JSON.stringify({ time: new Date().toISOString(), ...entry })
-      : `${entry.level}: ${entry.msg}${Object.entries(entry)
+      ? escapeJson(JSON.stringify({ time: new Date().toISOString(), ...entry }))
+      : `${entry.level}: ${escapeText(entry.msg)}${Object.entries(entry)
           .filter(([k]) => k !== 'level' && k !== 'msg')
-          .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .map(([k, v]) => ` ${k}=${typeof v === 'string' ? escapeText(v) : escapeJson(JSON.stringify(v))}`)
           .join('')}`;
     io.stderr(`${line}\n`);
   };
@@ -117,9 +130,16 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage('--allow-uid/--allow-gid: expected non-negative integers');
   const pollMs = Number((values['poll-ms'] as string | undefined) ?? 250);
   if (!Number.isInteger(pollMs) || pollMs <= 0) return usage('--poll-ms: expected a positive integer');
+  const settings = readSupervisionConfig(
+    values.config as string | undefined,
+    (values.policy as string[] | undefined) ?? [],
+  );
+  if (!settings.ok) return usage(settings.message);
   const inspect = liveInspectPort(values);
   if (!inspect.ok) return usage(inspect.message);
   const inspectPort = inspect.port;
+  const limitArgs = limitFlags(values);
+  if (!limitArgs.ok) return usage(limitArgs.message);
 
   let driver: RprocDriver;
   let twin: KernelTwin | undefined;
@@ -142,11 +162,23 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage(`--driver ${driverName}: expected sim, sysfs or cdev`);
   }
 
-  const supervisor = await createSupervisor({ driver, strategy, pollMs, log });
+  const supervisor = await createSupervisor({ driver, strategy, pollMs, log, settings: settings.value });
+  const listed = supervisor.status().processors;
+  for (const issue of unknownProcessors(settings.value, listed))
+    log({ level: 'warn', msg: 'config names no present processor', issue });
   const socketPath = (values.socket as string | undefined) ?? defaultSocket();
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
-    daemon = await startDaemon({ supervisor, socketPath, allowUids, allowGids, log });
+    const bound = connectionBound();
+    daemon = await startDaemon({
+      supervisor,
+      socketPath,
+      allowUids,
+      allowGids,
+      log,
+      limits: limitArgs.limits,
+      ...(bound.maxConnections !== undefined ? { maxConnections: bound.maxConnections } : {}),
+    });
   } catch (err) {
     await supervisor.close();
     io.stderr(`rproc-supervisor daemon: ${socketPath}: ${errnoOf(err)}: ${(err as Error).message}\n`);
@@ -176,6 +208,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     msg: 'ready',
     strategy,
     driver: driver.kind,
+    policies: listed.map((p) => `${p.name}:${p.policy}`),
     processors: supervisor.status().processors.map((p) => `${p.device}:${p.name}`),
   });
   return new Promise<number>((resolve) => {

@@ -3,6 +3,8 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
+import { clientLabelError, MAX_CLIENT_LABEL } from '../actors/daemon/protocol.js';
+import { checkTtl, MAX_TTL_MS } from '../machines/leaseMachine.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
 import { EXIT, signalExit } from './exitCodes.js';
@@ -26,6 +28,18 @@ Options:
 Exit status: CMD's (128+n if a signal ended it); 69 (EX_UNAVAILABLE) if the daemon cannot be reached
 (CMD is not run); 1 if the lease is refused; 2 for bad usage.
 `;
+
+/**
+ * The client label of a lease held for `command`: the command itself when it is a valid label
+ * (printable, at most 64 characters), else its last path component, cut to 64 with what is not
+ * printable replaced by `?`.
+ */
+export function holdLabel(command: string): string {
+  if (!clientLabelError(command)) return command;
+  const base = command.slice(command.lastIndexOf('/') + 1) || 'hold';
+  const label = [...base.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '?')].slice(0, MAX_CLIENT_LABEL).join('');
+  return clientLabelError(label) ? 'hold' : label;
+}
 
 /** Runs `hold`. */
 export async function holdCommand(args: string[], io: CliIo): Promise<number> {
@@ -60,8 +74,8 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   const ttlMs = values.ttl === undefined ? null : Number(values.ttl);
-  if (ttlMs !== null && (!Number.isInteger(ttlMs) || ttlMs <= 0)) {
-    io.stderr('rproc-supervisor hold: --ttl: expected a positive integer (ms)\n');
+  if (ttlMs !== null && !checkTtl(ttlMs).ok) {
+    io.stderr(`rproc-supervisor hold: --ttl: expected an integer from 1 to ${MAX_TTL_MS} (ms)\n`);
     return EXIT.usage;
   }
   const socketPath = values.socket ?? defaultSocket();
@@ -76,7 +90,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     const r = await client.request({
       op: 'acquire',
       processor,
-      client: cmd[0] ?? 'hold',
+      client: holdLabel(cmd[0] ?? 'hold'),
       ...(values.firmware ? { firmware: values.firmware } : {}),
       ...(ttlMs ? { ttlMs } : {}),
     });

@@ -4,6 +4,7 @@ import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import type { StatusBody } from '../actors/daemon/protocol.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
+import { escapeJson, escapeText } from './escapeText.js';
 import { EXIT } from './exitCodes.js';
 import { type CliIo, errnoOf } from './io.js';
 
@@ -22,24 +23,29 @@ Exit status: 0; 69 (EX_UNAVAILABLE) when the daemon cannot be reached; 2 for bad
 
 function render(s: StatusBody, json: boolean): string {
   if (json) {
-    return `${JSON.stringify({
-      processors: s.processors.map((p) => ({
-        name: p.name,
-        device: p.device,
-        state: p.state,
-        leases: p.leases.map((l) => ({
-          client: l.client,
-          pid: l.pid,
-          since: new Date(l.since).toISOString(),
+    return `${escapeJson(
+      JSON.stringify({
+        processors: s.processors.map((p) => ({
+          name: p.name,
+          device: p.device,
+          state: p.state,
+          leases: p.leases.map((l) => ({
+            client: l.client,
+            pid: l.pid,
+            since: new Date(l.since).toISOString(),
+          })),
         })),
-      })),
-    })}\n`;
+      }),
+    )}\n`;
   }
   return `${s.processors
     .map((p) => {
+      // Every string shown comes from the daemon, labels from its clients: escaped for the terminal.
       const holders =
-        p.leases.map((l) => `${l.client}${l.pid ? ` (pid ${l.pid})` : ''}`).join(', ') || 'nobody';
-      return `${p.device} ${p.name}: ${p.state}, held by ${holders}, crashes ${p.crashes ?? 0}`;
+        p.leases.map((l) => `${escapeText(l.client)}${l.pid ? ` (pid ${l.pid})` : ''}`).join(', ') ||
+        'nobody';
+      const more = p.leasesOmitted ? ` and ${p.leasesOmitted} more` : '';
+      return `${escapeText(p.device)} ${escapeText(p.name)}: ${escapeText(p.state)}, held by ${holders}${more}, crashes ${p.crashes ?? 0}`;
     })
     .join('\n')}\n`;
 }
@@ -62,12 +68,21 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.unavailable;
   }
   const show = async () => {
-    const r = await client.request({ op: 'status' });
-    if (!r.ok) {
-      io.stderr(`rproc-supervisor status: ${r.error.code}: ${r.error.message}\n`);
-      return false;
-    }
-    io.stdout(render(r.status, values.json === true));
+    // The daemon's replies are bounded (pages of processors): read every page, then show them as one.
+    const processors: StatusBody['processors'] = [];
+    let first: StatusBody | undefined;
+    let after: string | undefined;
+    do {
+      const r = await client.request({ op: 'status', ...(after ? { after } : {}) });
+      if (!r.ok) {
+        io.stderr(`rproc-supervisor status: ${r.error.code}: ${escapeText(r.error.message)}\n`);
+        return false;
+      }
+      first ??= r.status;
+      processors.push(...r.status.processors);
+      after = r.status.next;
+    } while (after);
+    io.stdout(render({ ...(first as StatusBody), processors }, values.json === true));
     return true;
   };
   if (!(await show())) {

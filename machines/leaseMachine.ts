@@ -1,6 +1,18 @@
 // machines/lease: one client's lease on one processor — requested → granted → released | lost | expired.
 
 import { setup } from 'xstate';
+import { fail, ok, type Result } from './errno.js';
+
+/** The longest TTL: a timer's delay is a signed 32-bit count of ms (a longer one would fire at once). */
+export const MAX_TTL_MS = 2 ** 31 - 1;
+
+/** A lease's `ttlMs` as given: an integer 1 … {@link MAX_TTL_MS}, or null/absent (no TTL); else EINVAL. */
+export function checkTtl(ttlMs: number | null | undefined): Result<number | null> {
+  if (ttlMs === null || ttlMs === undefined) return ok(null);
+  if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TTL_MS)
+    return fail('EINVAL', 'acquire', `ttlMs: expected an integer from 1 to ${MAX_TTL_MS} (ms), got ${ttlMs}`);
+  return ok(ttlMs);
+}
 
 /** Input of a lease. */
 export interface LeaseInput {
@@ -68,8 +80,17 @@ export const leaseMachine = setup({
         held: {},
         /** Each heartbeat re-enters `alive`, restarting the TTL timer. */
         alive: {
-          after: { ttl: '#lease.expired' },
+          after: { ttl: 'due' },
           on: { 'lease.heartbeat': { target: 'alive', reenter: true } },
+        },
+        /**
+         * The TTL has run out, but the lease expires only later in this instant (a 0 ms delay: on the
+         * real clock after the event loop has read its input), so that a heartbeat already waiting — sent
+         * in time, unread while the loop stalled (SIGSTOP, GC, a blocked call) — still keeps it.
+         */
+        due: {
+          after: { 0: '#lease.expired' },
+          on: { 'lease.heartbeat': { target: 'alive' } },
         },
       },
       on: { 'lease.release': 'released', 'lease.lost': 'lost' },

@@ -1,5 +1,6 @@
 // machines/supervisorCore: the supervisor's decisions and the executor's rules for one processor, as one pure step.
 
+import type { ProcessorPolicy } from './corePolicy.js';
 import type { Result } from './errno.js';
 import { isPoweredState, isRunningState } from './powered.js';
 import type { KernelState } from './rprocTypes.js';
@@ -19,13 +20,22 @@ export interface SupervisorConfig {
   graceMs: number;
   /** True for an incarnation after the first (or a daemon that found processors powered): it reconciles. */
   restarted: boolean;
+  /** How the supervisor owns the processor (corePolicy.ts). @default 'exclusive' (the simulated strategies) */
+  policy?: ProcessorPolicy;
+  /** The firmware to boot when no lease names one. */
+  firmware?: string;
 }
+
+/** The policy `config` gives, `exclusive` when it names none. */
+export const policyOf = (config: SupervisorConfig): ProcessorPolicy => config.policy ?? 'exclusive';
 
 /** A call to the kernel, made by the shell's driver; its answer comes back as an `answer` input. */
 export type SupervisorCall =
   | { op: 'state' }
   | { op: 'start' }
   | { op: 'stop' }
+  /** Write `detach` to `state` (attach policy; ATTACHED only, v5.13+). */
+  | { op: 'detach' }
   /** Write `recovery` `recover`: recovers a crashed processor; on a healthy one it only takes `rproc->lock`. */
   | { op: 'recover' }
   | { op: 'read-firmware' }
@@ -46,7 +56,11 @@ export type SupervisorLogEvent =
   | 'stop'
   | 'stop-failed'
   | 'recover-to-stop'
-  | 'cannot-stop';
+  | 'cannot-stop'
+  /** shared/attach: the kernel refused our start (EBUSY before 5.19): leases granted without a reference. */
+  | 'borrow'
+  | 'detach'
+  | 'detach-failed';
 
 /** What a step asks its shell to do, in order. */
 export type SupervisorEffect =
@@ -55,6 +69,11 @@ export type SupervisorEffect =
   | { type: 'defer' }
   /** Send `grace.ended` after `ms`. */
   | { type: 'grace'; ms: number }
+  /**
+   * shared/attach: the supervisor holds no reference now, so it lets go of the processor's descriptor
+   * (clearing shutdown-on-release if it still runs): the kernel's release would drop someone else's.
+   */
+  | { type: 'let-go' }
   /** Tell the processor's lease holders. */
   | { type: 'notify'; event: 'processor.crashed' | 'processor.recovered' }
   | {
@@ -84,7 +103,7 @@ export type SupervisorOp =
       want: 'running';
       wait: 'read' | 'barrier' | 'fw-read' | 'fw-write' | 'reread' | 'set-firmware' | 'start';
     }
-  | { want: 'offline'; wait: 'read' | 'recover' | 'stop'; attempts: number };
+  | { want: 'offline'; wait: 'read' | 'recover' | 'stop' | 'detach'; attempts: number };
 
 /** One processor's supervisor state: plain data, so it can be compared, encoded and restored. */
 export interface ProcessorCore {
@@ -99,6 +118,8 @@ export interface ProcessorCore {
   scheduled: boolean;
   /** This supervisor holds a reference on the processor (it started or adopted it and has not stopped it). */
   holds: boolean;
+  /** shared/attach: its leases are granted without a reference (someone else runs it; start was EBUSY). */
+  borrowed: boolean;
   /** The firmware the last granted lease asked for, set before a start. */
   firmware: string | null;
   /** The kernel has no sysfs `recovery` (before v5.10): barriers rewrite `firmware` instead. */
@@ -118,6 +139,7 @@ export function initialCore(): ProcessorCore {
     desired: null,
     scheduled: false,
     holds: false,
+    borrowed: false,
     firmware: null,
     noRecovery: false,
     op: null,
@@ -149,7 +171,10 @@ export function stepCore(
   const fx: SupervisorEffect[] = [];
   switch (input.type) {
     case 'start':
-      if (config.restarted && config.reconcile === 'adopt') {
+      if (config.firmware) s.firmware = config.firmware;
+      // Only an exclusive owner reconciles: the others adopt nothing and stop nothing at start.
+      if (policyOf(config) !== 'exclusive') s.phase = 'steady';
+      else if (config.restarted && config.reconcile === 'adopt') {
         s.phase = 'adopting';
         fx.push({ type: 'grace', ms: config.graceMs });
       } else settle(s, fx);
@@ -161,17 +186,22 @@ export function stepCore(
       const before = s.votes;
       s.votes = Math.max(0, before + input.delta);
       if (input.firmware) s.firmware = input.firmware;
+      if (policyOf(config) === 'observe') break;
       if (input.delta === 1 && s.votes === 1) ensure(s, fx, 'running');
       // During the grace the last vote's end stops nothing: its client may be re-registering.
       else if (input.delta === -1 && s.votes === 0 && s.phase === 'steady') ensure(s, fx, 'offline');
       break;
     }
-    case 'observed':
+    case 'observed': {
       if (input.state === 'crashed') episode(s, fx, true);
       else if (isRunningState(input.state)) episode(s, fx, false);
       // Nobody wants it but it is powered: stop it (a crash recovery may have brought it back).
-      if (s.phase === 'steady' && s.votes === 0 && isPoweredState(input.state)) ensure(s, fx, 'offline');
+      // Only an exclusive owner does: the others never stop what they hold no reference on.
+      const owner = policyOf(config) === 'exclusive';
+      if (owner && s.phase === 'steady' && s.votes === 0 && isPoweredState(input.state))
+        ensure(s, fx, 'offline');
       break;
+    }
     case 'uevent':
       // Its own stop removes the processor's devices: that is no crash.
       if (s.op?.want === 'offline' && s.op.wait === 'stop') break;
@@ -179,7 +209,7 @@ export function stepCore(
       break;
     case 'decide':
       s.scheduled = false;
-      act(s, fx);
+      act(config, s, fx);
       break;
     case 'answer':
       answer(config, s, fx, input.result);
@@ -234,7 +264,12 @@ function log(
 }
 
 /** What an executor step does next. */
-type Next = { call: SupervisorCall; op: SupervisorOp } | { adopt: string } | { start: true } | { done: Want };
+type Next =
+  | { call: SupervisorCall; op: SupervisorOp }
+  | { adopt: string }
+  /** `bare`: a start without writing `firmware` first (the processor is not offline: shared, attach). */
+  | { start: true | 'bare' }
+  | { done: Want };
 
 /** Applies `next`: makes the call, adopts, starts, or ends the operation. */
 function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
@@ -246,7 +281,7 @@ function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
     s.holds = true;
     apply(s, fx, { done: 'running' });
   } else if ('start' in next) {
-    if (s.firmware) {
+    if (s.firmware && next.start !== 'bare') {
       apply(s, fx, {
         op: { want: 'running', wait: 'set-firmware' },
         call: { op: 'write-firmware', name: s.firmware },
@@ -263,12 +298,17 @@ function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
 }
 
 /** Starts the operation towards the latest wish. */
-function act(s: ProcessorCore, fx: SupervisorEffect[]): void {
+function act(config: SupervisorConfig, s: ProcessorCore, fx: SupervisorEffect[]): void {
   const want = s.desired;
   if (!want || s.op) return;
   // One reference per processor: a `start` on 5.19 would stack a second one, even mid-recovery.
   if (want === 'running' && s.holds) apply(s, fx, { done: want });
-  else if (want === 'running') apply(s, fx, { op: { want, wait: 'read' }, call: { op: 'state' } });
+  // Not the owner and no reference of ours: there is nothing of ours to drop.
+  else if (want === 'offline' && policyOf(config) !== 'exclusive' && !s.holds) {
+    s.borrowed = false;
+    apply(s, fx, { done: want });
+    letGo(config, s, fx);
+  } else if (want === 'running') apply(s, fx, { op: { want, wait: 'read' }, call: { op: 'state' } });
   else apply(s, fx, { op: { want, wait: 'read', attempts: 0 }, call: { op: 'state' } });
 }
 
@@ -282,7 +322,13 @@ function answer(
 ): void {
   const op = s.op;
   if (!op) return;
-  apply(s, fx, op.want === 'running' ? bringUp(s, fx, op, r) : bringDown(config, s, fx, op, r));
+  apply(s, fx, op.want === 'running' ? bringUp(config, s, fx, op, r) : bringDown(config, s, fx, op, r));
+  if (!s.op) letGo(config, s, fx);
+}
+
+/** An operation of shared/attach ended without a reference of ours: let go of the descriptor. */
+function letGo(config: SupervisorConfig, s: ProcessorCore, fx: SupervisorEffect[]): void {
+  if (policyOf(config) !== 'exclusive' && !s.holds) fx.push({ type: 'let-go' });
 }
 
 const up = (wait: Extract<SupervisorOp, { want: 'running' }>['wait'], c: SupervisorCall): Next => ({
@@ -291,6 +337,7 @@ const up = (wait: Extract<SupervisorOp, { want: 'running' }>['wait'], c: Supervi
 });
 
 function bringUp(
+  config: SupervisorConfig,
   s: ProcessorCore,
   fx: SupervisorEffect[],
   op: Extract<SupervisorOp, { want: 'running' }>,
@@ -299,6 +346,8 @@ function bringUp(
   switch (op.wait) {
     case 'read': {
       const state = stateOf(r);
+      const policy = policyOf(config);
+      if (policy !== 'exclusive') return ownStart(policy, fx, state);
       if (state === 'crashed') return { adopt: state };
       if (!isRunningState(state)) return { start: true };
       // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
@@ -328,7 +377,11 @@ function bringUp(
       log(fx, 'info', 'start');
       return up('start', { op: 'start' });
     case 'start':
-      if (!r.ok) {
+      if (!r.ok && r.error.code === 'EBUSY' && policyOf(config) !== 'exclusive') {
+        // Someone else runs it and the kernel (before 5.19) refuses a second start: usable, not ours.
+        s.borrowed = true;
+        log(fx, 'info', 'borrow', { errno: r.error.code }, r.error.detail);
+      } else if (!r.ok) {
         log(fx, 'warn', 'start-failed', { errno: r.error.code }, r.error.detail);
       } else {
         s.holds = true;
@@ -352,8 +405,21 @@ function bringDown(
     log(fx, 'warn', 'cannot-stop', { state: 'crashed', errno: r.error.code }, r.error.detail);
     return { done: 'offline' };
   }
+  if (op.wait === 'detach') {
+    // A detach-only driver's EINVAL (or any refusal) is final: attach never stops, nor retries.
+    // Either way no reference is kept: a failed detach leaves the core to its bootloader's owner.
+    s.holds = false;
+    if (!r.ok) log(fx, 'warn', 'detach-failed', { errno: r.error.code }, r.error.detail);
+    return { done: 'offline' };
+  }
+  const policy = policyOf(config);
   if (op.wait === 'stop') {
     if (!r.ok) log(fx, 'warn', 'stop-failed', { errno: r.error.code }, r.error.detail);
+    // shared: one successful stop drops our one reference; what stays powered is someone else's.
+    else if (policy === 'shared') {
+      s.holds = false;
+      return { done: 'offline' };
+    }
     return read;
   }
   const state = stateOf(r);
@@ -361,6 +427,10 @@ function bringDown(
   if (!isPoweredState(state) || s.desired !== 'offline') return { done: 'offline' };
   if (op.attempts >= MAX_STOP_ATTEMPTS) return { done: 'offline' };
   const attempts = op.attempts + 1;
+  if (policy === 'attach') {
+    log(fx, 'info', 'detach');
+    return { op: { want: 'offline', wait: 'detach', attempts }, call: { op: 'detach' } };
+  }
   if (state === 'crashed') {
     if (!config.recoverCrashed || s.noRecovery) {
       log(fx, 'warn', 'cannot-stop', { state });
@@ -371,4 +441,23 @@ function bringDown(
   }
   log(fx, 'info', 'stop');
   return { op: { want: 'offline', wait: 'stop', attempts }, call: { op: 'stop' } };
+}
+
+/**
+ * shared and attach bring a processor up with a reference of their own: `start` (which attaches a
+ * DETACHED one, and stacks on a running one from 5.19). Only an offline processor gets `firmware`
+ * written first; attach never boots one (it has no bootloader core to attach to).
+ */
+function ownStart(policy: ProcessorPolicy, fx: SupervisorEffect[], state: string): Next {
+  if (policy === 'attach' && (state === 'offline' || state === 'gone')) {
+    log(
+      fx,
+      'warn',
+      'start-failed',
+      { errno: 'EINVAL' },
+      `attach: the processor is ${state}, not started by a bootloader`,
+    );
+    return { done: 'running' };
+  }
+  return { start: state === 'offline' || state === 'gone' ? true : 'bare' };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { formatIssues, processorSchema } from '../actors/kernel/processorSchema.js';
 import { SIGNALS } from '../actors/os/SimOs.js';
 import type { MonitorConfig } from '../actors/World.js';
+import { PROCESSOR_POLICIES } from '../machines/corePolicy.js';
 import { invalid, type RprocError } from '../machines/errno.js';
 import {
   DEFAULT_PROFILE,
@@ -14,6 +15,7 @@ import {
 } from '../machines/profile.js';
 import { CRASH_TYPES } from '../machines/rprocTypes.js';
 import { STRATEGY_NAMES, type StrategyName } from '../supervisors/sim/Strategy.js';
+import { processorSettingsSchema } from '../supervisors/supervisorSettings.js';
 import { METRIC_NAMES } from './metricCells.js';
 
 export type { StrategyName } from '../supervisors/sim/Strategy.js';
@@ -46,6 +48,10 @@ const monitorSchema = z.strictObject({
   ttlMs: ms.positive().nullable().optional(),
   reconnectMs: ms.optional(),
   pollMs: ms.positive().optional(),
+  /** The policy of every processor (docs/config.md); absent: `exclusive`. */
+  policy: z.enum(PROCESSOR_POLICIES).optional(),
+  /** Per-processor settings by processor name, over `policy`. */
+  processors: z.record(z.string().min(1), processorSettingsSchema).optional(),
 });
 
 const at = ms;
@@ -65,6 +71,8 @@ const eventSchema = z.union([
   z.strictObject({ at, start: z.literal('monitor') }),
   /** An operator writes `recovery` of a processor. */
   z.strictObject({ at, recovery: z.string(), value: z.enum(['enabled', 'disabled']) }),
+  /** Someone else (a udev rule, another opener) writes `state` of a processor. */
+  z.strictObject({ at, write: z.string(), value: z.enum(['start', 'stop', 'detach']) }),
 ]);
 
 const bound = z.union([
@@ -121,6 +129,47 @@ export const MONITOR_DEFAULTS: MonitorConfig = {
 };
 
 /**
+ * The bounds of a scenario (docs/scenarios.md, Bounds): what a run may cost is finite and small, so a
+ * hostile or mistaken file makes `compare`, `inspect` and `explore` fail with EINVAL, not run without end.
+ */
+export const SCENARIO_BOUNDS = Object.freeze({
+  /** Virtual time simulated, in ms (one hour). */
+  horizonMs: 3_600_000,
+  processors: 64,
+  clients: 256,
+  /** Timeline events. */
+  events: 10_000,
+  /** Firings of one periodic timer (a poll, a heartbeat, a reconnect) within the horizon. */
+  periodicSteps: 100_000,
+});
+
+/** The bound checks of {@link SCENARIO_BOUNDS} on a schema-valid scenario: one issue per bound passed. */
+function boundIssues(s: ScenarioJson): string[] {
+  const b = SCENARIO_BOUNDS;
+  const errors: string[] = [];
+  const most = (path: string, n: number, max: number, what: string) => {
+    if (n > max) errors.push(`${path}: ${n} ${what}; at most ${max}`);
+  };
+  most('horizonMs', s.horizonMs, b.horizonMs, 'ms');
+  most('processors', s.processors.length, b.processors, 'processors');
+  most('clients', s.clients.length, b.clients, 'clients');
+  most('timeline', s.timeline.length, b.events, 'events');
+  const periodic = (path: string, everyMs: number) => {
+    if (everyMs <= 0) errors.push(`${path}: 0 makes a timer that fires without end; expected at least 1`);
+    else if (s.horizonMs / everyMs > b.periodicSteps)
+      errors.push(
+        `${path}: ${everyMs} ms over horizonMs ${s.horizonMs} fires ${Math.ceil(s.horizonMs / everyMs)} times; at most ${b.periodicSteps} (raise it or shorten horizonMs)`,
+      );
+  };
+  periodic('monitor.pollMs', s.monitor?.pollMs ?? MONITOR_DEFAULTS.pollMs);
+  periodic('monitor.reconnectMs', s.monitor?.reconnectMs ?? MONITOR_DEFAULTS.reconnectMs);
+  s.clients.forEach((c, i) => {
+    if (c.heartbeatMs) periodic(`clients[${i}].heartbeatMs`, c.heartbeatMs);
+  });
+  return errors;
+}
+
+/**
  * What {@link parseScenario} returns: a `Result` (machines/errno.ts). A failure is EINVAL with op
  * `scenario` and one issue per problem in `error.issues`.
  */
@@ -138,6 +187,8 @@ export function parseScenario(input: unknown): ScenarioResult {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) return malformed(formatIssues(parsed.error));
   const s = parsed.data;
+  const bounds = boundIssues(s);
+  if (bounds.length) return malformed(bounds);
   const errors: string[] = [];
   const procs = new Set(s.processors.map((p) => p.name));
   const clients = new Set<string>();
@@ -156,11 +207,15 @@ export function parseScenario(input: unknown): ScenarioResult {
     }
     if ('crash' in e && !procs.has(e.crash))
       errors.push(`timeline[${i}].crash: unknown processor "${e.crash}"`);
+    if ('write' in e && !procs.has(e.write))
+      errors.push(`timeline[${i}].write: unknown processor "${e.write}"`);
     if ('recovery' in e && !procs.has(e.recovery)) {
       errors.push(`timeline[${i}].recovery: unknown processor "${e.recovery}"`);
     }
     if (e.at > s.horizonMs) errors.push(`timeline[${i}].at: ${e.at} is past horizonMs ${s.horizonMs}`);
   });
+  for (const name of Object.keys(s.monitor?.processors ?? {}))
+    if (!procs.has(name)) errors.push(`monitor.processors.${name}: unknown processor "${name}"`);
   if (errors.length) return malformed(errors);
   const m = s.monitor ?? {};
   const restart =

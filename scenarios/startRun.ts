@@ -86,5 +86,9 @@ export function applyEvent({ world, strategy, run }: StartedRun, e: TimelineEven
     // An operator writes the `recovery` attribute (kernel 5.10+; ENOENT on 5.9 is traced).
     note('scenario.recovery', e.recovery, { value: e.value });
     world.twin.sysfsWrite(world.index(e.recovery), 'recovery', `${e.value}\n`);
+  } else if ('write' in e) {
+    // Another opener (a udev rule, a kernel user's helper) writes `state`: a reference no client owns.
+    note('scenario.write', e.write, { value: e.value });
+    world.twin.sysfsWrite(world.index(e.write), 'state', `${e.value}\n`);
   }
 }

@@ -1,13 +1,6 @@
 // runSupervisor: the supervisor actor tree and the runner of its effects — shared by the simulated monitor and the daemon.
 
-import {
-  type AnyActor,
-  type AnyActorRef,
-  createActor,
-  enqueueActions,
-  type InspectionEvent,
-  setup,
-} from 'xstate';
+import { type AnyActor, type AnyActorRef, assign, createActor, type InspectionEvent, setup } from 'xstate';
 import type { TwinClock } from '../actors/VirtualClock.js';
 import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
 import { KERNEL_STATES, type KernelState } from '../machines/rprocTypes.js';
@@ -37,6 +30,8 @@ export interface Pending<T> {
 /** What the supervisor needs to make its calls: the kernel, through whatever driver the shell has. */
 export interface SupervisorDriver {
   call(processor: string, call: SupervisorCall): Pending<SupervisorAnswer>;
+  /** Lets go of the processor's held descriptor, if any (the core's `let-go` effect). */
+  letGo?(processor: string): void;
 }
 
 /** Options of {@link runSupervisor}. */
@@ -44,6 +39,8 @@ export interface RunSupervisorOptions {
   /** Processor ids: names in the simulation, `remoteprocN` in the daemon. */
   processors: readonly string[];
   config: SupervisorConfig;
+  /** A processor's own config (its policy, firmware …), where it differs from `config`. */
+  configFor?: (processor: string) => SupervisorConfig;
   driver: SupervisorDriver;
   /** Every timer and deferral of the tree (the lease TTLs, the grace, `decide`, polls) runs on it. */
   clock: TwinClock;
@@ -81,19 +78,25 @@ export interface RunningSupervisor {
   stop(): void;
 }
 
-/** The root of the tree: spawns one processor actor per processor, with XState's own `spawnChild`. */
+/** The root of the tree: spawns one processor actor per processor, with XState's own `spawn`. */
 const supervisorRoot = setup({
   types: {
-    input: {} as { processors: readonly string[]; config: SupervisorConfig },
-    context: {} as { processors: readonly string[]; config: SupervisorConfig },
+    input: {} as { processors: readonly string[]; configs: Record<string, SupervisorConfig> },
+    context: {} as { processors: readonly string[]; configs: Record<string, SupervisorConfig> },
   },
   actors: { processor: processorLogic },
 }).createMachine({
   id: 'supervisor',
   context: ({ input }) => input,
-  entry: enqueueActions(({ enqueue, context }) => {
+  // XState's `spawn` inside one `assign`: all children join the snapshot at once (a `spawnChild` per
+  // processor copies the children so far each time, which made start-up quadratic in processors).
+  entry: assign(({ spawn, context }) => {
     for (const processor of context.processors)
-      enqueue.spawnChild('processor', { id: processor, input: { processor, config: context.config } });
+      spawn('processor', {
+        id: processor,
+        input: { processor, config: context.configs[processor] as SupervisorConfig },
+      });
+    return {};
   }),
 });
 
@@ -104,11 +107,14 @@ const supervisorRoot = setup({
  * every `pollMs`.
  */
 export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor {
-  const { clock, driver, config } = options;
+  const { clock, driver } = options;
+  const configs: Record<string, SupervisorConfig> = Object.fromEntries(
+    options.processors.map((p) => [p, options.configFor?.(p) ?? options.config]),
+  );
   const root = createActor(supervisorRoot, {
     id: 'supervisor',
     clock,
-    input: { processors: options.processors, config },
+    input: { processors: options.processors, configs },
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
   let stopped = false;
@@ -148,6 +154,9 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
         case 'grace':
           later(e.ms, () => input(p, { type: 'grace.ended' }));
           break;
+        case 'let-go':
+          driver.letGo?.(p);
+          break;
         case 'notify':
           options.onNotify?.(p, e.event, [...leaseChildren(ref(p)).keys()]);
           break;
@@ -183,7 +192,13 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
         if (!(KERNEL_STATES as readonly string[]).includes(state)) return;
         // A reading that changes nothing is left out: polls of a steady processor cost no actor event.
         const observed: SupervisorInput = { type: 'observed', state: state as KernelState };
-        if (!isNoOp(config, (ref(p).getSnapshot() as ProcessorSnapshot).context, observed))
+        if (
+          !isNoOp(
+            configs[p] as SupervisorConfig,
+            (ref(p).getSnapshot() as ProcessorSnapshot).context,
+            observed,
+          )
+        )
           input(p, observed);
       });
     }

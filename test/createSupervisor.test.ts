@@ -22,7 +22,14 @@ async function setup(
     clock,
     processors: processors.map((name) => ({ name, ...fast })),
   });
-  const sup = await createSupervisor({ driver, clock, pollMs: 5, graceMs: 20, ...over });
+  const sup = await createSupervisor({
+    driver,
+    clock,
+    pollMs: 5,
+    graceMs: 20,
+    settings: { defaults: { policy: 'exclusive' } },
+    ...over,
+  });
   const state = (i = 0) => driver.twin.inspect(i).state;
   const power = (i = 0) => driver.twin.inspect(i).power;
   /** Closes the supervisor while virtual time runs. */
@@ -94,7 +101,13 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
     const started = driver.start('remoteproc0');
     await advance(clock, 10);
     expect((await started).ok).toBe(true);
-    const sup = await createSupervisor({ driver, clock, pollMs: 5, graceMs: 150 });
+    const sup = await createSupervisor({
+      driver,
+      clock,
+      pollMs: 5,
+      graceMs: 150,
+      settings: { defaults: { policy: 'exclusive' } },
+    });
     await advance(clock, 140);
     expect(driver.twin.inspect(0).state).toBe('running');
     await advance(clock, 60);
@@ -114,7 +127,13 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
     driver.twin.sysfsWrite(0, 'state', 'stop\n');
     await advance(clock, 1);
     expect(driver.twin.inspect(0).state).toBe('running');
-    const sup = await createSupervisor({ driver, clock, strategy: 'hybrid', pollMs: 250 });
+    const sup = await createSupervisor({
+      driver,
+      clock,
+      strategy: 'hybrid',
+      pollMs: 250,
+      settings: { defaults: { policy: 'exclusive' } },
+    });
     const lease = await sup.acquire('m4');
     await advance(clock, 1500);
     expect(lease.state).toBe('granted');

@@ -85,7 +85,14 @@ describe.each(KERNEL_PROFILES)('one supervisor, two shells, kernel %s', (kernel:
       () => clock.now(),
       (id) => driver.twin.resolve(id)?.name ?? id,
     );
-    const sup = await createSupervisor({ driver, clock, strategy: 'sysfs-monitor', inspect: prod.observe });
+    const sup = await createSupervisor({
+      driver,
+      clock,
+      strategy: 'sysfs-monitor',
+      inspect: prod.observe,
+      // The simulated monitor's policy: the daemon's default is shared.
+      settings: { defaults: { policy: 'exclusive' } },
+    });
     const leases = new Map<string, Lease>();
     for (const e of TIMELINE) {
       await advance(clock, e.at - clock.now());

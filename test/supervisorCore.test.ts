@@ -1,6 +1,7 @@
 // supervisorCore: the supervisor's decisions and the executor's rules, step by step, as pure data.
 
 import { describe, expect, it } from 'vitest';
+import { admitLease } from '../machines/corePolicy.js';
 import { fail, ok } from '../machines/errno.js';
 import {
   initialCore,
@@ -237,5 +238,86 @@ describe('stepCore: the executor', () => {
     const { s, fx } = run([vote(1), decide, answer('offline'), vote(-1), answer('running')]);
     expect(fx.filter((e) => e.type === 'defer')).toHaveLength(2);
     expect([s.desired, s.scheduled, s.holds]).toEqual(['offline', true, true]);
+  });
+});
+
+describe('stepCore: policies (shared, attach, observe) and admission', () => {
+  const shared = config({ policy: 'shared' });
+  const attach = config({ policy: 'attach' });
+  const idle = (c: SupervisorConfig) => run([], c);
+
+  it('should adopt nothing and stop nothing at start, nor for a powered processor nobody wants, unless exclusive', () => {
+    for (const c of [
+      shared,
+      attach,
+      config({ policy: 'observe' }),
+      config({ policy: 'shared', restarted: true }),
+    ]) {
+      const { s, fx } = run([{ type: 'observed', state: 'running' }], c);
+      expect([s.phase, s.desired, fx]).toEqual(['steady', null, []]);
+    }
+    expect(idle(config()).s.desired).toBe('offline');
+  });
+
+  it('shared: starts a running processor too (its own reference), without writing firmware', () => {
+    const c = config({ policy: 'shared', firmware: 'a.elf' });
+    const { s, fx } = run([vote(1), decide, answer('running'), answer('running')], c);
+    expect(calls(fx)).toEqual(['state', 'start']);
+    expect(s.holds).toBe(true);
+    const offline = run([vote(1), decide, answer('offline')], c);
+    expect(calls(offline.fx)).toEqual(['state', 'write-firmware']);
+  });
+
+  it('shared: an EBUSY start borrows (no reference); the last vote then stops nothing and lets go', () => {
+    const { s, fx } = run([vote(1), decide, answer('running'), error('EBUSY')], shared);
+    expect([s.holds, s.borrowed, logs(fx)]).toEqual([false, true, ['start', 'borrow']]);
+    expect(fx).toContainEqual({ type: 'let-go' });
+    const after = run([vote(1), decide, answer('running'), error('EBUSY'), vote(-1), decide], shared);
+    expect(calls(after.fx)).toEqual(['state', 'start']);
+    expect([after.s.borrowed, after.s.desired, after.s.op]).toEqual([false, 'offline', null]);
+  });
+
+  it('shared: one successful stop drops its reference, whatever stays powered; exclusive repeats it', () => {
+    const up = [vote(1), decide, answer('offline'), answer('running'), vote(-1), decide, answer('running')];
+    const s1 = run([...up, answer('running')], shared);
+    expect(calls(s1.fx)).toEqual(['state', 'start', 'state', 'stop']);
+    expect([s1.s.holds, s1.s.op]).toEqual([false, null]);
+    expect(s1.fx.at(-1)).toEqual({ type: 'let-go' });
+    const ex = run([...up, answer('running')], config());
+    expect(calls(ex.fx)).toEqual(['state', 'start', 'state', 'stop', 'state']);
+  });
+
+  it('attach: attaches a detached core, detaches at the last vote, never stops; a failed detach is final', () => {
+    const up = [vote(1), decide, answer('detached'), answer('attached')];
+    const { s, fx } = run([...up, vote(-1), decide, answer('attached'), answer('detached')], attach);
+    expect(calls(fx)).toEqual(['state', 'start', 'state', 'detach']);
+    expect([s.holds, s.op]).toEqual([false, null]);
+    const refused = run([...up, vote(-1), decide, answer('attached'), error('EINVAL')], attach);
+    expect(calls(refused.fx)).toEqual(['state', 'start', 'state', 'detach']);
+    expect(logs(refused.fx)).toContain('detach-failed');
+    expect(refused.s.op).toBeNull();
+  });
+
+  it('attach: refuses to boot an offline processor (there is no bootloader core to attach to)', () => {
+    const { s, fx } = run([vote(1), decide, answer('offline')], attach);
+    expect(calls(fx)).toEqual(['state']);
+    expect(logs(fx)).toEqual(['start-failed']);
+    expect(s.holds).toBe(false);
+  });
+
+  it('admitLease: EPERM under observe, EINVAL for / or .., EBUSY for another firmware while it has votes', () => {
+    const view = { policy: 'shared' as const, votes: 0, firmware: null };
+    expect(admitLease({ ...view, policy: 'observe' }).ok).toBe(false);
+    expect(admitLease({ ...view, policy: 'observe' })).toMatchObject({ error: { code: 'EPERM' } });
+    for (const bad of ['../a', 'a/b', 'x..y', ''])
+      expect(admitLease(view, bad)).toMatchObject({ error: { code: 'EINVAL' } });
+    expect(admitLease({ ...view, votes: 1, firmware: 'a.elf' }, 'b.elf')).toMatchObject({
+      error: { code: 'EBUSY' },
+    });
+    expect(admitLease({ ...view, votes: 1, configured: 'a.elf' }, 'b.elf')).toMatchObject({
+      error: { code: 'EBUSY' },
+    });
+    expect(admitLease({ ...view, votes: 1, firmware: 'a.elf' }, 'a.elf').ok).toBe(true);
+    expect(admitLease({ ...view, votes: 0, firmware: 'a.elf' }, 'b.elf').ok).toBe(true);
   });
 });

@@ -23,7 +23,16 @@ export const requestSchema = z.discriminatedUnion('op', [
     ttlMs: z.number().int().positive().nullable().optional(),
   }),
   z.strictObject({ ...base, op: z.literal('release'), lease: z.string().min(1) }),
-  z.strictObject({ ...base, op: z.literal('status') }),
+  z.strictObject({
+    ...base,
+    op: z.literal('status'),
+    /** Only this processor (`remoteprocN` or its name). */
+    processor: z.string().min(1).max(255).optional(),
+    /** Paging: the processors after this device, in the daemon's order (a reply's `next`). */
+    after: z.string().min(1).max(255).optional(),
+    /** Paging: at most this many processors (capped by the daemon's own bound). */
+    limit: z.number().int().positive().optional(),
+  }),
   z.strictObject({ ...base, op: z.literal('subscribe') }),
   z.strictObject({ ...base, op: z.literal('ping') }),
 ]);
@@ -57,6 +66,8 @@ export interface StatusLease {
   pid: number | null;
   since: number;
   lease: string;
+  /** false: granted without a kernel reference of the daemon's (shared policy, the kernel refused a second start). */
+  reference?: boolean;
 }
 
 /** The body of a `status` reply (docs/protocol.md, Requests). */
@@ -67,8 +78,14 @@ export interface StatusBody {
     device: string;
     state: string;
     crashes: number;
+    /** The processor's policy (docs/config.md): shared, exclusive, attach or observe. */
+    policy?: string;
     leases: StatusLease[];
+    /** Leases held but not listed, past the daemon's bound on leases per processor in one reply. */
+    leasesOmitted?: number;
   }>;
+  /** Present when more processors follow: send `status` again with `after` set to it. */
+  next?: string;
 }
 
 /** What a successful reply carries besides `id` and `ok`, per op. */
@@ -105,10 +122,32 @@ export type PushedEvent =
   | { event: 'processor.crashed' | 'processor.recovered'; lease: string; processor: string }
   | { event: 'lease.lost'; lease: string; processor: string; reason: LeaseLostReason }
   | { event: 'processor.state'; processor: string; name: string; state: string }
-  | { event: 'processor.crashed' | 'processor.recovered'; processor: string; name: string };
+  | { event: 'processor.crashed' | 'processor.recovered'; processor: string; name: string }
+  /** A subscriber that fell behind is dropped, not buffered: it gets this, and no more events. */
+  | { event: 'subscription.dropped'; reason: 'slow-reader' };
 
 /** Every frame a server sends: a reply or a pushed event. */
 export type ServerFrame = Reply | PushedEvent;
+
+/** The longest client label, in characters. */
+export const MAX_CLIENT_LABEL = 64;
+
+/** A control, format or line/paragraph separator character: not printable text. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Why `label` is not a client label — printable text of 1 to {@link MAX_CLIENT_LABEL} characters, no
+ * control, format (bidi) or separator character — or null when it is one. The daemon refuses such an
+ * `acquire` with EINVAL and this message.
+ */
+export function clientLabelError(label: string): string | null {
+  const n = [...label].length;
+  if (n === 0 || n > MAX_CLIENT_LABEL)
+    return `client: expected 1 to ${MAX_CLIENT_LABEL} characters, got ${n}`;
+  if (UNPRINTABLE.test(label))
+    return 'client: expected printable text (a control or format character is in it)';
+  return null;
+}
 
 /** Parses one line. Errors name the problem: bad JSON, an unknown op, a missing or wrong field. */
 export function parseFrame(line: string): ParsedFrame {
@@ -142,28 +181,56 @@ export function frame(body: ServerFrame | ClientFrame): string {
 
 /**
  * Splits a byte stream into lines, refusing any line over {@link MAX_FRAME} bytes as soon as it is
- * seen (without buffering the rest of it).
+ * seen (without buffering the rest of it). Linear in the bytes pushed, however they are chunked (a
+ * peer trickling a frame byte by byte costs no rescans). After {@link LineSplitter.stop} — a refused
+ * frame — no further line of this stream is given out, not even the rest of the same chunk.
  */
 export class LineSplitter {
-  #buf = '';
+  #parts: string[] = [];
+  #bytes = 0;
+  #stopped = false;
   constructor(
     private readonly onLine: (line: string) => void,
     private readonly onTooLong: () => void,
   ) {}
 
+  /** Bytes of a line begun and not yet ended (0 when the stream is between frames). */
+  get partial(): number {
+    return this.#bytes;
+  }
+
+  /** Gives out no more lines. */
+  stop(): void {
+    this.#stopped = true;
+    this.#parts = [];
+    this.#bytes = 0;
+  }
+
   push(chunk: string): void {
-    this.#buf += chunk;
-    for (;;) {
-      const nl = this.#buf.indexOf('\n');
+    let from = 0;
+    while (!this.#stopped) {
+      const nl = chunk.indexOf('\n', from);
       if (nl < 0) break;
-      const line = this.#buf.slice(0, nl);
-      this.#buf = this.#buf.slice(nl + 1);
-      if (Buffer.byteLength(line) > MAX_FRAME) {
+      const piece = chunk.slice(from, nl);
+      from = nl + 1;
+      const bytes = this.#bytes + Buffer.byteLength(piece);
+      const line = this.#parts.length ? this.#parts.join('') + piece : piece;
+      this.#parts = [];
+      this.#bytes = 0;
+      if (bytes > MAX_FRAME) {
+        this.stop();
         this.onTooLong();
         return;
       }
       if (line.trim()) this.onLine(line);
     }
-    if (Buffer.byteLength(this.#buf) > MAX_FRAME) this.onTooLong();
+    if (this.#stopped || from >= chunk.length) return;
+    const rest = from === 0 ? chunk : chunk.slice(from);
+    this.#parts.push(rest);
+    this.#bytes += Buffer.byteLength(rest);
+    if (this.#bytes > MAX_FRAME) {
+      this.stop();
+      this.onTooLong();
+    }
   }
 }

@@ -23,6 +23,20 @@ export interface ProtocolConnection {
   send(body: ServerFrame): void;
   /** Closes the connection once what was sent has been written. */
   end(): void;
+  /** Bytes sent and not yet written to the socket (what the peer has left unread). */
+  readonly unsent: number;
+}
+
+/** Bounds of {@link serveProtocol} on each connection (docs/protocol.md, Limits). */
+export interface ServeLimits {
+  /** Past this many unsent bytes a connection is closed (as on EOF: only its own leases end). */
+  maxUnsentBytes?: number;
+  /** A connection holding a partial frame this long is closed. */
+  frameTimeoutMs?: number;
+  /** Connections open at once at most; more are closed as they come (`server.maxConnections`). */
+  maxConnections?: number;
+  /** Why a connection was closed by a bound, or an accept error: for the log. */
+  onLimit?: (what: { msg: string; [k: string]: unknown }, socket: Socket | null) => void;
 }
 
 /** What a server does with one connection. */
@@ -53,19 +67,26 @@ export async function serveProtocol(
   socketPath: string,
   owner: string,
   accept: (conn: ProtocolConnection) => ConnectionHandler | null,
+  limits: ServeLimits = {},
 ): Promise<ProtocolServer> {
   await claimSocket(socketPath, owner);
   const sockets = new Set<Socket>();
+  const maxUnsent = limits.maxUnsentBytes ?? Number.POSITIVE_INFINITY;
+  const onLimit = limits.onLimit ?? (() => {});
 
   const serve = (socket: Socket) => {
     sockets.add(socket);
     socket.setEncoding('utf8');
     socket.on('error', () => {});
     let corked = false;
+    let over = false;
     const conn: ProtocolConnection = {
       socket,
+      get unsent() {
+        return socket.writableLength;
+      },
       send(body) {
-        if (socket.destroyed || !socket.writable) return;
+        if (over || socket.destroyed || !socket.writable) return;
         if (!corked) {
           corked = true;
           socket.cork();
@@ -76,6 +97,15 @@ export async function serveProtocol(
           });
         }
         socket.write(frame(body));
+        if (socket.writableLength > maxUnsent) {
+          // The peer does not read: drop it rather than buffer without end; 'close' ends its leases.
+          over = true;
+          onLimit(
+            { msg: 'peer does not read its replies, closing connection', unsent: socket.writableLength },
+            socket,
+          );
+          socket.destroy();
+        }
       },
       end() {
         socket.end();
@@ -87,7 +117,13 @@ export async function serveProtocol(
       socket.on('close', () => sockets.delete(socket));
       return;
     }
+    let refused = false;
+    let frameTimer: NodeJS.Timeout | null = null;
     const refuse = (message: string, id?: RequestId) => {
+      // Nothing this connection sent after a refused frame runs, not even the rest of its chunk.
+      refused = true;
+      splitter.stop();
+      if (frameTimer) clearTimeout(frameTimer);
       handler.refused?.(message);
       conn.send({ ...(id !== undefined ? { id } : {}), ok: false, error: { code: 'EPROTO', message } });
       conn.end();
@@ -100,19 +136,42 @@ export async function serveProtocol(
       },
       () => refuse(`frame longer than ${MAX_FRAME} bytes`),
     );
+    const frameTimeout = limits.frameTimeoutMs;
     socket.on('data', (chunk: string) => {
-      if (!socket.destroyed) splitter.push(chunk);
+      if (refused || socket.destroyed) return;
+      splitter.push(chunk);
+      if (frameTimeout === undefined || refused) return;
+      // A partial frame must be completed within frameTimeoutMs of its first byte.
+      if (splitter.partial === 0) {
+        if (frameTimer) clearTimeout(frameTimer);
+        frameTimer = null;
+      } else
+        frameTimer ??= setTimeout(() => {
+          frameTimer = null;
+          if (splitter.partial > 0) refuse(`partial frame held for more than ${frameTimeout} ms`);
+        }, frameTimeout);
     });
     socket.on('close', () => {
+      if (frameTimer) clearTimeout(frameTimer);
       sockets.delete(socket);
       handler.closed?.();
     });
   };
 
   const server = createServer(serve);
+  if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
+  });
+  // After listen, an error is an accept's (EMFILE, ENFILE at the descriptor limit): the daemon goes on
+  // (libuv has already closed the connection it could not take); it is logged once a second at most.
+  let lastAcceptError = 0;
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const now = Date.now();
+    if (now - lastAcceptError < 1000) return;
+    lastAcceptError = now;
+    onLimit({ msg: 'cannot accept a connection', error: err.code ?? err.message }, null);
   });
   await chmod(socketPath, 0o660);
   return {

@@ -46,8 +46,16 @@ export interface RprocDriver {
   start(device: string): Promise<Result<ObservedState>>;
   /** `stop` (one reference); resolves with the state read afterwards. */
   stop(device: string): Promise<Result<ObservedState>>;
+  /** `detach` (v5.13+; EINVAL unless ATTACHED, or without `ops->detach`); resolves with the state read afterwards. */
+  detach(device: string): Promise<Result<ObservedState>>;
   /** Polls `state` every `intervalMs` (remoteproc sends no events) and reports each change. */
   watch(device: string, onState: (state: ObservedState) => void, intervalMs: number): () => void;
+  /**
+   * Lets go of `/dev/remoteprocN` if the driver holds it, clearing shutdown-on-release first while the
+   * processor runs (the flag is the processor's, kernel-semantics §5.4: the release would drop a reference that is not
+   * this process's). The next command opens it again. Only drivers that hold the device have it.
+   */
+  letGo?(device: string): Promise<void>;
   /** Lets go of everything the driver holds (for cdev: the descriptors, so the kernel's release runs). */
   close(): Promise<void>;
 }
@@ -74,6 +82,9 @@ export { deviceIndex, deviceName } from '../kernel/Processor.js';
 export function findProcessor(list: readonly ProcessorRef[], ref: string): Result<ProcessorRef> {
   const p = list.find((x) => x.device === ref) ?? list.find((x) => x.name === ref);
   if (p) return { ok: true, value: p };
-  const known = list.map((x) => `${x.device} (${x.name})`).join(', ') || 'none';
+  // At most 10 named: the message stays small however many processors there are.
+  const named = list.slice(0, 10).map((x) => `${x.device} (${x.name})`);
+  if (list.length > 10) named.push(`… ${list.length - 10} more`);
+  const known = named.join(', ') || 'none';
   return fail('ENODEV', 'resolve', `no processor "${ref}"; there are: ${known}`);
 }

@@ -54,12 +54,15 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
   const devRoot = options.devRoot ?? '/dev';
   const sys = sysfsAccess(options.sysfsRoot ?? '/sys/class/remoteproc', options.files ?? nodeFiles);
   const held = new Map<string, Promise<Result<FileHandle>>>();
+  /** Descriptors being let go of: a new open waits for it (the flag is cleared before it is set again). */
+  const lettingGo = new Map<string, Promise<void>>();
 
   const hold = (device: string): Promise<Result<FileHandle>> => {
     let h = held.get(device);
     if (!h) {
       const path = join(devRoot, device);
       h = (async (): Promise<Result<FileHandle>> => {
+        await lettingGo.get(device);
         let handle: FileHandle;
         try {
           handle = await open(path, 'r+');
@@ -81,15 +84,27 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
     return h;
   };
 
-  /** Lets go of a removed processor's descriptor: flag cleared first, then closed, never written again. */
-  const release = async (device: string): Promise<void> => {
+  /**
+   * Lets go of `device`'s descriptor: shutdown-on-release cleared first (the ioctl runs no driver op),
+   * then closed, never written again; a new open waits for it. Always cleared: while the processor runs
+   * the flag is the processor's (the release would drop a reference that is not this process's,
+   * kernel-semantics §5.4), and once it was removed a 7.3 kernel's rproc can still read running, with
+   * its release calling `ops->stop` of a driver that may be unloaded (docs/abi.md); offline, clearing
+   * changes nothing.
+   */
+  const letGo = async (device: string): Promise<void> => {
     const h = held.get(device);
     if (!h) return;
     held.delete(device);
-    const r = await h;
-    if (!r.ok) return;
-    ioctlInt(r.value.fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
-    await r.value.close();
+    const closing = (async () => {
+      const r = await h;
+      if (!r.ok) return;
+      ioctlInt(r.value.fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+      await r.value.close();
+    })();
+    lettingGo.set(device, closing);
+    await closing;
+    if (lettingGo.get(device) === closing) lettingGo.delete(device);
   };
   /** The processor's sysfs directory is gone: it was removed. */
   const gone = async (device: string): Promise<boolean> => {
@@ -97,9 +112,12 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
     return !s.ok && s.error.code === 'ENOENT';
   };
 
-  const command = async (device: string, cmd: 'start' | 'stop'): Promise<Result<ObservedState>> => {
+  const command = async (
+    device: string,
+    cmd: 'start' | 'stop' | 'detach',
+  ): Promise<Result<ObservedState>> => {
     if (held.has(device) && (await gone(device))) {
-      await release(device);
+      await letGo(device);
       return fail('ENODEV', `cdev.${cmd}`, `${device} was removed: its descriptor is closed, not written`);
     }
     const h = await hold(device);
@@ -117,11 +135,14 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
     kind: 'cdev',
     holdsDevice: true,
     command,
+    letGo,
     async close() {
-      // Reverse order of acquisition; a removed processor's descriptor is closed without its flag.
+      // A descriptor being let go of has its flag cleared before this process may exit.
+      await Promise.all(lettingGo.values());
+      // Reverse order of acquisition; a removed processor's descriptor is let go of, flag cleared.
       for (const [device, h] of [...held].reverse()) {
         if (await gone(device)) {
-          await release(device);
+          await letGo(device);
           continue;
         }
         held.delete(device);
@@ -130,5 +151,5 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
       }
     },
   });
-  return { ...driver, onRemoved: release };
+  return { ...driver, onRemoved: letGo };
 }

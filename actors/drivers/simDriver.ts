@@ -1,6 +1,7 @@
 // sim driver: the in-process kernel twin behind RprocDriver, in real time (the embedded default).
 
 import { ok, type Result } from '../../machines/errno.js';
+import { isRunningState } from '../../machines/powered.js';
 import { DEFAULT_PROFILE, type KernelProfile } from '../../machines/profile.js';
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
 import { KernelTwin, type ProcessorSpec } from '../kernel/KernelTwin.js';
@@ -58,7 +59,10 @@ export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin
     const r = twin.sysfsRead(index(device), 'state');
     return r.ok ? ok(parseState(r.value)) : r;
   };
-  const command = async (device: string, cmd: 'start' | 'stop'): Promise<Result<ObservedState>> => {
+  const command = async (
+    device: string,
+    cmd: 'start' | 'stop' | 'detach',
+  ): Promise<Result<ObservedState>> => {
     if (!valid(device)) return noDevice(device);
     const i = index(device);
     let fd = fds.get(i);
@@ -93,6 +97,16 @@ export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin
     setRecovery: (device, value) => write(device, 'recovery', value),
     start: (device) => command(device, 'start'),
     stop: (device) => command(device, 'stop'),
+    detach: (device) => command(device, 'detach'),
+    async letGo(device) {
+      const i = index(device);
+      const fd = fds.get(i);
+      if (fd === undefined) return;
+      fds.delete(i);
+      const s = twin.sysfsRead(i, 'state');
+      if (s.ok && isRunningState(s.value.trim())) twin.cdevIoctl(pid, fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+      await promise(twin.close(pid, fd));
+    },
     watch: (device, onState, intervalMs) => pollState(() => state(device), onState, intervalMs),
     async close() {
       // The process lets go of its descriptors as on exit: the twin's releases run.

@@ -135,7 +135,10 @@ export function pollState(
  */
 export function createSysfsDriver(options: SysfsDriverOptions = {}): RprocDriver {
   const sys = sysfsAccess(options.root ?? '/sys/class/remoteproc', options.files ?? nodeFiles);
-  const command = async (device: string, cmd: 'start' | 'stop'): Promise<Result<ObservedState>> => {
+  const command = async (
+    device: string,
+    cmd: 'start' | 'stop' | 'detach',
+  ): Promise<Result<ObservedState>> => {
     const w = await sys.write(device, 'state', cmd);
     return w.ok ? sys.state(device) : w;
   };
@@ -148,8 +151,8 @@ export function createSysfsDriver(options: SysfsDriverOptions = {}): RprocDriver
  */
 export function sysfsBackedDriver(
   sys: SysfsAccess,
-  parts: Pick<RprocDriver, 'kind' | 'holdsDevice' | 'close'> & {
-    command(device: string, cmd: 'start' | 'stop'): Promise<Result<ObservedState>>;
+  parts: Pick<RprocDriver, 'kind' | 'holdsDevice' | 'close' | 'letGo'> & {
+    command(device: string, cmd: 'start' | 'stop' | 'detach'): Promise<Result<ObservedState>>;
   },
 ): RprocDriver {
   return {
@@ -163,7 +166,9 @@ export function sysfsBackedDriver(
     setRecovery: (device, value) => sys.write(device, 'recovery', value),
     start: (device) => parts.command(device, 'start'),
     stop: (device) => parts.command(device, 'stop'),
+    detach: (device) => parts.command(device, 'detach'),
     watch: (device, onState, intervalMs) => pollState(() => sys.state(device), onState, intervalMs),
     close: parts.close,
+    ...(parts.letGo ? { letGo: parts.letGo } : {}),
   };
 }

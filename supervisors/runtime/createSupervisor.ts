@@ -10,13 +10,15 @@ import {
 } from '../../actors/drivers/RprocDriver.js';
 import { realClock } from '../../actors/RealClock.js';
 import type { TwinClock } from '../../actors/VirtualClock.js';
+import { admitLease, type ProcessorPolicy } from '../../machines/corePolicy.js';
 import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
-import type { LeaseEnd } from '../../machines/leaseMachine.js';
+import { checkTtl, type LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
 import type {
   ReconcilePolicy,
   SupervisorAnswer,
   SupervisorCall,
+  SupervisorConfig,
   SupervisorLogEvent,
 } from '../../machines/supervisorCore.js';
 import {
@@ -25,6 +27,7 @@ import {
   runSupervisor,
   type SupervisorDriver,
 } from '../runSupervisor.js';
+import { type ProcessorSettings, type SupervisionConfig, settingsFor } from '../supervisorSettings.js';
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
@@ -37,6 +40,11 @@ export interface SupervisorOptions {
   reconcile?: ReconcilePolicy;
   /** @default 2000 */
   graceMs?: number;
+  /**
+   * Per-processor settings (docs/config.md): policy, firmware, timings, crash limit. Without it every
+   * processor is `shared` with the defaults ({@link SETTINGS_DEFAULTS}).
+   */
+  settings?: SupervisionConfig;
   /** @default real time */
   clock?: TwinClock;
   /** An XState inspection observer on the actor tree from its start (see {@link Supervisor.inspect}). */
@@ -102,7 +110,9 @@ export interface SupervisorStatus {
     name: string;
     state: ObservedState | 'unknown';
     crashes: number;
-    leases: Array<{ id: string; client: string; since: number; pid?: number }>;
+    policy: ProcessorPolicy;
+    /** `reference: false`: granted without a kernel reference of the supervisor's (shared, start EBUSY). */
+    leases: Array<{ id: string; client: string; since: number; pid?: number; reference: boolean }>;
   }>;
 }
 
@@ -144,6 +154,9 @@ const LOG_MESSAGES: Record<SupervisorLogEvent, string> = {
   'stop-failed': 'stop failed',
   'recover-to-stop': 'recover to stop',
   'cannot-stop': 'cannot stop a crashed processor',
+  borrow: 'running without a reference of ours: the kernel refused a second start',
+  detach: 'detach',
+  'detach-failed': 'detach failed (final: attach never stops)',
 };
 
 /** The supervisor's calls on an {@link RprocDriver}: answered when its promise settles (never rejected). */
@@ -152,6 +165,7 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
     onSettled: (listener) => p.then(listener, (err: unknown) => listener(nodeError(err, op))),
   });
   return {
+    letGo: (device) => void driver.letGo?.(device),
     call(device: string, c: SupervisorCall) {
       switch (c.op) {
         case 'state':
@@ -160,6 +174,8 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
           return pending('start', driver.start(device));
         case 'stop':
           return pending('stop', driver.stop(device));
+        case 'detach':
+          return pending('detach', driver.detach(device));
         case 'recover':
           return pending('recovery', driver.setRecovery(device, 'recover'));
         case 'read-firmware':
@@ -261,22 +277,35 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const states = new Map<string, ObservedState | 'unknown'>(processors.map((p) => [p.device, 'unknown']));
   const crashes = new Map<string, number>();
   const leases = new Map<string, LeaseHandle>();
+  const leasesOn = new Map<string, Map<string, LeaseHandle>>();
   let nextLease = 1;
   let closed = false;
   const eventListeners = new Set<(e: SupervisorEvent) => void>();
-  const nameOf = (device: string) => processors.find((p) => p.device === device)?.name ?? device;
+  const names = new Map(processors.map((p) => [p.device, p.name]));
+  const nameOf = (device: string) => names.get(device) ?? device;
   const publish = (e: SupervisorEvent) => {
     for (const l of eventListeners) l(e);
   };
 
+  const base: SupervisorConfig = {
+    recoverCrashed: strategy === 'hybrid',
+    reconcile: options.reconcile ?? 'adopt',
+    graceMs: options.graceMs ?? 2000,
+    restarted: adoptable,
+  };
+  const settings = new Map<string, ProcessorSettings>(
+    processors.map((p) => [p.device, settingsFor(options.settings, p)]),
+  );
+  const settingsOf = (device: string) =>
+    settings.get(device) ?? settingsFor(options.settings, { device, name: device });
+  const configFor = (device: string): SupervisorConfig => {
+    const s = settingsOf(device);
+    return { ...base, policy: s.policy, ...(s.firmware ? { firmware: s.firmware } : {}) };
+  };
   const sup = runSupervisor({
     processors: processors.map((p) => p.device),
-    config: {
-      recoverCrashed: strategy === 'hybrid',
-      reconcile: options.reconcile ?? 'adopt',
-      graceMs: options.graceMs ?? 2000,
-      restarted: adoptable,
-    },
+    config: base,
+    configFor,
     driver: driverCalls(driver),
     clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -298,6 +327,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       const r = leases.get(id);
       if (!r) return;
       leases.delete(id);
+      leasesOn.get(processor)?.delete(id);
       r.end = end;
       if (end !== 'released') r.emit('lost', { processor, reason: end });
       if (logging) log({ level: 'info', msg: `lease ${end}`, lease: id, client: r.lease.client, processor });
@@ -316,15 +346,29 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
 
   const tryAcquire = (ref: string, o: AcquireOptions = {}): Result<Lease> => {
     if (closed) return fail('ENODEV', 'acquire', 'the supervisor is closed');
+    const ttl = checkTtl(o.ttlMs);
+    if (!ttl.ok) return ttl;
     // The processors were listed once at start (the supervisor watches only those): no I/O per acquire.
     const found = findProcessor(processors, ref);
     if (!found.ok) return found;
     const processor = found.value;
     const device = processor.device;
+    const core = sup.core(device);
+    const admitted = admitLease(
+      {
+        policy: settingsOf(device).policy,
+        configured: settingsOf(device).firmware,
+        votes: core.votes,
+        firmware: core.firmware,
+      },
+      o.firmware,
+    );
+    if (!admitted.ok) return admitted;
     const id = `lease-${nextLease++}`;
     const client = o.client ?? 'anonymous';
     const record = new LeaseHandle(id, client, processor, clock.now(), o.peer, o.onEvent, sup);
     leases.set(id, record);
+    leasesOn.set(device, (leasesOn.get(device) ?? new Map()).set(id, record));
     sup.acquire({ id, client, processor: device, ttlMs: o.ttlMs ?? null }, o.firmware);
     if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: device });
     queueMicrotask(() => record.emit('granted', { processor: device }));
@@ -353,14 +397,15 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
         name: p.name,
         state: states.get(p.device) ?? 'unknown',
         crashes: crashes.get(p.device) ?? 0,
-        leases: [...leases.values()]
-          .filter((r) => r.lease.processor.device === p.device)
-          .map((r) => ({
-            id: r.lease.id,
-            client: r.lease.client,
-            since: r.lease.since,
-            ...(r.lease.peer ? { pid: r.lease.peer.pid } : {}),
-          })),
+        policy: settingsOf(p.device).policy,
+        // The processor's own leases (an index, not a filter of all): linear in processors and leases.
+        leases: [...(leasesOn.get(p.device)?.values() ?? [])].map((r) => ({
+          id: r.lease.id,
+          client: r.lease.client,
+          since: r.lease.since,
+          ...(r.lease.peer ? { pid: r.lease.peer.pid } : {}),
+          reference: !sup.core(p.device).borrowed,
+        })),
       })),
     }),
     async close() {

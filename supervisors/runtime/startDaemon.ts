@@ -2,13 +2,15 @@
 
 import type { Socket } from 'node:net';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
-import type { Request, StatusBody } from '../../actors/daemon/protocol.js';
+import { type PeerLimits, peerLimits } from '../../actors/daemon/peerLimits.js';
+import { clientLabelError, type Request, type StatusBody } from '../../actors/daemon/protocol.js';
 import {
   type ConnectionHandler,
   type ProtocolConnection,
   serveProtocol,
 } from '../../actors/daemon/serveProtocol.js';
 import type { AcquireOptions, Lease, Supervisor } from './createSupervisor.js';
+import { statusPage } from './daemonStatus.js';
 
 /** A structured log line. */
 export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
@@ -23,6 +25,10 @@ export interface DaemonOptions {
   log?: DaemonLog;
   /** @default SO_PEERCRED through koffi */
   credentials?: (socket: Socket) => PeerCred | null;
+  /** Bounds on each peer (docs/protocol.md, Limits). @default DEFAULT_PEER_LIMITS */
+  limits?: Partial<PeerLimits>;
+  /** Connections open at once at most, all peers together (the daemon's descriptors). @default none */
+  maxConnections?: number;
 }
 
 /** A running daemon. */
@@ -45,14 +51,35 @@ export function statusFrame(supervisor: Supervisor): StatusBody {
       device: p.device,
       state: p.state,
       crashes: p.crashes,
+      policy: p.policy,
       leases: p.leases.map((l) => ({
         client: l.client,
         pid: l.pid ?? null,
         since: Math.round(performance.timeOrigin + l.since),
         lease: l.id,
+        reference: l.reference,
       })),
     })),
   };
+}
+
+/**
+ * Why an `acquire` is refused before it reaches the supervisor, as a wire error: a client label that is
+ * not printable text of at most 64 characters (EINVAL), or a connection at its lease bound (EMFILE).
+ */
+export function acquireRefusal(
+  r: Extract<Request, { op: 'acquire' }>,
+  held: number,
+  limits: Pick<PeerLimits, 'maxLeasesPerPeer'>,
+): { code: string; message: string } | null {
+  const label = r.client === undefined ? null : clientLabelError(r.client);
+  if (label) return { code: 'EINVAL', message: `EINVAL: ${label}` };
+  if (held >= limits.maxLeasesPerPeer)
+    return {
+      code: 'EMFILE',
+      message: `EMFILE: this connection holds ${held} leases, the most allowed (--max-leases-per-peer)`,
+    };
+  return null;
 }
 
 /**
@@ -65,8 +92,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const log = options.log ?? (() => {});
   const credentials = options.credentials ?? peerCred;
   const restricted = (options.allowUids?.length ?? 0) + (options.allowGids?.length ?? 0) > 0;
+  const limits = peerLimits(options.limits);
+  const perUid = new Map<number, number>();
 
-  const accept = ({ socket, send, end }: ProtocolConnection): ConnectionHandler | null => {
+  const accept = (conn: ProtocolConnection): ConnectionHandler | null => {
+    const { socket, send, end } = conn;
     const cred = credentials(socket);
     const who = cred ? { pid: cred.pid, uid: cred.uid, gid: cred.gid } : {};
     if (restricted) {
@@ -80,12 +110,31 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         return null;
       }
     }
+    const uid = cred?.uid;
+    if (uid !== undefined) {
+      const open = perUid.get(uid) ?? 0;
+      if (open >= limits.maxConnectionsPerUid) {
+        log({ level: 'warn', msg: 'peer refused: too many connections for its uid', open, ...who });
+        send({
+          ok: false,
+          error: { code: 'EAGAIN', message: `uid ${uid} has ${open} connections open, the most allowed` },
+        });
+        end();
+        return null;
+      }
+      perUid.set(uid, open + 1);
+    }
     const leases = new Map<string, Lease>();
     let unsubscribe: (() => void) | null = null;
 
     const handle = async (r: Request) => {
       switch (r.op) {
         case 'acquire': {
+          const refusal = acquireRefusal(r, leases.size, limits);
+          if (refusal) {
+            send({ id: r.id, ok: false, error: refusal });
+            return;
+          }
           const options: AcquireOptions = {
             ttlMs: r.ttlMs ?? null,
             onEvent: (event, d) => {
@@ -130,11 +179,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           send({ id: r.id, ok: true });
           return;
         }
-        case 'status':
-          send({ id: r.id, ok: true, status: statusFrame(supervisor) });
+        case 'status': {
+          const page = statusPage(statusFrame(supervisor), r, limits);
+          if (!page.ok) {
+            const { code, detail } = page.error;
+            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail}` } });
+          } else send({ id: r.id, ok: true, status: page.value });
           return;
+        }
         case 'subscribe':
-          unsubscribe ??= supervisor.onEvent((e) => send({ ...e }));
+          unsubscribe ??= supervisor.onEvent((e) => {
+            // A subscriber that does not keep up is dropped, not buffered.
+            if (conn.unsent <= limits.maxSubscriberBacklog) return send({ ...e });
+            unsubscribe?.();
+            log({ level: 'warn', msg: 'subscriber dropped: it does not read', unsent: conn.unsent, ...who });
+            send({ event: 'subscription.dropped', reason: 'slow-reader' });
+          });
           send({ id: r.id, ok: true });
           return;
         case 'ping':
@@ -149,6 +209,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       refused: (message) =>
         log({ level: 'warn', msg: 'protocol error, closing connection', error: message, ...who }),
       closed: () => {
+        if (uid !== undefined) {
+          const open = (perUid.get(uid) ?? 1) - 1;
+          if (open > 0) perUid.set(uid, open);
+          else perUid.delete(uid);
+        }
         unsubscribe?.();
         // EOF on any death of the holder: its leases end.
         for (const l of leases.values()) l.lose();
@@ -157,7 +222,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
   };
 
-  const server = await serveProtocol(socketPath, 'another daemon', accept);
+  const server = await serveProtocol(socketPath, 'another daemon', accept, {
+    maxUnsentBytes: limits.maxUnsentBytes,
+    frameTimeoutMs: limits.frameTimeoutMs,
+    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+    onLimit: ({ msg, ...rest }, socket) => {
+      const cred = socket ? credentials(socket) : null;
+      log({ level: 'warn', msg, ...rest, ...(cred ? { pid: cred.pid, uid: cred.uid } : {}) });
+    },
+  });
   log({ level: 'info', msg: 'listening', socket: socketPath });
   return server;
 }

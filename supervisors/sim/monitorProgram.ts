@@ -4,8 +4,15 @@ import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../../actors/kernel/cdevCommand.j
 import { PendingCall } from '../../actors/kernel/PendingCall.js';
 import type { Connection, Program, SimProcess } from '../../actors/os/SimOs.js';
 import type { World } from '../../actors/World.js';
+import { admitLease } from '../../machines/corePolicy.js';
 import { ok, type Result } from '../../machines/errno.js';
-import type { ProcessorCore, SupervisorAnswer, SupervisorCall } from '../../machines/supervisorCore.js';
+import { isRunningState } from '../../machines/powered.js';
+import type {
+  ProcessorCore,
+  SupervisorAnswer,
+  SupervisorCall,
+  SupervisorConfig,
+} from '../../machines/supervisorCore.js';
 import { leaseChildren } from '../processorActor.js';
 import {
   type Pending,
@@ -13,6 +20,7 @@ import {
   runSupervisor,
   type SupervisorDriver,
 } from '../runSupervisor.js';
+import { type ProcessorSettings, settingsFor } from '../supervisorSettings.js';
 
 /** What the two monitor strategies differ in. */
 export interface MonitorOptions {
@@ -33,6 +41,8 @@ export type MonitorMessage =
   | { op: 'release'; client: string; processor: string }
   | { op: 'ping' }
   | { op: 'granted'; processor: string }
+  /** The lease is refused (observe policy: EPERM). */
+  | { op: 'refused'; processor: string; code: string }
   | { op: 'lease.expired'; processor: string }
   | { op: 'processor.crashed' | 'processor.recovered'; processor: string };
 
@@ -59,6 +69,7 @@ function monitorDriver(
   self: SimProcess,
   options: MonitorOptions,
   fds: Map<string, number>,
+  open: (p: string) => void,
 ): SupervisorDriver {
   const { twin } = world;
   const read = (p: string, attr: 'state' | 'firmware'): Result<string> => {
@@ -70,13 +81,22 @@ function monitorDriver(
   });
   /** A write answers nothing but whether it worked. */
   const done = (r: Result<number>): Result<undefined> => (r.ok ? ok() : r);
-  const write = (p: string, cmd: 'start' | 'stop'): PendingCall<number> => {
+  const write = (p: string, cmd: 'start' | 'stop' | 'detach'): PendingCall<number> => {
+    if (options.control === 'cdev' && !fds.has(p)) open(p);
     const fd = fds.get(p);
     return options.control === 'cdev' && fd !== undefined
       ? twin.cdevWrite(self.pid, fd, cmd)
       : twin.sysfsWrite(world.index(p), 'state', `${cmd}\n`);
   };
   return {
+    letGo(p: string) {
+      const fd = fds.get(p);
+      if (fd === undefined) return;
+      fds.delete(p);
+      const s = read(p, 'state');
+      if (s.ok && isRunningState(s.value)) twin.cdevIoctl(self.pid, fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+      twin.close(self.pid, fd);
+    },
     call(p: string, c: SupervisorCall): Pending<SupervisorAnswer> {
       switch (c.op) {
         case 'state':
@@ -85,6 +105,7 @@ function monitorDriver(
           return inProcess(PendingCall.settled(read(p, 'firmware')));
         case 'start':
         case 'stop':
+        case 'detach':
           // Answered with the state read when the kernel returns, as a driver's commands are.
           return inProcess(write(p, c.op).map<string>((r) => (r.ok ? read(p, 'state') : r)));
         case 'recover':
@@ -111,6 +132,15 @@ export function monitorProgram(
   let sup: RunningSupervisor;
   let self: SimProcess;
   let nextLease = 1;
+  const m = scenario.monitor;
+  const settings = (name: string): ProcessorSettings =>
+    settingsFor(
+      {
+        defaults: { policy: m.policy ?? 'exclusive' },
+        ...(m.processors ? { processors: m.processors } : {}),
+      },
+      { device: name, name },
+    );
   const log = (type: string, subject: string, data?: Record<string, unknown>) =>
     world.trace({ source: 'strategy', type, subject, ...(data ? { data } : {}) });
 
@@ -118,20 +148,32 @@ export function monitorProgram(
     start(p) {
       self = p;
       const fds = new Map<string, number>();
-      if (options.control === 'cdev') {
-        for (const name of names) {
-          const fd = twin.cdevOpen(p.pid, world.index(name), { cloexec: true });
-          if (!fd.ok) continue;
-          fds.set(name, fd.value);
-          twin.cdevIoctl(p.pid, fd.value, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
-        }
-      }
+      const open = (name: string) => {
+        const fd = twin.cdevOpen(p.pid, world.index(name), { cloexec: true });
+        if (!fd.ok) return;
+        fds.set(name, fd.value);
+        twin.cdevIoctl(p.pid, fd.value, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
+      };
+      // An exclusive owner holds every device from its start; the others only while they hold a
+      // reference (the flag is the processor's: a release would drop one that is not theirs).
+      if (options.control === 'cdev')
+        for (const name of names) if (settings(name).policy === 'exclusive') open(name);
       const { reconcile, graceMs, pollMs } = scenario.monitor;
+      const base: SupervisorConfig = {
+        recoverCrashed: options.recoverCrashed,
+        reconcile,
+        graceMs,
+        restarted,
+      };
       p.onDeath.push(() => sup.stop());
       sup = runSupervisor({
         processors: names,
-        config: { recoverCrashed: options.recoverCrashed, reconcile, graceMs, restarted },
-        driver: monitorDriver(world, p, options, fds),
+        config: base,
+        configFor: (name) => {
+          const s = settings(name);
+          return { ...base, policy: s.policy, ...(s.firmware ? { firmware: s.firmware } : {}) };
+        },
+        driver: monitorDriver(world, p, options, fds, open),
         clock: p.clock,
         pollMs,
         ...(world.inspect ? { inspect: world.inspect } : {}),
@@ -172,6 +214,17 @@ export function monitorProgram(
     message(_p, conn, raw) {
       const msg = raw as MonitorMessage;
       if (msg.op === 'acquire') {
+        const core = sup.core(msg.processor);
+        const admitted = admitLease({
+          ...settings(msg.processor),
+          votes: core.votes,
+          firmware: core.firmware,
+        });
+        if (!admitted.ok) {
+          log('lease.refused', msg.client, { processor: msg.processor, errno: admitted.error.code });
+          conn.send(self, { op: 'refused', processor: msg.processor, code: admitted.error.code });
+          return;
+        }
         const key = `${msg.client}/${msg.processor}`;
         const map = leases.get(conn) ?? new Map<string, string>();
         leases.set(conn, map);

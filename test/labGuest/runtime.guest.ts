@@ -61,9 +61,21 @@ function cli(args: string[], detached = false): { child: ChildProcess; err: () =
 const SOCKET = join(process.env.TMPDIR ?? '/run', 'lab-daemon.sock');
 const killed: ChildProcess[] = [];
 
-/** The daemon, hybrid on the cdev driver (today's policy: exclusive), once it logs `ready`. */
+/** The daemon, hybrid on the cdev driver, policy exclusive, once it logs `ready`. */
 async function daemon() {
-  const d = cli(['daemon', '--driver', 'cdev', '--socket', SOCKET, '--poll-ms', '20', '--log-json']);
+  // exclusive: the behaviour these cases were written for (shared became the default with policies).
+  const d = cli([
+    'daemon',
+    '--driver',
+    'cdev',
+    '--policy',
+    'm4=exclusive',
+    '--socket',
+    SOCKET,
+    '--poll-ms',
+    '20',
+    '--log-json',
+  ]);
   killed.push(d.child);
   await until(() => d.err().includes('"ready"'), 60_000, 20);
   return d;
