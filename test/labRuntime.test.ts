@@ -50,7 +50,7 @@ describe.skipIf(why !== undefined && !process.env.CI).each(kernels.length ? kern
         const kernel = findKernel(cache, version);
         expect(kernel, `lab kernel ${version}`).toBeDefined();
         const run = await runVm(kernel as NonNullable<typeof kernel>, [], {
-          timeoutMs: 25 * 60_000,
+          timeoutMs: 40 * 60_000,
           command: {
             argv: [
               'node',
