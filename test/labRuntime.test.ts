@@ -92,7 +92,7 @@ describe.skipIf(why !== undefined && !process.env.CI).each(kernels.length ? kern
           `labRuntime ${version}: ${passed.length} passed, ${skipped.length} skipped in the guest; VM ${run.value.ms} ms, command ${c?.result?.ms} ms`,
         );
       },
-      30 * 60_000,
+      45 * 60_000,
     );
   },
 );
