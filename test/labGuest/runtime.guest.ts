@@ -77,7 +77,11 @@ async function daemon() {
     '--log-json',
   ]);
   killed.push(d.child);
-  await until(() => d.err().includes('"ready"'), 60_000, 20);
+  // The first Node start of a VM reads every module over 9p: minutes on a loaded host (6.1.192 at
+  // load 20: over 60 s).
+  await until(() => d.err().includes('"ready"'), 400_000, 50).catch((e) => {
+    throw new Error(`daemon: ${e}; it said: ${d.err()}`);
+  });
   return d;
 }
 
@@ -131,7 +135,7 @@ describe(`the daemon on the real kernel ${release()}`, () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ profile: realKernel, from: `uname -r ${release()}` }),
     );
-  }, 180_000);
+  }, 600_000);
 
   it('should stop the processor when a hold client is SIGKILLed (wrapper and command)', async () => {
     const d = first ?? (await daemon());
