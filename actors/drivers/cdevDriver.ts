@@ -85,14 +85,11 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
   };
 
   /**
-   * Lets go of `device`'s descriptor: shutdown-on-release cleared first (the ioctl runs no driver op),
-   * then closed, never written again; a new open waits for it. Always cleared: while the processor runs
-   * the flag is the processor's (the release would drop a reference that is not this process's,
-   * kernel-semantics §5.4), and once it was removed a 7.3 kernel's rproc can still read running, with
-   * its release calling `ops->stop` of a driver that may be unloaded (docs/abi.md); offline, clearing
-   * changes nothing.
+   * Lets go of a descriptor: shutdown-on-release cleared first (the flag is the processor's: a close
+   * with it set would drop a reference that is not ours, or call into a removed driver), then closed.
+   * The next command opens it again; it waits for this.
    */
-  const letGo = async (device: string): Promise<void> => {
+  const release = async (device: string): Promise<void> => {
     const h = held.get(device);
     if (!h) return;
     held.delete(device);
@@ -117,7 +114,7 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
     cmd: 'start' | 'stop' | 'detach',
   ): Promise<Result<ObservedState>> => {
     if (held.has(device) && (await gone(device))) {
-      await letGo(device);
+      await release(device);
       return fail('ENODEV', `cdev.${cmd}`, `${device} was removed: its descriptor is closed, not written`);
     }
     const h = await hold(device);
@@ -135,14 +132,14 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
     kind: 'cdev',
     holdsDevice: true,
     command,
-    letGo,
+    letGo: release,
     async close() {
       // A descriptor being let go of has its flag cleared before this process may exit.
       await Promise.all(lettingGo.values());
-      // Reverse order of acquisition; a removed processor's descriptor is let go of, flag cleared.
+      // Reverse order of acquisition; a removed processor's descriptor is closed without its flag.
       for (const [device, h] of [...held].reverse()) {
         if (await gone(device)) {
-          await letGo(device);
+          await release(device);
           continue;
         }
         held.delete(device);
@@ -151,5 +148,5 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
       }
     },
   });
-  return { ...driver, onRemoved: letGo };
+  return { ...driver, onRemoved: release };
 }

@@ -1,6 +1,7 @@
 // createSupervisor: the production supervisor (hybrid or sysfs-monitor) on a real driver, in real time.
 
 import type { InspectionEvent } from 'xstate';
+import type { LeaseLostReason } from '../../actors/daemon/protocol.js';
 import {
   findProcessor,
   nodeError,
@@ -70,10 +71,14 @@ export interface AcquireOptions {
   onEvent?: (event: LeaseEventName, detail: LeaseEventDetail) => void;
 }
 
-/** What a lease event says: the processor, and for `lost` how the lease ended. */
+/**
+ * What a lease event says: the processor, and for `lost` why, when the lease did not end by its own
+ * holder's {@link Lease.lose} without a reason: `ttl-expired`, `daemon-gone` (the supervisor closed),
+ * `processor-stopped`, `processor-removed` (the protocol's `lease.lost` reasons).
+ */
 export interface LeaseEventDetail {
   processor: string;
-  reason?: Exclude<LeaseEnd, 'released'>;
+  reason?: LeaseLostReason;
 }
 
 /** Events of a lease. */
@@ -93,8 +98,11 @@ export interface Lease extends AsyncDisposable {
   ping(): void;
   /** Ends the lease; idempotent. The processor stops when its last lease ends. */
   release(): Promise<void>;
-  /** Ends the lease as lost: its holder is gone (the daemon calls this on a connection's EOF). */
-  lose(): void;
+  /**
+   * Ends the lease as lost: its holder is gone (the daemon calls this on a connection's EOF), or
+   * `reason` says why (its `lost` event carries it).
+   */
+  lose(reason?: LeaseLostReason): void;
 }
 
 /** What `onEvent` reports: state changes seen by polling, crashes and recoveries. */
@@ -190,6 +198,8 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
 /** A lease as `acquire` hands it out: one object per lease, its methods shared. */
 class LeaseHandle implements Lease {
   end: LeaseEnd | null = null;
+  /** Why it was lost, when whoever ended it said so. */
+  lostReason: LeaseLostReason | undefined;
   #listeners: Map<LeaseEventName, Set<(d: LeaseEventDetail) => void>> | null = null;
 
   constructor(
@@ -233,7 +243,8 @@ class LeaseHandle implements Lease {
     this.sup.send(this.processor.device, this.id, 'lease.release');
   }
 
-  lose(): void {
+  lose(reason?: LeaseLostReason): void {
+    if (this.end === null && reason) this.lostReason ??= reason;
     this.sup.send(this.processor.device, this.id, 'lease.lost');
   }
 
@@ -329,7 +340,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       leases.delete(id);
       leasesOn.get(processor)?.delete(id);
       r.end = end;
-      if (end !== 'released') r.emit('lost', { processor, reason: end });
+      const reason = end === 'expired' ? 'ttl-expired' : r.lostReason;
+      if (end !== 'released') r.emit('lost', { processor, ...(reason ? { reason } : {}) });
       if (logging) log({ level: 'info', msg: `lease ${end}`, lease: id, client: r.lease.client, processor });
     },
     onPoll: (processor, state) => {
@@ -411,7 +423,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     async close() {
       if (closed) return;
       closed = true;
-      for (const r of [...leases.values()].reverse()) r.lease.lose();
+      for (const r of [...leases.values()].reverse()) r.lease.lose('daemon-gone');
       // The last votes' stops (decided later in this instant) finish before the devices go.
       await sup.whenIdle();
       sup.stop();
