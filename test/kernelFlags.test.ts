@@ -9,6 +9,7 @@ import { daemonKernel } from '../cli/daemon.js';
 import { kernelFlag } from '../machines/profile.js';
 import { bin, simDaemonArgs } from './bin.js';
 import { runCli } from './cliHarness.js';
+import { until } from './wait.js';
 
 describe('kernelFlag', () => {
   it('should take profiles as they are, map release strings, and name the accepted values otherwise', () => {
@@ -49,7 +50,8 @@ describe('the daemon’s kernel profile', () => {
       err += c;
     });
     const exited = new Promise<number | null>((r) => d.on('exit', r));
-    for (let i = 0; i < 200 && !err.includes('"ready"'); i++) await new Promise((r) => setTimeout(r, 25));
+    // Its SIGTERM handler is in place once it is ready (a loaded machine takes seconds to get there).
+    await until(() => err.includes('"ready"'), 60_000, 25);
     d.kill('SIGTERM');
     expect(await exited).toBe(0);
     const lines = err
@@ -62,7 +64,7 @@ describe('the daemon’s kernel profile', () => {
     const bad = runCli(['daemon', '--driver', 'sim', '--kernel', '4.19.0']);
     expect(await bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--kernel 4\.19\.0: expected one of/);
-  });
+  }, 90_000);
 });
 
 describe('release strings in explore, kernel run and twin', () => {

@@ -2,7 +2,7 @@
 //
 // The twin side checks invariants every sequence must keep; `lab diff` over the exported documents
 // checks the twin against the real kernels (docs/lab.md). RPROC_LAB_RANDOM=N exports the first N
-// sequences (default 100; CI exports 50, for its time budget), of the 1,000 the twin runs.
+// sequences (default 100; CI exports LAB_RANDOM of .ci/run, for its time budget), of the 1,000 the twin runs.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
