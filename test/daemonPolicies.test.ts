@@ -116,6 +116,34 @@ describe('daemon policies, as processes (sim driver)', () => {
   });
 });
 
+describe('acquire means usable, as processes (sim driver)', () => {
+  it('replies to acquire once the processor runs; a failed boot gets its errno with during:"boot" and CMD never runs', async () => {
+    const { socket, status, dir } = await daemon(
+      [
+        { name: 'm4', bootMs: 300, stopMs: 10 },
+        { name: 'dsp', firmwareMissing: true },
+      ],
+      [],
+    );
+    const c = await DaemonClient.connect(socket);
+    const reply = await c.request({ op: 'acquire', processor: 'm4' });
+    expect(reply.ok).toBe(true);
+    // The reply came once m4 ran: the state read right after it says so.
+    expect((await status())?.state).toBe('running');
+    const failed = await c.request({ op: 'acquire', processor: 'dsp' });
+    expect(failed).toMatchObject({ ok: false, error: { code: 'ENOENT', during: 'boot' } });
+    c.close();
+    const ran = join(dir, 'ran');
+    const h = spawn(process.execPath, [bin, 'hold', 'dsp', '--socket', socket, '--', 'touch', ran], {
+      stdio: 'ignore',
+    });
+    children.push(h);
+    const code = await new Promise<number | null>((r) => h.once('exit', r));
+    expect(code).not.toBe(0);
+    expect(existsSync(ran)).toBe(false);
+  });
+});
+
 describe.skipIf(cannotMount)('daemon policies on the mounted twin (cdev driver)', () => {
   it('shared: leaves an auto-booted processor running after a lease on it, and after the daemon exits', async () => {
     const t = await spawnTwin([{ name: 'm4', bootMs: 20, stopMs: 5, autoBoot: true }], { kernel: '5.19' });

@@ -321,3 +321,57 @@ describe('stepCore: policies (shared, attach, observe) and admission', () => {
     expect(admitLease({ ...view, votes: 0, firmware: 'a.elf' }, 'b.elf').ok).toBe(true);
   });
 });
+
+describe('stepCore: acquire means usable', () => {
+  const c = config({ bootTimeoutMs: 1000 });
+  const join = (lease: string): SupervisorInput => ({ type: 'vote', delta: 1, lease });
+  const leave = (lease: string): SupervisorInput => ({ type: 'vote', delta: -1, lease });
+  const ready = (fx: SupervisorEffect[]) => fx.flatMap((e) => (e.type === 'leases.ready' ? e.leases : []));
+  const failed = (fx: SupervisorEffect[]) =>
+    fx.flatMap((e) => (e.type === 'leases.failed' ? e.leases.map((l) => `${l}:${e.error.code}`) : []));
+
+  it('should answer a lease once the processor runs, with a boot timeout armed at its grant', () => {
+    const { s, fx } = run([join('a'), join('b'), decide, answer('offline')], c);
+    expect(ready(fx)).toEqual([]);
+    expect(s.waiting).toEqual(['a', 'b']);
+    expect(fx).toContainEqual({ type: 'after', ms: 1000, input: { type: 'boot.timeout', lease: 'a' } });
+    const up = run([join('a'), join('b'), decide, answer('offline'), answer('running'), join('c')], c);
+    expect(ready(up.fx)).toEqual(['a', 'b', 'c']);
+    expect([up.s.up, up.s.waiting]).toEqual([true, []]);
+  });
+
+  it('should fail every waiting lease with the kernel errno of a failed boot', () => {
+    const { s, fx } = run([join('a'), decide, answer('offline'), error('ENOENT')], c);
+    expect(failed(fx)).toEqual(['a:ENOENT']);
+    expect([s.waiting, s.up]).toEqual([[], false]);
+  });
+
+  it('should fail a lease still waiting at its boot timeout with ETIMEDOUT, and only it', () => {
+    const late = run([join('a'), decide, answer('offline'), { type: 'boot.timeout', lease: 'a' }], c);
+    expect(failed(late.fx)).toEqual(['a:ETIMEDOUT']);
+    const inTime = run(
+      [join('a'), decide, answer('offline'), answer('running'), { type: 'boot.timeout', lease: 'a' }],
+      c,
+    );
+    expect(failed(inTime.fx)).toEqual([]);
+    const gone = run([join('a'), leave('a'), { type: 'boot.timeout', lease: 'a' }], c);
+    expect(failed(gone.fx)).toEqual([]);
+  });
+
+  it('should answer a lease taken during a crash once the processor runs again', () => {
+    const up = [join('a'), decide, answer('offline'), answer('running')];
+    const { s, fx } = run([...up, { type: 'observed', state: 'crashed' }, join('b')], c);
+    expect(ready(fx)).toEqual(['a']);
+    expect(s.waiting).toEqual(['b']);
+    const back = run(
+      [...up, { type: 'observed', state: 'crashed' }, join('b'), { type: 'observed', state: 'running' }],
+      c,
+    );
+    expect(ready(back.fx)).toEqual(['a', 'b']);
+  });
+
+  it('should answer a lease on a borrowed processor (shared, start EBUSY) as usable', () => {
+    const { fx } = run([join('a'), decide, answer('running'), error('EBUSY')], config({ policy: 'shared' }));
+    expect(ready(fx)).toEqual(['a']);
+  });
+});

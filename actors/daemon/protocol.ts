@@ -58,6 +58,8 @@ export type ClientFrame = Request;
 export interface WireError {
   code: string;
   message: string;
+  /** `boot`: the acquire was admitted but the processor's boot failed (or timed out); absent for a refusal. */
+  during?: 'boot';
 }
 
 /** One lease in a `status` reply: `since` in ms since the epoch, `pid` from SO_PEERCRED or null. */

@@ -11,7 +11,7 @@ import {
 import { realClock } from '../../actors/RealClock.js';
 import type { TwinClock } from '../../actors/VirtualClock.js';
 import { admitLease, type ProcessorPolicy } from '../../machines/corePolicy.js';
-import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
+import { type Errno, fail, ok, type Result, type RprocError } from '../../machines/errno.js';
 import { checkTtl, type LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
 import type {
@@ -74,10 +74,15 @@ export interface AcquireOptions {
 export interface LeaseEventDetail {
   processor: string;
   reason?: Exclude<LeaseEnd, 'released'>;
+  /** For `failed`: the kernel's errno and detail of the failed boot (or ETIMEDOUT past `bootTimeoutMs`). */
+  error?: { code: Errno; detail?: string };
 }
 
-/** Events of a lease. */
-export type LeaseEventName = 'granted' | 'processor.crashed' | 'processor.recovered' | 'lost';
+/**
+ * Events of a lease. `granted` comes once the processor runs or is attached (what `acquire` waits for);
+ * `failed` instead when its boot failed (the lease is then ended, and no `lost` follows).
+ */
+export type LeaseEventName = 'granted' | 'failed' | 'processor.crashed' | 'processor.recovered' | 'lost';
 
 /** A client's claim on a processor. `await using lease = await sup.acquire('m4')` releases it at scope end. */
 export interface Lease extends AsyncDisposable {
@@ -139,6 +144,8 @@ export class RprocSupervisorError extends Error {
   constructor(
     readonly code: Errno,
     message: string,
+    /** `boot`: the lease was granted but the processor's boot failed (or timed out); absent for a refusal. */
+    readonly during?: 'boot',
   ) {
     super(`${code}: ${message}`);
   }
@@ -190,7 +197,11 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
 /** A lease as `acquire` hands it out: one object per lease, its methods shared. */
 class LeaseHandle implements Lease {
   end: LeaseEnd | null = null;
+  /** The processor ran for it (`granted` was emitted), or its boot failed. */
+  usable = false;
+  failure: RprocError | null = null;
   #listeners: Map<LeaseEventName, Set<(d: LeaseEventDetail) => void>> | null = null;
+  #waiters: Array<{ resolve(l: Lease): void; reject(e: Error): void }> = [];
 
   constructor(
     readonly id: string,
@@ -223,6 +234,37 @@ class LeaseHandle implements Lease {
     this.#listeners.set(event, set);
     set.add(listener);
     return () => set.delete(listener);
+  }
+
+  /** The core said the processor runs for it: `granted`, and `acquire` resolves. */
+  ready(): void {
+    if (this.end || this.usable || this.failure) return;
+    this.usable = true;
+    this.emit('granted', { processor: this.processor.device });
+    for (const w of this.#waiters.splice(0)) w.resolve(this);
+  }
+
+  /** The core said its boot failed: `failed`, `acquire` rejects with the errno; then the lease ends. */
+  failed(error: RprocError): void {
+    if (this.end || this.usable || this.failure) return;
+    this.failure = error;
+    this.emit('failed', { processor: this.processor.device, error: { code: error.code, ...(error.detail ? { detail: error.detail } : {}) } });
+    const e = new RprocSupervisorError(error.code, error.detail ?? `boot of ${this.processor.name} failed`, 'boot');
+    for (const w of this.#waiters.splice(0)) w.reject(e);
+    this.sup.send(this.processor.device, this.id, 'lease.release');
+  }
+
+  /** The lease ended: an acquire still waiting for it rejects. */
+  ended(): void {
+    const e = new RprocSupervisorError('ENODEV', `lease ${this.id} ended (${this.end}) before ${this.processor.name} ran`);
+    for (const w of this.#waiters.splice(0)) w.reject(e);
+  }
+
+  /** Resolves once the lease is usable; rejects if its boot fails or it ends first. */
+  whenUsable(): Promise<Lease> {
+    if (this.usable) return Promise.resolve(this);
+    if (this.failure) return Promise.reject(new RprocSupervisorError(this.failure.code, this.failure.detail ?? '', 'boot'));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   ping(): void {
@@ -300,7 +342,12 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     settings.get(device) ?? settingsFor(options.settings, { device, name: device });
   const configFor = (device: string): SupervisorConfig => {
     const s = settingsOf(device);
-    return { ...base, policy: s.policy, ...(s.firmware ? { firmware: s.firmware } : {}) };
+    return {
+      ...base,
+      policy: s.policy,
+      bootTimeoutMs: s.bootTimeoutMs,
+      ...(s.firmware ? { firmware: s.firmware } : {}),
+    };
   };
   const sup = runSupervisor({
     processors: processors.map((p) => p.device),
@@ -323,13 +370,30 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       publish({ event, processor, name: nameOf(processor) });
       for (const id of ids) leases.get(id)?.emit(event, { processor });
     },
+    // Told after this turn: the acquire that made the lease has returned it by then.
+    onLeasesReady: (_processor, ids) =>
+      queueMicrotask(() => {
+        for (const id of ids) leases.get(id)?.ready();
+      }),
+    onLeasesFailed: (processor, ids, error) =>
+      queueMicrotask(() => {
+        for (const id of ids) {
+          const r = leases.get(id);
+          if (!r) continue;
+          if (logging)
+            log({ level: 'warn', msg: 'boot failed', lease: id, processor, errno: error.code, ...(error.detail ? { detail: error.detail } : {}) });
+          r.failed(error);
+        }
+      }),
     onLeaseEnd: (processor, id, end) => {
       const r = leases.get(id);
       if (!r) return;
       leases.delete(id);
       leasesOn.get(processor)?.delete(id);
       r.end = end;
-      if (end !== 'released') r.emit('lost', { processor, reason: end });
+      r.ended();
+      // A lease whose boot failed was told `failed`, not `lost`.
+      if (end !== 'released' && !r.failure) r.emit('lost', { processor, reason: end });
       if (logging) log({ level: 'info', msg: `lease ${end}`, lease: id, client: r.lease.client, processor });
     },
     onPoll: (processor, state) => {
@@ -371,7 +435,6 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     leasesOn.set(device, (leasesOn.get(device) ?? new Map()).set(id, record));
     sup.acquire({ id, client, processor: device, ttlMs: o.ttlMs ?? null }, o.firmware);
     if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: device });
-    queueMicrotask(() => record.emit('granted', { processor: device }));
     return ok(record);
   };
 
@@ -380,7 +443,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     async acquire(ref, o) {
       const r = tryAcquire(ref, o);
       if (!r.ok) throw new RprocSupervisorError(r.error.code, r.error.detail ?? ref);
-      return r.value;
+      // Resolves once the processor runs (or is attached) for it: acquire means usable.
+      return (r.value as LeaseHandle).whenUsable();
     },
     onEvent(listener) {
       eventListeners.add(listener);

@@ -138,9 +138,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           const options: AcquireOptions = {
             ttlMs: r.ttlMs ?? null,
             onEvent: (event, d) => {
-              if (event === 'granted' || !got.ok) return;
+              if (!got.ok) return;
               const id = got.value.id;
-              if (event === 'lost') {
+              // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
+              if (event === 'granted') {
+                send({ id: r.id, ok: true, lease: id, processor: got.value.processor });
+              } else if (event === 'failed') {
+                leases.delete(id);
+                const code = d.error?.code ?? 'EIO';
+                const message = `${code}: ${d.error?.detail ?? `boot of ${r.processor} failed`}`;
+                send({ id: r.id, ok: false, error: { code, message, during: 'boot' } });
+              } else if (event === 'lost') {
                 leases.delete(id);
                 send({ event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason ?? 'lost' });
               } else send({ event, lease: id, processor: d.processor });
@@ -161,7 +169,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             return;
           }
           leases.set(lease.id, lease);
-          send({ id: r.id, ok: true, lease: lease.id, processor: lease.processor });
           return;
         }
         case 'release': {

@@ -182,6 +182,15 @@ export function monitorProgram(
           log(`monitor.${event}`, processor);
           for (const id of ids) holders.get(id)?.conn.send(self, { op: event, processor });
         },
+        onLeasesFailed: (processor, ids, error) => {
+          for (const id of ids) {
+            const h = holders.get(id);
+            if (!h) continue;
+            log('lease.failed', h.client, { processor, errno: error.code });
+            h.conn.send(self, { op: 'refused', processor, code: error.code });
+            sup.send(processor, id, 'lease.release');
+          }
+        },
         onLeaseEnd: (processor, id, end) => {
           const h = holders.get(id);
           if (!h) return;
@@ -199,7 +208,13 @@ export function monitorProgram(
       });
       onStart({
         view: () => ({
-          cores: Object.fromEntries(names.map((n) => [n, sup.core(n)])),
+          // Waiting leases as placeholders: lease ids differ between otherwise equal states.
+          cores: Object.fromEntries(
+            names.map((n) => {
+              const core = sup.core(n);
+              return [n, { ...core, waiting: core.waiting.map(() => 'lease') }];
+            }),
+          ),
           leases: [...holders]
             .flatMap(([id, h]) => {
               const lease = leaseChildren(sup.processor(h.processor)).get(id);
