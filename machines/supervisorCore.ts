@@ -27,6 +27,11 @@ export interface SupervisorConfig {
   firmware?: string;
   /** A lease that is not usable (running, attached) this long after its grant fails with ETIMEDOUT. */
   bootTimeoutMs?: number;
+  /**
+   * When the last lease ends by its holder's death (lost, expired), wait this long for a new acquire
+   * before stopping (a service manager restarting its client). A clean release does not wait. @default 0
+   */
+  offGraceMs?: number;
 }
 
 /** The policy `config` gives, `exclusive` when it names none. */
@@ -63,7 +68,9 @@ export type SupervisorLogEvent =
   /** shared/attach: the kernel refused our start (EBUSY before 5.19): leases granted without a reference. */
   | 'borrow'
   | 'detach'
-  | 'detach-failed';
+  | 'detach-failed'
+  /** The last holder died: the processor is kept `offGraceMs` for a new acquire. */
+  | 'off-grace';
 
 /** What a step asks its shell to do, in order. */
 export type SupervisorEffect =
@@ -98,7 +105,18 @@ export type SupervisorEffect =
 export type SupervisorInput =
   | { type: 'start' }
   /** A lease was granted (+1) or ended (-1). `firmware`: what the granted lease asks to boot. */
-  | { type: 'vote'; delta: 1 | -1; firmware?: string; lease?: string }
+  | {
+      type: 'vote';
+      delta: 1 | -1;
+      firmware?: string;
+      lease?: string;
+      /** How the lease ended (delta -1): only `released` is clean; the others may start `offGraceMs`. */
+      end?: 'released' | 'lost' | 'expired';
+    }
+  /** The `offGraceMs` started as number `seq` has passed. */
+  | { type: 'off-grace.ended'; seq: number }
+  /** The supervisor is closing (SIGTERM): no more grace, stop what it holds. */
+  | { type: 'shutdown' }
   /** Lease `lease`'s `bootTimeoutMs` has passed (see the `after` effect). */
   | { type: 'boot.timeout'; lease: string }
   | { type: 'observed'; state: KernelState }
@@ -135,6 +153,12 @@ export interface ProcessorCore {
   up: boolean;
   /** Leases granted but not yet usable, in grant order (the shell answers them on `leases.ready`). */
   waiting: string[];
+  /** Inside `offGraceMs` after the last holder died: the processor is kept for a new acquire. */
+  offGrace: boolean;
+  /** Which grace is the latest (a stale timer's `off-grace.ended` is ignored). */
+  graceSeq: number;
+  /** The supervisor is closing: the last vote's end stops at once. */
+  closing: boolean;
   /** The firmware the last granted lease asked for, set before a start. */
   firmware: string | null;
   /** The kernel has no sysfs `recovery` (before v5.10): barriers rewrite `firmware` instead. */
@@ -157,6 +181,9 @@ export function initialCore(): ProcessorCore {
     borrowed: false,
     up: false,
     waiting: [],
+    offGrace: false,
+    graceSeq: 0,
+    closing: false,
     firmware: null,
     noRecovery: false,
     op: null,
@@ -206,11 +233,34 @@ export function stepCore(
       if (input.lease && input.delta === 1) leaseJoins(s, fx, input.lease, config.bootTimeoutMs);
       else if (input.lease) leaseLeaves(s, input.lease);
       if (policyOf(config) === 'observe') break;
+      if (input.delta === 1) s.offGrace = false;
       if (input.delta === 1 && s.votes === 1) ensure(s, fx, 'running');
       // During the grace the last vote's end stops nothing: its client may be re-registering.
-      else if (input.delta === -1 && s.votes === 0 && s.phase === 'steady') ensure(s, fx, 'offline');
+      else if (input.delta === -1 && s.votes === 0 && s.phase === 'steady') {
+        const died = input.end !== undefined && input.end !== 'released';
+        if (died && (config.offGraceMs ?? 0) > 0 && !s.closing) {
+          // Its holder died: keep it for a restarted client, stop it after offGraceMs.
+          s.offGrace = true;
+          s.graceSeq += 1;
+          fx.push({ type: 'after', ms: config.offGraceMs ?? 0, input: { type: 'off-grace.ended', seq: s.graceSeq } });
+          log(fx, 'info', 'off-grace', { ms: String(config.offGraceMs) });
+        } else ensure(s, fx, 'offline');
+      }
       break;
     }
+    case 'off-grace.ended':
+      if (s.offGrace && input.seq === s.graceSeq && s.votes === 0) {
+        s.offGrace = false;
+        ensure(s, fx, 'offline');
+      }
+      break;
+    case 'shutdown':
+      s.closing = true;
+      if (s.offGrace) {
+        s.offGrace = false;
+        ensure(s, fx, 'offline');
+      }
+      break;
     case 'boot.timeout':
       bootTimedOut(s, fx, input.lease, config.bootTimeoutMs);
       break;
@@ -223,7 +273,7 @@ export function stepCore(
       // Nobody wants it but it is powered: stop it (a crash recovery may have brought it back).
       // Only an exclusive owner does: the others never stop what they hold no reference on.
       const owner = policyOf(config) === 'exclusive';
-      if (owner && s.phase === 'steady' && s.votes === 0 && isPoweredState(input.state))
+      if (owner && s.phase === 'steady' && s.votes === 0 && !s.offGrace && isPoweredState(input.state))
         ensure(s, fx, 'offline');
       break;
     }

@@ -114,7 +114,7 @@ export const processorLogic: ActorLogic<ProcessorSnapshot, ProcessorActorEvent, 
     const child = leases.get(ended) as AnyActorRef;
     leases.delete(ended);
     const end = leaseEndOf(child.getSnapshot()) ?? 'lost';
-    const next = step({ type: 'vote', delta: -1, lease: ended });
+    const next = step({ type: 'vote', delta: -1, lease: ended, end });
     scope.emit({ type: 'lease.ended', processor, id: ended, end } as never);
     return next;
   },

@@ -79,6 +79,8 @@ export interface RunningSupervisor {
   idle(): boolean;
   /** Resolves once {@link RunningSupervisor.idle} is true (at once if it is). */
   whenIdle(): Promise<void>;
+  /** Tells every processor's core that the supervisor is closing (no more `offGraceMs`). */
+  shutdown(): void;
   /** Stops polling and every actor; answers still on their way are dropped. */
   stop(): void;
 }
@@ -242,6 +244,9 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
       if (!stopped) leaseChildren(ref(p)).get(id)?.send({ type: event });
     },
     processor: ref,
+    shutdown() {
+      for (const p of refs.keys()) input(p, { type: 'shutdown' });
+    },
     core: (p) => (ref(p).getSnapshot() as ProcessorSnapshot).context,
     idle,
     whenIdle: () => (idle() || stopped ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),

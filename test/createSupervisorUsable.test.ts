@@ -84,3 +84,52 @@ describe.each(KERNEL_PROFILES)('acquire means usable, kernel %s', (kernel) => {
     await closing;
   });
 });
+
+describe.each(KERNEL_PROFILES)('offGraceMs, kernel %s', (kernel) => {
+  const grace: SupervisionConfig = { processors: { m4: { offGraceMs: 1000 } } };
+
+  it('should keep the processor for a holder restarted within offGraceMs: no stop, no second boot', async () => {
+    const { clock, driver, sup, state, close } = await setup(kernel, {}, grace);
+    const starts: string[] = [];
+    const real = driver.start.bind(driver);
+    driver.start = (d) => {
+      starts.push(d);
+      return real(d);
+    };
+    const a = await grant(clock, sup.acquire('m4'));
+    a.lose(); // its holder died (EOF)
+    await advance(clock, 600);
+    expect(state()).toBe('running');
+    const b = await grant(clock, sup.acquire('m4'));
+    await advance(clock, 2000);
+    expect([state(), starts.length]).toEqual(['running', 1]);
+    await b.release(); // clean: no grace
+    await advance(clock, 50);
+    expect(state()).toBe('offline');
+    await close();
+  });
+
+  it('should stop the processor when offGraceMs passes with no new acquire', async () => {
+    const { clock, sup, state, close } = await setup(kernel, {}, grace);
+    const a = await grant(clock, sup.acquire('m4'));
+    a.lose();
+    await advance(clock, 900);
+    expect(state()).toBe('running');
+    await advance(clock, 200);
+    expect(state()).toBe('offline');
+    await close();
+  });
+
+  it('should not wait out the grace when it closes', async () => {
+    const { clock, sup, state, close } = await setup(
+      kernel,
+      {},
+      { defaults: { policy: 'shared', offGraceMs: 60_000 } },
+    );
+    await grant(clock, sup.acquire('m4'));
+    const t0 = clock.now();
+    await close();
+    expect(state()).toBe('offline');
+    expect(clock.now() - t0).toBeLessThan(1000);
+  });
+});

@@ -375,3 +375,38 @@ describe('stepCore: acquire means usable', () => {
     expect(ready(fx)).toEqual(['a']);
   });
 });
+
+describe('stepCore: offGraceMs after the last holder died', () => {
+  const c = config({ policy: 'shared', offGraceMs: 500 });
+  const up = [vote(1), decide, answer('offline'), answer('running')];
+  const died: SupervisorInput = { type: 'vote', delta: -1, end: 'lost' };
+
+  it('should keep the processor for offGraceMs after a death, then stop it; a clean release stops at once', () => {
+    const { s, fx } = run([...up, died], c);
+    expect([s.offGrace, s.desired]).toEqual([true, 'running']);
+    expect(fx).toContainEqual({ type: 'after', ms: 500, input: { type: 'off-grace.ended', seq: 1 } });
+    const ended = run([...up, died, { type: 'off-grace.ended', seq: 1 }], c);
+    expect(ended.s.desired).toBe('offline');
+    const clean = run([...up, { type: 'vote', delta: -1, end: 'released' }], c);
+    expect([clean.s.offGrace, clean.s.desired]).toEqual([false, 'offline']);
+  });
+
+  it('should take a new acquire within the grace as no stop, and ignore the stale timer', () => {
+    const { s, fx } = run([...up, died, vote(1), decide, { type: 'off-grace.ended', seq: 1 }], c);
+    expect([s.offGrace, s.desired]).toEqual([false, 'running']);
+    expect(calls(fx)).toEqual(['state', 'start']);
+  });
+
+  it('should stop at once on shutdown, in the grace or after', () => {
+    const { s } = run([...up, died, { type: 'shutdown' }], c);
+    expect([s.offGrace, s.desired]).toEqual([false, 'offline']);
+    const closing = run([...up, { type: 'shutdown' }, died], c);
+    expect([closing.s.offGrace, closing.s.desired]).toEqual([false, 'offline']);
+  });
+
+  it('should not let an exclusive owner stop the processor during the grace', () => {
+    const ex = config({ offGraceMs: 500 });
+    const { s } = run([...up, died, { type: 'observed', state: 'running' }], ex);
+    expect(s.desired).toBe('running');
+  });
+});

@@ -164,6 +164,7 @@ const LOG_MESSAGES: Record<SupervisorLogEvent, string> = {
   borrow: 'running without a reference of ours: the kernel refused a second start',
   detach: 'detach',
   'detach-failed': 'detach failed (final: attach never stops)',
+  'off-grace': 'last holder died: keeping the processor for offGraceMs',
 };
 
 /** The supervisor's calls on an {@link RprocDriver}: answered when its promise settles (never rejected). */
@@ -346,6 +347,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       ...base,
       policy: s.policy,
       bootTimeoutMs: s.bootTimeoutMs,
+      offGraceMs: s.offGraceMs,
       ...(s.firmware ? { firmware: s.firmware } : {}),
     };
   };
@@ -475,6 +477,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     async close() {
       if (closed) return;
       closed = true;
+      // A shutdown is no holder's death: the last lease's end stops at once, without offGraceMs.
+      sup.shutdown();
       for (const r of [...leases.values()].reverse()) r.lease.lose();
       // The last votes' stops (decided later in this instant) finish before the devices go.
       await sup.whenIdle();

@@ -171,7 +171,13 @@ export function monitorProgram(
         config: base,
         configFor: (name) => {
           const s = settings(name);
-          return { ...base, policy: s.policy, ...(s.firmware ? { firmware: s.firmware } : {}) };
+          // No boot timeout in the simulation: its clients do not wait for an answer.
+          return {
+            ...base,
+            policy: s.policy,
+            offGraceMs: s.offGraceMs,
+            ...(s.firmware ? { firmware: s.firmware } : {}),
+          };
         },
         driver: monitorDriver(world, p, options, fds, open),
         clock: p.clock,
