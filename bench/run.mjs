@@ -14,6 +14,7 @@ import {
   VirtualClock,
 } from '../dist/index.js';
 import { runtimeBenchmarks } from './runtime.mjs';
+import { soakBenchmark } from './soak.mjs';
 
 const HELP = `Usage: node --expose-gc bench/run.mjs [--json] [--quick] [--help]
 
@@ -32,6 +33,9 @@ REPS times (5; 3 with --quick), interleaved round by round; the median is report
   lease-throughput    100 DaemonClient connections in a second process, acquire + release in a loop for
                       1.5 s (1 s with --quick), 5 rounds (3); median round trips (acquire + release) per s,
                       next to, round by round, a bare server answering the same frames (the floor)
+  soak-1m-round-trips 1,000,000 acquire + release round trips (200,000 with --quick) over the socket of a
+                      daemon process by 100 clients in another; its RSS (after a full GC) at the end
+                      against after the first 100,000 (20,000), and the round trips per second
 
 Targets (reported PASS/FAIL; the exit code is 0 either way):
   lease-churn 100k / 10k   <= 12   (linear scaling)
@@ -40,6 +44,7 @@ Targets (reported PASS/FAIL; the exit code is 0 either way):
   death-detection p50      <= 1.25 x the bare socket's p50
   death-detection p99      <= 2 x the bare socket's p99
   lease-throughput         >= 20000 round trips/s
+  soak-1m-round-trips      RSS at the end within 10 % of RSS after warm-up
 
   --json   print only a JSON array of { name, params, median_ms, ratio } on stdout
   --quick  fewer repetitions (3 instead of 5), fewer kills, a shorter throughput window
@@ -330,6 +335,9 @@ records.push({
 
 gc?.();
 records.push(...(await runtimeBenchmarks({ quick: args.includes('--quick'), progress })));
+records.push(
+  await soakBenchmark(args.includes('--quick') ? { total: 200_000, warmup: 20_000, progress } : { progress }),
+);
 
 // ---------------------------------------------------------------- output
 

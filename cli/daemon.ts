@@ -42,7 +42,8 @@ when the last holder is gone, however it died. With hybrid (the default) the dae
 
 Options:
   --strategy S       hybrid (default; needs the cdev or sim driver) or sysfs-monitor
-  --driver D         cdev (default when DEV-ROOT/remoteproc0 exists), else sim (the in-process twin); sysfs
+  --driver D         cdev (the default; without DEV-ROOT/remoteproc0, no default: exit 69), sysfs, or
+                     sim (the in-process simulator: its processors are not real)
   --processors FILE  for sim: a JSON array of processor objects, as in scenarios (default: one, "m4")
   --sysfs-root DIR   default /sys/class/remoteproc
   --dev-root DIR     default /dev
@@ -107,12 +108,14 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   const sysfsRoot = (values['sysfs-root'] as string | undefined) ?? '/sys/class/remoteproc';
   let driverName = values.driver as string | undefined;
   if (!driverName) {
-    driverName = existsSync(join(devRoot, 'remoteproc0')) ? 'cdev' : 'sim';
-    if (driverName === 'sim')
-      log({
-        level: 'info',
-        msg: `no ${join(devRoot, 'remoteproc0')}: using the sim driver (the in-process kernel twin)`,
-      });
+    // Never a silent simulator: a board without the character device gets no fake processors.
+    if (!existsSync(join(devRoot, 'remoteproc0'))) {
+      io.stderr(
+        `rproc-supervisor daemon: no ${join(devRoot, 'remoteproc0')}, so no cdev driver to default to: name one, --driver cdev|sysfs (they wait for processors to appear), or --driver sim for the in-process simulator\n`,
+      );
+      return EXIT.unavailable;
+    }
+    driverName = 'cdev';
   }
   if (driverName === 'sysfs' && strategy === 'hybrid') {
     return usage(
@@ -208,9 +211,11 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     msg: 'ready',
     strategy,
     driver: driver.kind,
-    policies: listed.map((p) => `${p.name}:${p.policy}`),
     processors: supervisor.status().processors.map((p) => `${p.device}:${p.name}`),
+    policies: listed.map((p) => `${p.name}:${p.policy}`),
   });
+  if (driver.kind !== 'sim' && supervisor.status().processors.length === 0)
+    log({ level: 'warn', msg: `no processor under ${sysfsRoot} yet: waiting for one to appear (hotplug)` });
   return new Promise<number>((resolve) => {
     const stop = async (signal: string) => {
       log({ level: 'info', msg: 'shutting down', signal });

@@ -3,31 +3,94 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
-import { clientLabelError, MAX_CLIENT_LABEL } from '../actors/daemon/protocol.js';
+import {
+  clientLabelError,
+  MAX_CLIENT_LABEL,
+  type PushedEvent,
+  type WireError,
+} from '../actors/daemon/protocol.js';
 import { checkTtl, MAX_TTL_MS } from '../machines/leaseMachine.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
 import { EXIT, signalExit } from './exitCodes.js';
 import { type CliIo, errnoOf } from './io.js';
 
-export const HOLD_HELP = `Usage: rproc-supervisor hold <processor> [--firmware F] [--socket P] [--ttl MS] [--reconnect] -- CMD [ARGS…]
+export const HOLD_HELP = `Usage: rproc-supervisor hold <processor> [--firmware F] [--socket P] [--ttl MS] [--reconnect]
+                             [--on-lost term|kill|ignore] -- CMD [ARGS…]
 
 Holds a lease on <processor> (remoteprocN or its name) while CMD runs. The lease's connection is passed
 to CMD as an inherited descriptor, its number in $RPROC_LEASE_FD, so the lease lives until the last of
 this wrapper and CMD is gone: a SIGKILL of the wrapper alone does not end it; a SIGKILL of CMD after the
-wrapper is gone does. SIGINT and SIGTERM are forwarded to CMD.
+wrapper is gone does. The wrapper never reads that descriptor: it is CMD's. It watches the lease on a
+connection of its own, and when the lease is lost (the daemon gone, the TTL expired, the processor
+stopped by someone else or removed) it prints "rproc-supervisor hold: lease lost (REASON)", signals CMD
+(--on-lost) and exits 69 once CMD has ended. SIGINT and SIGTERM are forwarded to CMD.
 
 Options:
-  --firmware F   firmware to boot if the processor has to be started
-  --socket P     default $XDG_RUNTIME_DIR/rproc-supervisor.sock, else /run/rproc-supervisor.sock
-  --ttl MS       the lease ends after MS without a ping; the wrapper pings every MS/3 (CMD may ping
-                 through $RPROC_LEASE_FD: write {"op":"ping","id":1} and a newline)
-  --reconnect    after a daemon restart, acquire again (the new connection is the wrapper's only)
-  -h, --help     show this help
+  --firmware F        firmware to boot if the processor has to be started
+  --socket P          default $XDG_RUNTIME_DIR/rproc-supervisor.sock, else /run/rproc-supervisor.sock
+  --ttl MS            the lease ends after MS without a ping; the wrapper pings every MS/3 on its own
+                      connection (CMD may ping too, through $RPROC_LEASE_FD: write {"op":"ping","id":1}
+                      and a newline)
+  --reconnect         on a loss, acquire again (every 300 ms, for up to 10 s) before acting on it; the
+                      new lease's connection is the wrapper's only
+  --on-lost A         what a lost lease does to CMD: term (default: SIGTERM), kill (SIGKILL), ignore
+  -h, --help          show this help
 
-Exit status: CMD's (128+n if a signal ended it); 69 (EX_UNAVAILABLE) if the daemon cannot be reached
-(CMD is not run); 1 if the lease is refused; 2 for bad usage.
+Exit status: CMD's (128+n if a signal ended it); 69 (EX_UNAVAILABLE) if the daemon cannot be reached,
+the processor failed to boot or did not boot in time (CMD is not run), or the lease was lost (once CMD
+has ended); 1 if the lease is refused; 127 if CMD cannot be run; 2 for bad usage.
 `;
+
+/** How long `--reconnect` tries to get a lost lease back, and how often. */
+const RECONNECT_FOR_MS = 10_000;
+const RECONNECT_EVERY_MS = 300;
+
+/** What `--on-lost` sends CMD. */
+const ON_LOST: Record<string, NodeJS.Signals | null> = { term: 'SIGTERM', kill: 'SIGKILL', ignore: null };
+
+/** A lease acquired: its connection and its id. */
+interface Held {
+  client: DaemonClient;
+  lease: string;
+}
+
+/**
+ * Whether a refused acquire means the processor is unavailable (exit 69) rather than refused (exit 1):
+ * the daemon went, the peer is not allowed, the boot failed (`during: 'boot'`) or timed out.
+ */
+function unavailable(error: WireError): boolean {
+  return ['ECONNRESET', 'EACCES', 'ETIMEDOUT'].includes(error.code) || error.during === 'boot';
+}
+
+/**
+ * Calls `onLoss` once when lease `lease` is lost as `conn` sees it: `lease.lost` with its reason, or the
+ * connection's end (`daemon-gone`); a `lease.ended` (CMD released it) just stops the watching. Returns
+ * the stop.
+ */
+function track(conn: DaemonClient, lease: string, onLoss: (reason: string) => void): () => void {
+  let on = true;
+  const off = () => {
+    on = false;
+    conn.off('event', event);
+    conn.off('close', close);
+  };
+  const event = (e: PushedEvent) => {
+    if (!on || !('lease' in e) || e.lease !== lease) return;
+    if (e.event === 'lease.lost') {
+      off();
+      onLoss(e.reason);
+    } else if (e.event === 'lease.ended') off();
+  };
+  const close = () => {
+    if (!on) return;
+    off();
+    onLoss('daemon-gone');
+  };
+  conn.on('event', event);
+  conn.on('close', close);
+  return off;
+}
 
 /**
  * The client label of a lease held for `command`: the command itself when it is a valid label
@@ -56,6 +119,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       socket: { type: 'string' },
       ttl: { type: 'string' },
       reconnect: { type: 'boolean' },
+      'on-lost': { type: 'string' },
     },
     true,
   );
@@ -65,6 +129,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     socket?: string;
     ttl?: string;
     reconnect?: boolean;
+    'on-lost'?: string;
     help?: boolean;
   };
   const positionals = parsed.positionals;
@@ -78,13 +143,19 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     io.stderr(`rproc-supervisor hold: --ttl: expected an integer from 1 to ${MAX_TTL_MS} (ms)\n`);
     return EXIT.usage;
   }
+  const onLost = values['on-lost'] ?? 'term';
+  if (!(onLost in ON_LOST)) {
+    io.stderr(`rproc-supervisor hold: --on-lost ${onLost}: expected term, kill or ignore\n`);
+    return EXIT.usage;
+  }
   const socketPath = values.socket ?? defaultSocket();
-  const acquire = async (): Promise<DaemonClient | number> => {
+  const say = (line: string) => io.stderr(`rproc-supervisor hold: ${line}\n`);
+  const acquire = async (quiet = false): Promise<Held | number> => {
     let client: DaemonClient;
     try {
       client = await DaemonClient.connect(socketPath);
     } catch (err) {
-      io.stderr(`rproc-supervisor hold: cannot reach the daemon at ${socketPath}: ${errnoOf(err)}\n`);
+      if (!quiet) say(`cannot reach the daemon at ${socketPath}: ${errnoOf(err)}`);
       return EXIT.unavailable;
     }
     const r = await client.request({
@@ -96,51 +167,112 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     });
     if (!r.ok) {
       client.close();
-      io.stderr(`rproc-supervisor hold: ${processor}: ${r.error.code}: ${r.error.message}\n`);
-      return r.error.code === 'ECONNRESET' || r.error.code === 'EACCES' ? EXIT.unavailable : EXIT.failed;
+      if (!quiet) say(`${processor}: ${r.error.code}: ${r.error.message}`);
+      return unavailable(r.error) ? EXIT.unavailable : EXIT.failed;
     }
-    return client;
+    return { client, lease: r.lease };
   };
-  const first = await acquire();
-  if (typeof first === 'number') return first;
-  let client = first;
+  /**
+   * Opens the wrapper's own connection and watches `held` on it: the watcher; null when the daemon
+   * refuses `watch` (one without it answers EPROTO: CMD then runs unwatched); 'gone' when the daemon
+   * went before the watch was in place (the lease is lost).
+   */
+  const watch = async (held: Held): Promise<DaemonClient | null | 'gone'> => {
+    let w: DaemonClient | undefined;
+    try {
+      w = await DaemonClient.connect(socketPath);
+      const r = await w.request({ op: 'watch', lease: held.lease });
+      if (held.client.socket.destroyed || (!r.ok && r.error.code === 'ECONNRESET')) throw r;
+      if (r.ok) return w;
+      w.close();
+      say(`cannot watch ${held.lease} (${r.error.code}): a lost lease will not be acted on`);
+      return null;
+    } catch {
+      w?.close();
+      held.client.close();
+      return 'gone';
+    }
+  };
+  const first0 = await acquire();
+  if (typeof first0 === 'number') return first0;
+  let first: Held = first0;
+  // The lease's connection goes to CMD; the wrapper watches the lease on a connection of its own.
+  let watcher = await watch(first);
+  // A daemon gone before CMD runs: --reconnect tries again, as it does later.
+  const deadline0 = Date.now() + RECONNECT_FOR_MS;
+  while (watcher === 'gone' && values.reconnect && Date.now() < deadline0) {
+    await new Promise((r) => setTimeout(r, RECONNECT_EVERY_MS));
+    const next = await acquire(true);
+    if (typeof next === 'number') continue;
+    first = next;
+    watcher = await watch(first);
+  }
+  if (watcher === 'gone') {
+    say('lease lost (daemon-gone)');
+    return EXIT.unavailable;
+  }
+  let pingOn: DaemonClient | null = watcher;
+  const owned = new Set<DaemonClient>(watcher ? [watcher] : []);
   let pinger: NodeJS.Timeout | undefined;
   if (ttlMs)
-    pinger = setInterval(() => void client.request({ op: 'ping' }), Math.max(1, Math.floor(ttlMs / 3)));
+    pinger = setInterval(() => void pingOn?.request({ op: 'ping' }), Math.max(1, Math.floor(ttlMs / 3)));
 
   // The connection's descriptor becomes CMD's fd 3: the kernel keeps the socket open until both are gone.
+  // Passing a socket to a child pauses it in the parent, and it stays paused: its frames are CMD's to read.
   const child = spawn(cmd[0] as string, cmd.slice(1), {
-    stdio: ['inherit', 'inherit', 'inherit', client.socket],
+    stdio: ['inherit', 'inherit', 'inherit', first.client.socket],
     env: { ...process.env, RPROC_LEASE_FD: '3' },
   });
-  // Passing a socket to a child pauses it in the parent; keep reading, to see replies and the daemon's EOF.
-  client.socket.resume();
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));
-  if (values.reconnect) {
-    const again = () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      setTimeout(async () => {
-        const next = await acquire();
-        if (typeof next === 'number') return again();
-        client = next;
-        client.on('close', again);
-      }, 300);
-    };
-    client.on('close', again);
-  }
+
+  let lost: string | null = null;
+  let untrack = () => {};
+  const act = (reason: string) => {
+    lost = reason;
+    say(`lease lost (${reason})`);
+    const signal = ON_LOST[onLost];
+    if (signal && !ended()) child.kill(signal);
+  };
+  const onLoss = async (reason: string) => {
+    if (ended() || lost) return;
+    pingOn = null;
+    if (!values.reconnect) return act(reason);
+    const deadline = Date.now() + RECONNECT_FOR_MS;
+    while (!ended() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, RECONNECT_EVERY_MS));
+      if (ended()) return;
+      const next = await acquire(true);
+      if (typeof next === 'number') continue;
+      if (ended()) return next.client.close();
+      say(`lease acquired again (${next.lease}, after ${reason})`);
+      owned.add(next.client);
+      pingOn = next.client;
+      untrack = track(next.client, next.lease, (r) => void onLoss(r));
+      return;
+    }
+    if (!ended()) act(reason);
+  };
+  if (watcher) untrack = track(watcher, first.lease, (r) => void onLoss(r));
+
+  const finish = () => {
+    clearInterval(pinger);
+    untrack();
+    for (const c of owned) c.close();
+    first.client.close();
+  };
   return new Promise((resolve) => {
     child.on('error', (err) => {
-      io.stderr(`rproc-supervisor hold: ${cmd[0]}: ${errnoOf(err)}\n`);
-      client.close();
-      clearInterval(pinger);
+      say(`${cmd[0]}: ${errnoOf(err)}`);
+      finish();
       resolve(EXIT.notFound);
     });
     child.on('exit', (code, signal) => {
-      clearInterval(pinger);
-      client.close();
-      resolve(code ?? signalExit(signal ? (constants.signals[signal] ?? 0) : 0));
+      finish();
+      if (lost) resolve(EXIT.unavailable);
+      else resolve(code ?? signalExit(signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });
 }

@@ -1,7 +1,12 @@
 // `rproc-supervisor kernel run`: runs a JSON document of operations against the kernel twin.
 
 import { type KernelDocument, type KernelOp, parseKernelDocument } from '../actors/kernel/kernelDocument.js';
-import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
+import {
+  type OpResult,
+  type ProcessorFinal,
+  resultJson,
+  runKernelDocument,
+} from '../actors/kernel/runKernelDocument.js';
 import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, kernelFlag } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
@@ -78,16 +83,6 @@ export function loadKernelDocument(
     return EXIT.usage;
   }
   return checked.value;
-}
-
-/** A processor at the end of a run: the fields the table's last lines show. */
-export interface ProcessorFinal {
-  device: string;
-  name: string;
-  state: string;
-  power: number;
-  shutdownOnRelease: number;
-  crashes: number;
 }
 
 /**

@@ -197,6 +197,7 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
   docs.splice(0, docs.length, ...docs.filter((d) => !slow.includes(d)));
   let differing = 0;
   let ties = 0;
+  let oopses = 0;
   let failedDocs = 0;
   let ops = 0;
   for (const kernel of kernels) {
@@ -217,6 +218,18 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
       const r = results.get(d.name);
       const twin = twinLines(d.doc, profile);
       ops += twin.lines.length;
+      const oopsAt = twin.lines.findIndex((l) => l.includes('"oops":true'));
+      if (typeof r === 'string' && oopsAt >= 0 && /\bOops\b|BUG: unable to handle/.test(r)) {
+        // The twin predicts the Oops hazard (docs/abi.md) and the kernel had it: the VM ended there.
+        oopses++;
+        const why = `kernel Oops at op ${oopsAt}, as the twin predicts (lab limit: the VM ended, nothing after it ran)`;
+        io.stdout(
+          values.json
+            ? `${JSON.stringify({ file: d.name, kernel: v, profile, oops: oopsAt })}\n`
+            : `${d.name}: ${v}: ${why}\n`,
+        );
+        continue;
+      }
       if (r === undefined || typeof r === 'string') {
         failedDocs++;
         const why = (r ?? 'no result').split('\n')[0];
@@ -251,11 +264,12 @@ async function diff(values: LabValues, positionals: string[], io: CliIo): Promis
     failed: failedDocs,
     skipped: slow.length,
     ties,
+    oopses,
   };
   io.stdout(
     values.json
       ? `${JSON.stringify(summary)}\n`
-      : `${summary.documents} documents × ${summary.kernels.length} kernels, ${ops} operations compared: ${differing} differ, ${failedDocs} did not run, ${slow.length} skipped, ${ties} at a tie (lab limit)\n`,
+      : `${summary.documents} documents × ${summary.kernels.length} kernels, ${ops} operations compared: ${differing} differ, ${failedDocs} did not run, ${slow.length} skipped, ${ties} at a tie (lab limit)${oopses ? `, ${oopses} kernel Oops as predicted` : ''}\n`,
   );
   return differing || failedDocs ? EXIT.failed : EXIT.ok;
 }

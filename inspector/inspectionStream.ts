@@ -72,6 +72,8 @@ export interface InspectionStreamOptions {
   now?: () => number;
   /** Events kept; older ones are dropped first. @default {@link DEFAULT_STREAM_BOUND} */
   bound?: number;
+  /** Bytes of JSON kept, too: older events are dropped first past it (the newest is always kept). @default no byte bound */
+  maxBytes?: number;
   /** A readable name for an actor. @default its `id` */
   label?: (actor: AnyActorRef, machine: string | null) => string;
   /** The part of a machine's context worth showing. @default {@link toData} of the whole context */
@@ -184,6 +186,9 @@ export function createInspectionStream(options: InspectionStreamOptions = {}): I
   const label = options.label ?? ((ref: AnyActorRef) => ref.id);
   const reduce = options.context ?? ((_m: string | null, c: unknown) => toData(c) as Record<string, unknown>);
   const ring: StreamEvent[] = new Array(bound);
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  const bytesOf: number[] = Number.isFinite(maxBytes) ? new Array(bound) : [];
+  let bytes = 0;
   let head = 0;
   let size = 0;
   let seq = 0;
@@ -204,12 +209,19 @@ export function createInspectionStream(options: InspectionStreamOptions = {}): I
     actor: string,
   ) => {
     const event = { v: STREAM_VERSION, seq: ++seq, t: now(), actor, ...e } as StreamEvent;
-    ring[(head + size) % bound] = event;
-    if (size < bound) size++;
-    else {
+    const b = bytesOf.length ? JSON.stringify(event).length : 0;
+    // Room for it, in events and in bytes: the oldest go first.
+    while (size > 0 && (size === bound || bytes + b > maxBytes)) {
+      bytes -= bytesOf[head] ?? 0;
+      ring[head] = undefined as unknown as StreamEvent; // let it go now, not when its slot is reused
       head = (head + 1) % bound;
+      size--;
       dropped++;
     }
+    ring[(head + size) % bound] = event;
+    if (bytesOf.length) bytesOf[(head + size) % bound] = b;
+    bytes += b;
+    size++;
     for (const l of listeners) {
       try {
         l(event);

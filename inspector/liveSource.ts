@@ -4,6 +4,7 @@
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { Supervisor } from '../supervisors/runtime/createSupervisor.js';
 import { type InspectionStream, toData } from './inspectionStream.js';
+import { LIVE_LEASES_SHOWN } from './inspectorGuard.js';
 
 /** One lease (or descriptor holder) as the page's lease table shows it. */
 export interface LiveLease {
@@ -26,6 +27,8 @@ export interface LiveProcessor {
   /** The rproc machine's state value (`idle`, `{ recovering: 'stopping' }`), when the twin is in this process. */
   value: unknown;
   leases: LiveLease[];
+  /** Leases held and not listed in `leases`, past {@link LIVE_LEASES_SHOWN}. */
+  leasesOmitted?: number;
 }
 
 /** The whole live picture at one moment. Plain JSON. */
@@ -161,12 +164,16 @@ export function supervisorSource(
             state: m?.state ?? p.state,
             power: m?.power ?? null,
             value: m?.value ?? null,
-            leases: p.leases.map((l) => ({
+            // Bounded: a state is stored and sent to pages, however many leases there are.
+            leases: p.leases.slice(0, LIVE_LEASES_SHOWN).map((l) => ({
               client: l.client,
               pid: l.pid ?? null,
               state: 'granted',
               since: Math.round(performance.timeOrigin + l.since),
             })),
+            ...(p.leases.length > LIVE_LEASES_SHOWN
+              ? { leasesOmitted: p.leases.length - LIVE_LEASES_SHOWN }
+              : {}),
           };
         }),
       };

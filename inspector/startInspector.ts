@@ -7,6 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { rprocMachine } from '../machines/rprocMachine.js';
 import { STREAM_VERSION, type StreamActor, type StreamEvent } from './inspectionStream.js';
+import {
+  INIT_BYTES,
+  LIVE_HISTORY_BYTES,
+  newestWithin,
+  newToken,
+  PAGE_BUFFER_BYTES,
+  pathAfterToken,
+} from './inspectorGuard.js';
 import type { LiveSource, LiveState } from './liveSource.js';
 import type { ReplayData } from './recordReplay.js';
 import { layoutStatechart, type Statechart } from './statechart.js';
@@ -27,13 +35,17 @@ export interface InspectorOptions {
   port?: number;
   /** Live sources are also read this often, for changes they do not signal. @default 200 */
   pollMs?: number;
+  /** The token every request's path starts with (`/<token>/`). @default a random one (crypto.randomBytes) */
+  token?: string;
 }
 
 /** A running inspector. */
 export interface Inspector {
-  /** `http://127.0.0.1:PORT/`. */
+  /** `http://127.0.0.1:PORT/<token>/`: the only address that answers (anything else is 403). */
   url: string;
   port: number;
+  /** The token in {@link Inspector.url}. */
+  token: string;
   /** Stops listening, closes every page's socket and stops reading the live source. Idempotent. */
   close(): Promise<void>;
 }
@@ -118,6 +130,11 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const statechart =
     options.source.kind === 'replay' ? options.source.data.statechart : await rprocStatechart();
   let port = 0;
+  const token = options.token ?? newToken();
+  const forbidden = (res: ServerResponse) =>
+    res
+      .writeHead(403, { 'content-type': 'text/plain' })
+      .end('forbidden: use the URL the inspector printed\n');
 
   const hostAllowed = (host: string | undefined) =>
     host === `${INSPECTOR_HOST}:${port}` || host === `localhost:${port}`;
@@ -131,7 +148,11 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       res.writeHead(421, { 'content-type': 'text/plain' }).end('wrong host: use 127.0.0.1\n');
       return;
     }
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const path = pathAfterToken((req.url ?? '/').split('?')[0] ?? '/', token);
+    if (path === null) {
+      forbidden(res);
+      return;
+    }
     const entry = files.get(path);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -153,17 +174,24 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
 
   const http = createServer(serve);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  const send = (ws: WebSocket, msg: ServerMessage) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  // A page that does not read is let go, not buffered: it reconnects and gets a bounded `live.init`.
+  const sendText = (ws: WebSocket, text: string) => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > 0 && ws.bufferedAmount + text.length > PAGE_BUFFER_BYTES) ws.terminate();
+    else ws.send(text);
   };
+  const send = (ws: WebSocket, msg: ServerMessage) => sendText(ws, JSON.stringify(msg));
   const broadcast = (msg: ServerMessage) => {
     const text = JSON.stringify(msg);
-    for (const ws of wss.clients) if (ws.readyState === ws.OPEN) ws.send(text);
+    for (const ws of wss.clients) sendText(ws, text);
   };
 
   // Live: a bounded history of distinct states, pushed as soon as the source says something changed.
   const origin = Date.now();
   const history: Array<{ t: number; state: LiveState }> = [];
+  // The JSON size of each entry of `history`, and their sum: history is bounded in bytes too.
+  const historySizes: number[] = [];
+  let historyBytes = 0;
   let lastText = '';
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -183,7 +211,12 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     lastText = text;
     const entry = { t: Date.now() - origin, state };
     history.push(entry);
-    if (history.length > LIVE_HISTORY_BOUND) history.shift();
+    historySizes.push(text.length);
+    historyBytes += text.length;
+    while (history.length > 1 && (history.length > LIVE_HISTORY_BOUND || historyBytes > LIVE_HISTORY_BYTES)) {
+      history.shift();
+      historyBytes -= historySizes.shift() ?? 0;
+    }
     broadcast({ type: 'live.state', ...entry });
   };
   const flush = () => {
@@ -221,14 +254,22 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       send(ws, { type: 'replay', v: STREAM_VERSION, data: source.data });
       return;
     }
+    // A snapshot and recent events, bounded in bytes: not every stored state and event.
+    const sizes = new Map(history.map((h, i) => [h, historySizes[i] ?? 0]));
+    const states = newestWithin(history, INIT_BYTES, (h) => sizes.get(h) ?? 0);
+    const events = newestWithin(
+      source.live.stream?.events() ?? [],
+      INIT_BYTES,
+      (e) => JSON.stringify(e).length,
+    );
     send(ws, {
       type: 'live.init',
       v: STREAM_VERSION,
       statechart,
-      history,
-      events: source.live.stream?.events() ?? [],
+      history: states.kept,
+      events: events.kept,
       actors: source.live.stream?.actors() ?? [],
-      dropped: source.live.stream?.dropped ?? 0,
+      dropped: (source.live.stream?.dropped ?? 0) + events.omitted,
       bound: source.live.stream?.bound ?? null,
       origin,
     });
@@ -251,7 +292,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   });
   http.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    const path = (req.url ?? '').split('?')[0];
+    const path = pathAfterToken((req.url ?? '').split('?')[0] ?? '', token);
     if (path !== '/ws' || !hostAllowed(req.headers.host) || !originAllowed(req.headers.origin)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
       return;
@@ -272,8 +313,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
 
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${INSPECTOR_HOST}:${port}/`,
+    url: `http://${INSPECTOR_HOST}:${port}/${token}/`,
     port,
+    token,
     close() {
       closed ??= new Promise<void>((resolve) => {
         if (timer) clearInterval(timer);

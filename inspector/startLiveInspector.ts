@@ -4,6 +4,7 @@
 import type { Supervisor } from '../supervisors/runtime/createSupervisor.js';
 import { forwardToStately, type StatelyForwarder } from './forwardToStately.js';
 import { createInspectionStream, DEFAULT_STREAM_BOUND } from './inspectionStream.js';
+import { LIVE_STREAM_BYTES } from './inspectorGuard.js';
 import { kernelTwinSource, type LiveLease, type LiveSource, supervisorSource } from './liveSource.js';
 import { actorLabel, essentials } from './recordReplay.js';
 import { type Inspector, startInspector } from './startInspector.js';
@@ -49,6 +50,7 @@ export async function startLiveInspector(options: LiveInspectorOptions): Promise
   if (options.statelyUrl) stately = await forwardToStately(options.statelyUrl);
   const stream = createInspectionStream({
     bound: options.bound ?? DEFAULT_STREAM_BOUND,
+    maxBytes: LIVE_STREAM_BYTES,
     label: actorLabel,
     context: essentials,
     ...(stately ? { forward: stately.forward } : {}),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../machines/errno.js';
 import { LAB_DIR, type LabKernel } from './labCache.js';
-import type { LabDocResult, LabJob, LabJobDocument } from './protocol.js';
+import type { LabCommand, LabCommandResult, LabDocResult, LabJob, LabJobDocument } from './protocol.js';
 
 /** The guest runs the compiled runner (dist/, built by `npm run build`), also when this module is loaded from source. */
 const RUNNER = join(LAB_DIR, '..', 'dist', 'lab', 'guest', 'runner.js');
@@ -22,6 +22,8 @@ export interface VmRun {
   console: string;
   /** Set when the VM ended before every document had run (a timeout, a kernel Oops): why. */
   incomplete?: string;
+  /** With a command: how it ended (absent when the VM ended first), its output, and its `{out}/report.json`. */
+  command?: { result?: LabCommandResult; output: string; report?: string };
 }
 
 /**
@@ -39,6 +41,8 @@ export interface VmOptions {
   timeoutMs?: number;
   /** Keep the job directory (for debugging). */
   keep?: boolean;
+  /** A program to run in the guest after the documents (protocol.ts `LabCommand`). */
+  command?: LabCommand;
 }
 
 /**
@@ -89,6 +93,7 @@ export async function runVm(
     firmwareDir: '/run/lab-fw',
     timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
     documents,
+    ...(options.command ? { command: options.command } : {}),
   };
   writeFileSync(join(jobDir, 'job.json'), JSON.stringify(job));
   const started = performance.now();
@@ -120,9 +125,18 @@ export async function runVm(
   const runnerLog = existsSync(join(jobDir, 'runner.log'))
     ? readFileSync(join(jobDir, 'runner.log'), 'utf8')
     : '';
+  const read = (f: string) => (existsSync(join(jobDir, f)) ? readFileSync(join(jobDir, f), 'utf8') : '');
+  const command = options.command
+    ? {
+        output: read('command.log'),
+        ...(read('report.json') ? { report: read('report.json') } : {}),
+        ...(read('command.json') ? { result: JSON.parse(read('command.json')) as LabCommandResult } : {}),
+      }
+    : undefined;
   if (!options.keep) rmSync(jobDir, { recursive: true, force: true });
   const run: VmRun = { results, ms, console: `${console}\n${runnerLog}` };
   if (upMs !== undefined) run.bootMs = upMs;
+  if (command) run.command = command;
   if (code === -1)
     return fail('ENOENT', 'lab run', 'qemu-system-x86_64 did not start (apt-get install qemu-system-x86)');
   if (results.length < documents.length) {

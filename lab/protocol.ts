@@ -1,7 +1,7 @@
 // The lab's job and result files: what the host hands the guest runner, and what the runner writes back.
 
 import type { KernelDocument } from '../actors/kernel/kernelDocument.js';
-import type { OpResult } from '../actors/kernel/runKernelDocument.js';
+import type { OpResult, ProcessorFinal } from '../actors/kernel/runKernelDocument.js';
 
 /** One document of a job, with the name results are reported under (a file name). */
 export interface LabJobDocument {
@@ -18,16 +18,31 @@ export interface LabJob {
   /** Every duration of the documents (bootMs, stopMs, attachMs, advance) is multiplied by this. */
   timeScale: number;
   documents: LabJobDocument[];
+  /** A program to run in the guest after the documents (the runtime tests: test/labGuest/). */
+  command?: LabCommand;
 }
 
-/** A processor at the end of a document, as the kernel's own fields say (the fake driver's `status`). */
-export interface LabFinal {
-  device: string;
-  name: string;
-  state: string;
-  power: number;
-  shutdownOnRelease: number;
-  crashes: number;
+/**
+ * A program the runner starts in the guest, with the host's Node and this checkout: its output goes to
+ * `command.log` and its exit status to `command.json` in the job directory. Its environment also has
+ * RPROC_LAB_GUEST=1, RPROC_LAB_MODULE (the fake driver), RPROC_LAB_FIRMWARE (the firmware directory)
+ * and RPROC_LAB_OUT (the job directory, writable).
+ */
+export interface LabCommand {
+  /**
+   * `argv[0]` is a path; `node` means the Node that runs the runner. `{out}` in an argument becomes the
+   * job directory as the guest sees it (what a program writes there, `report.json`, comes back).
+   */
+  argv: string[];
+  cwd: string;
+  env?: Record<string, string>;
+}
+
+/** `command.json`: how the command of a job ended. */
+export interface LabCommandResult {
+  code: number | null;
+  signal: string | null;
+  ms: number;
 }
 
 /** One line of `results.jsonl`: a document's results in operation order, or why it could not run. */
@@ -36,7 +51,8 @@ export interface LabDocResult {
   /** `uname -r` in the guest. */
   release: string;
   results: OpResult[];
-  final: LabFinal[];
+  /** Each processor at the end, as the kernel's own fields say (the fake driver's `status`). */
+  final: ProcessorFinal[];
   /** Set when the document could not run to its end on the real kernel. */
   error?: string;
   /** Real milliseconds the document took, loading and unloading the driver included. */

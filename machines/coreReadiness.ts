@@ -21,7 +21,8 @@ export function leaseJoins(
     return;
   }
   s.waiting = [...s.waiting, lease];
-  if (bootTimeoutMs !== undefined) fx.push({ type: 'after', ms: bootTimeoutMs, input: { type: 'boot.timeout', lease } });
+  if (bootTimeoutMs !== undefined)
+    fx.push({ type: 'after', ms: bootTimeoutMs, input: { type: 'boot.timeout', lease } });
 }
 
 /** A lease ended (released, lost, failed): it waits no more. */
@@ -45,7 +46,12 @@ export function failWaiting(s: ProcessorCore, fx: SupervisorEffect[], error: Rpr
 }
 
 /** `lease`'s boot timeout fired: if it still waits, it fails with ETIMEDOUT. */
-export function bootTimedOut(s: ProcessorCore, fx: SupervisorEffect[], lease: string, ms: number | undefined): void {
+export function bootTimedOut(
+  s: ProcessorCore,
+  fx: SupervisorEffect[],
+  lease: string,
+  ms: number | undefined,
+): void {
   if (!s.waiting.includes(lease)) return;
   s.waiting = s.waiting.filter((l) => l !== lease);
   fx.push({

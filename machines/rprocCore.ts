@@ -133,9 +133,46 @@ function setFirmware(ctx: RprocContext, call: CoreCall): CorePlan {
   return { patch: { firmware: call.firmware }, step: 'idle', reply: ok() };
 }
 
-/** Plans the call that has just taken the lock. */
+/**
+ * `rmmod` of the platform driver: `rproc_del` of a processor still registered (the driver's remove
+ * runs with its code still loaded), then its ops are gone.
+ */
+function unload(ctx: RprocContext): CorePlan {
+  const plan: CorePlan = ctx.removed ? { patch: {}, step: 'idle', reply: ok() } : del(ctx);
+  return { ...plan, patch: { ...plan.patch, driverGone: true } };
+}
+
+/** The driver op each timed step runs. */
+const DRIVER_OP: Partial<Record<CoreStep, string>> = {
+  booting: 'ops->start',
+  attaching: 'ops->attach',
+  stopping: 'ops->stop',
+  detaching: 'ops->detach',
+  recoverStop: 'ops->stop',
+  recoverDetach: 'ops->detach',
+};
+
+/**
+ * Plans the call that has just taken the lock. Once the driver's module is unloaded, a call that would
+ * run one of its ops (on 7.3: a stale descriptor's `stop`, or a flagged release, of a removed processor
+ * that still reads running) is a kernel Oops on a real kernel: the twin runs nothing, counts it in
+ * `oopses` and answers EIO with the detail `kernel Oops: …` (the document's result says `oops`).
+ */
 export function planCall(ctx: RprocContext, call: CoreCall): CorePlan {
+  const plan = planLocked(ctx, call);
+  const op = DRIVER_OP[plan.step];
+  if (!ctx.driverGone || op === undefined) return plan;
+  return {
+    patch: { oopses: ctx.oopses + 1 },
+    step: 'idle',
+    reply: fail('EIO', call.op, `kernel Oops: ${op} of an unloaded driver module`),
+  };
+}
+
+function planLocked(ctx: RprocContext, call: CoreCall): CorePlan {
   switch (call.op) {
+    case 'unload':
+      return unload(ctx);
     case 'boot':
       return boot(ctx);
     case 'shutdown':

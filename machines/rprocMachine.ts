@@ -25,6 +25,8 @@ export function initialRprocContext({ profile, options }: RprocInput): RprocCont
     options,
     state: options.initial,
     removed: false,
+    driverGone: false,
+    oopses: 0,
     power: 0,
     firmware: options.firmware,
     recoveryDisabled: options.recovery === 'disabled',
@@ -113,7 +115,8 @@ export const rprocMachine = setup({
     finish: enqueueActions(
       ({ context, enqueue }, params: { state: 'running' | 'attached' | 'offline' | 'detached' }) => {
         let state = params.state === 'attached' ? attachedStateOf(context) : params.state;
-        if (context.holder?.op === 'del' && profileFeatures(context.profile).deletedState) state = 'deleted';
+        const removing = context.holder?.op === 'del' || context.holder?.op === 'unload';
+        if (removing && profileFeatures(context.profile).deletedState) state = 'deleted';
         // rproc_stop clears `autonomous`.
         enqueue.assign(params.state === 'offline' ? { state, autonomous: false } : { state });
         if (params.state === 'offline') enqueue.emit({ type: 'rproc.uevent', action: 'remove' });

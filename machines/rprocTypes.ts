@@ -82,7 +82,16 @@ export const RPROC_DEFAULTS: Omit<RprocOptions, 'name'> = {
 };
 
 /** The core functions that take `rproc->lock` (kernel-semantics §1.2 Sources). */
-export type CoreOp = 'boot' | 'shutdown' | 'detach' | 'recover' | 'crash' | 'del' | 'setFirmware';
+export type CoreOp =
+  | 'boot'
+  | 'shutdown'
+  | 'detach'
+  | 'recover'
+  | 'crash'
+  | 'del'
+  /** The driver's module is unloaded (rmmod): `del` if still registered, and its code is gone. */
+  | 'unload'
+  | 'setFirmware';
 
 /** A task waiting on, or holding, `rproc->lock`. `id` pairs it with its `rproc.reply`. */
 export interface CoreCall {
@@ -115,6 +124,13 @@ export interface RprocContext {
    * is ENODEV. Before the 2026 changes the state also became `deleted`; after them it stays.
    */
   removed: boolean;
+  /**
+   * The platform driver's module is unloaded (rmmod): `rproc->ops` point into freed code. A call that
+   * would run one of them is the Oops hazard (docs/abi.md): the twin counts it in `oopses` instead.
+   */
+  driverGone: boolean;
+  /** Calls that would have run an op of the unloaded driver (a kernel Oops each on a real kernel). */
+  oopses: number;
   /** `rproc->power`, the reference count. */
   power: number;
   /** `rproc->firmware`. */

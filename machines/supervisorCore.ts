@@ -242,7 +242,11 @@ export function stepCore(
           // Its holder died: keep it for a restarted client, stop it after offGraceMs.
           s.offGrace = true;
           s.graceSeq += 1;
-          fx.push({ type: 'after', ms: config.offGraceMs ?? 0, input: { type: 'off-grace.ended', seq: s.graceSeq } });
+          fx.push({
+            type: 'after',
+            ms: config.offGraceMs ?? 0,
+            input: { type: 'off-grace.ended', seq: s.graceSeq },
+          });
           log(fx, 'info', 'off-grace', { ms: String(config.offGraceMs) });
         } else ensure(s, fx, 'offline');
       }

@@ -129,6 +129,47 @@ export const MONITOR_DEFAULTS: MonitorConfig = {
 };
 
 /**
+ * The bounds of a scenario (docs/scenarios.md, Bounds): what a run may cost is finite and small, so a
+ * hostile or mistaken file makes `compare`, `inspect` and `explore` fail with EINVAL, not run without end.
+ */
+export const SCENARIO_BOUNDS = Object.freeze({
+  /** Virtual time simulated, in ms (one hour). */
+  horizonMs: 3_600_000,
+  processors: 64,
+  clients: 256,
+  /** Timeline events. */
+  events: 10_000,
+  /** Firings of one periodic timer (a poll, a heartbeat, a reconnect) within the horizon. */
+  periodicSteps: 100_000,
+});
+
+/** The bound checks of {@link SCENARIO_BOUNDS} on a schema-valid scenario: one issue per bound passed. */
+function boundIssues(s: ScenarioJson): string[] {
+  const b = SCENARIO_BOUNDS;
+  const errors: string[] = [];
+  const most = (path: string, n: number, max: number, what: string) => {
+    if (n > max) errors.push(`${path}: ${n} ${what}; at most ${max}`);
+  };
+  most('horizonMs', s.horizonMs, b.horizonMs, 'ms');
+  most('processors', s.processors.length, b.processors, 'processors');
+  most('clients', s.clients.length, b.clients, 'clients');
+  most('timeline', s.timeline.length, b.events, 'events');
+  const periodic = (path: string, everyMs: number) => {
+    if (everyMs <= 0) errors.push(`${path}: 0 makes a timer that fires without end; expected at least 1`);
+    else if (s.horizonMs / everyMs > b.periodicSteps)
+      errors.push(
+        `${path}: ${everyMs} ms over horizonMs ${s.horizonMs} fires ${Math.ceil(s.horizonMs / everyMs)} times; at most ${b.periodicSteps} (raise it or shorten horizonMs)`,
+      );
+  };
+  periodic('monitor.pollMs', s.monitor?.pollMs ?? MONITOR_DEFAULTS.pollMs);
+  periodic('monitor.reconnectMs', s.monitor?.reconnectMs ?? MONITOR_DEFAULTS.reconnectMs);
+  s.clients.forEach((c, i) => {
+    if (c.heartbeatMs) periodic(`clients[${i}].heartbeatMs`, c.heartbeatMs);
+  });
+  return errors;
+}
+
+/**
  * What {@link parseScenario} returns: a `Result` (machines/errno.ts). A failure is EINVAL with op
  * `scenario` and one issue per problem in `error.issues`.
  */
@@ -146,6 +187,8 @@ export function parseScenario(input: unknown): ScenarioResult {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) return malformed(formatIssues(parsed.error));
   const s = parsed.data;
+  const bounds = boundIssues(s);
+  if (bounds.length) return malformed(bounds);
   const errors: string[] = [];
   const procs = new Set(s.processors.map((p) => p.name));
   const clients = new Set<string>();

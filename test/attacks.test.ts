@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { type AttackedDaemon, attackedDaemon, legitimateHolder, rawConnect } from './attackDaemon.js';
 import { bin } from './bin.js';
@@ -225,4 +226,77 @@ describe('attacks on the daemon', () => {
     expect(r.stderr).toContain('ENOTSOCK');
     expect(readFileSync(file, 'utf8')).toBe('root:x:0:0\n');
   });
+
+  it('should answer 403 to the inspector without its token, HTTP and WebSocket', async () => {
+    const { d, legit, rssBefore } = await underAttack({ extra: ['--inspect'] });
+    const url = new URL(inspectorUrl(d.log()));
+    const base = `http://127.0.0.1:${url.port}`;
+    for (const path of ['/', '/app.js', '/ws', `/${'0'.repeat(32)}/`])
+      expect((await fetch(`${base}${path}`)).status).toBe(403);
+    expect((await fetch(url)).status).toBe(200);
+    const refused = await wsOpen(`ws://127.0.0.1:${url.port}/ws`);
+    expect(refused).toMatch(/403/);
+    expect(await wsOpen(`ws://127.0.0.1:${url.port}${url.pathname}ws`)).toBe('open');
+    await survived(d, legit, rssBefore);
+  });
+
+  it('should stay bounded with pages that never read while leases are pinged in a flood (inspector flood)', async () => {
+    const { d, legit, rssBefore } = await underAttack({ extra: ['--inspect'] });
+    const url = new URL(inspectorUrl(d.log()));
+    // 300 TTL leases over 5 connections, so every ping is a burst of inspection events.
+    const flooders = await Promise.all(Array.from({ length: 5 }, () => DaemonClient.connect(d.socket)));
+    cleanups.push(() => {
+      for (const f of flooders) f.close();
+    });
+    for (const f of flooders)
+      await Promise.all(
+        Array.from({ length: 60 }, async () =>
+          okReply(await f.request({ op: 'acquire', processor: 'm4', client: 'flood', ttlMs: 60_000 })),
+        ),
+      );
+    const pages = await Promise.all(
+      Array.from({ length: 5 }, () => wsConnect(`ws://127.0.0.1:${url.port}${url.pathname}ws`)),
+    );
+    cleanups.push(() => {
+      for (const p of pages) p.terminate();
+    });
+    for (const p of pages) (p as unknown as { _socket: Socket })._socket.pause();
+    const end = Date.now() + 6000;
+    while (Date.now() < end) {
+      await Promise.all(flooders.map((f) => f.request({ op: 'ping' })));
+    }
+    await survived(d, legit, rssBefore);
+    // A new page still gets a bounded first message.
+    const fresh = await wsConnect(`ws://127.0.0.1:${url.port}${url.pathname}ws`);
+    cleanups.push(() => fresh.terminate());
+    const first = await new Promise<string>((resolve) => fresh.once('message', (m) => resolve(String(m))));
+    expect(first.length).toBeLessThan(4 * 1024 * 1024);
+    expect(JSON.parse(first).type).toBe('live.init');
+  }, 20_000);
 });
+
+function inspectorUrl(log: string): string {
+  const m = /inspector url=(\S+)/.exec(log);
+  if (!m?.[1]) throw new Error('no inspector url in the log');
+  return m[1];
+}
+
+/** 'open', or the error a WebSocket to `url` fails with. */
+function wsOpen(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => {
+      ws.terminate();
+      resolve('open');
+    });
+    ws.once('error', (err) => resolve(String(err.message)));
+  });
+}
+
+function wsConnect(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}

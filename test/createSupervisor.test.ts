@@ -170,7 +170,7 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
     await advance(clock, 399);
     expect(lost).toEqual([]);
     await advance(clock, 1);
-    expect(lost).toEqual(['expired']);
+    expect(lost).toEqual(['ttl-expired']);
     expect(lease.state).toBe('expired');
     // An ended lease takes pings and releases without effect.
     lease.ping();

@@ -101,7 +101,7 @@ describe('daemon', () => {
     await c.request({ op: 'acquire', processor: 'm4', ttlMs: 60 });
     await until(() => state() === 'running');
     await until(() => lost.length === 1);
-    expect(lost[0]).toMatchObject({ reason: 'expired' });
+    expect(lost[0]).toMatchObject({ reason: 'ttl-expired' });
     await until(() => state() === 'offline');
     c.close();
   });

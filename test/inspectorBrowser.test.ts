@@ -253,6 +253,8 @@ describe.skipIf(!haveChromium)('the inspector in Chromium', () => {
     await until(() => /inspector url=(\S+)/.test(daemon.out.stderr) && existsSync(socket), 20_000, 20);
     const url = (/inspector url=(\S+)/.exec(daemon.out.stderr) as RegExpExecArray)[1] as string;
     const port = Number(new URL(url).port);
+    // The printed URL carries the token; the page and its socket load under it (no 403 in `errors`).
+    expect(new URL(url).pathname).toMatch(/^\/[0-9a-f]{32}\/$/);
     const { page, requested, errors } = await openPage(url);
     await expect.poll(() => text(page, 'state-live-m4'), { timeout: 15_000 }).toBe('offline');
 

@@ -63,19 +63,25 @@ function client(url: string, origin?: string) {
 describe('startInspector', () => {
   it('should listen on 127.0.0.1 only and serve the page, its module files and its style sheet', async () => {
     const s = await replayServer();
-    expect(s.url).toBe(`http://127.0.0.1:${s.port}/`);
-    const page = await get(s.port, '/');
+    expect(s.url).toBe(`http://127.0.0.1:${s.port}/${s.token}/`);
+    expect(s.token).toMatch(/^[0-9a-f]{32}$/);
+    const t = `/${s.token}`;
+    const page = await get(s.port, `${t}/`);
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<script type="module" src="/app.js">');
+    expect(page.body).toContain('<script type="module" src="app.js">');
+    // Without the token (or with another), nothing is served: 403.
+    for (const bad of ['/', '/app.js', '/ws', `/${'0'.repeat(32)}/`, `/${s.token.slice(1)}/app.js`, t])
+      expect((await get(s.port, bad)).status).toBe(403);
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
     for (const f of ['/app.js', '/draw.js', '/model.js', '/panels.js', '/app.css'])
-      expect((await get(s.port, f)).status).toBe(200);
-    expect((await get(s.port, '/../package.json')).status).toBe(404);
+      expect((await get(s.port, `${t}${f}`)).status).toBe(200);
+    expect((await get(s.port, `${t}/../package.json`)).status).toBe(404);
+    expect((await get(s.port, `/../${s.token}/app.js`)).status).not.toBe(200);
     // No external URL anywhere in what the page loads.
     for (const f of ['/', '/app.js', '/draw.js', '/model.js', '/panels.js', '/app.css'])
-      expect((await get(s.port, f)).body).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
+      expect((await get(s.port, `${t}${f}`)).body).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
     // DNS rebinding: another Host is refused.
-    expect((await get(s.port, '/', `evil.example:${s.port}`)).status).toBe(421);
+    expect((await get(s.port, `${t}/`, `evil.example:${s.port}`)).status).toBe(421);
     await expect(
       new Promise((resolve, reject) => {
         const req = request({ host: '::1', port: s.port, path: '/' }, resolve);
@@ -87,7 +93,7 @@ describe('startInspector', () => {
 
   it('should send the recorded replay, answer pings, and survive bad frames', async () => {
     const s = await replayServer();
-    const c = client(`ws://127.0.0.1:${s.port}/ws`);
+    const c = client(`ws://127.0.0.1:${s.port}/${s.token}/ws`);
     await c.opened;
     await until(() => c.messages.length > 0);
     const replay = c.messages[0] as unknown as {
@@ -103,16 +109,24 @@ describe('startInspector', () => {
     c.ws.send(JSON.stringify({ type: 'nonsense', x: [1, 2] }));
     c.ws.send('x'.repeat(200_000)); // over maxPayload: this socket is closed, the server lives on
     await until(() => c.ws.readyState === WebSocket.CLOSED, 3000);
-    const d = client(`ws://127.0.0.1:${s.port}/ws`);
+    const d = client(`ws://127.0.0.1:${s.port}/${s.token}/ws`);
     await d.opened;
     d.ws.send(JSON.stringify({ type: 'ping' }));
     await until(() => d.messages.some((m) => m.type === 'pong'));
     d.ws.close();
   });
 
+  it('should refuse sockets without the token (403)', async () => {
+    const s = await replayServer();
+    for (const path of ['/ws', `/${'f'.repeat(32)}/ws`]) {
+      const c = client(`ws://127.0.0.1:${s.port}${path}`);
+      await expect(c.opened).rejects.toThrow(/403/);
+    }
+  });
+
   it('should refuse sockets from another origin', async () => {
     const s = await replayServer();
-    const c = client(`ws://127.0.0.1:${s.port}/ws`, 'https://evil.example');
+    const c = client(`ws://127.0.0.1:${s.port}/${s.token}/ws`, 'https://evil.example');
     await expect(c.opened).rejects.toThrow(/403/);
   });
 
@@ -136,7 +150,7 @@ describe('startInspector', () => {
     stream.seen(lease);
     const s = await startInspector({ source: { kind: 'live', live }, port: 0, pollMs: 60_000 });
     servers.push(s);
-    const c = client(`ws://127.0.0.1:${s.port}/ws`);
+    const c = client(`ws://127.0.0.1:${s.port}/${s.token}/ws`);
     await c.opened;
     await until(() => c.messages.some((m) => m.type === 'live.init'));
     const init = c.messages.find((m) => m.type === 'live.init') as unknown as { actors: StreamActor[] };

@@ -3,10 +3,12 @@
 // Needs a kernel built by `rproc-supervisor lab setup` and qemu-system-x86_64. Without them the tests
 // print why and skip, except in CI (process.env.CI), where .ci/run sets the lab up first.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { labCommand } from '../cli/lab.js';
 import { builtKernels, defaultCacheDir } from '../lab/labCache.js';
 import { missingTools, RUN_TOOLS } from '../lab/labSetup.js';
+import { parseKernel } from '../machines/profile.js';
 
 const cache = defaultCacheDir();
 // .ci/run names the kernels it set up (RPROC_LAB_KERNELS); elsewhere every kernel built in the cache.
@@ -115,3 +117,24 @@ describe.skipIf(why !== undefined && !process.env.CI)(`lab on kernel ${kernel}`,
     expect(code).toBe(0);
   }, 180_000);
 });
+
+// The Oops hazard's lab cases (lab/cases/, docs/abi.md). `lab diff` runs them only when named: the
+// stale stop ends the VM on 7.3 kernels, so it is no part of the conformance documents.
+describe.skipIf(why !== undefined && !process.env.CI).each(kernels.length ? kernels : ['none'])(
+  'the Oops hazard on kernel %s',
+  (version) => {
+    it('should Oops where the twin says (7.3), refuse with EINVAL before, and close safely after clearing the flag', async () => {
+      const files = ['lab/cases/oops-stale-stop.json', 'lab/cases/oops-safe-close.json'];
+      const t = io(Object.fromEntries(files.map((f) => [f, readFileSync(f, 'utf8')])));
+      const code = await labCommand(['diff', '--kernel', version, ...files], t.io);
+      const oops = parseKernel(version) === '7.3';
+      expect(t.out.stdout).toContain(
+        oops
+          ? `lab/cases/oops-stale-stop.json: ${version}: kernel Oops at op 6, as the twin predicts`
+          : '2 documents × 1 kernels, 17 operations compared: 0 differ',
+      );
+      expect(t.out.stdout).toMatch(/0 differ, 0 did not run/);
+      expect(code).toBe(0);
+    }, 300_000);
+  },
+);

@@ -97,7 +97,7 @@ describe('metric cells', () => {
     const data = recordReplay(scenario, ['sysfs-direct'], await rprocStatechart());
     const s = await startInspector({ source: { kind: 'replay', data }, port: 0 });
     servers.push(s);
-    const served = await get(s.port, '/metricCells.js');
+    const served = await get(s.port, `/${s.token}/metricCells.js`);
     expect(served.status).toBe(200);
     expect(served.body).not.toMatch(/^import /m); // a browser module on its own
     const mod = (await import(
@@ -107,7 +107,7 @@ describe('metric cells', () => {
     for (const [m, name] of cases)
       expect(mod.metricCell({ ...base, ...m }, name)).toEqual(metricCell({ ...base, ...m }, name));
     // The metrics table is drawn by the page's panels module, with the shared cells.
-    const panels = (await get(s.port, '/panels.js')).body;
+    const panels = (await get(s.port, `/${s.token}/panels.js`)).body;
     expect(panels).toMatch(/from '\.\/metricCells\.js'/);
     expect(panels).not.toMatch(/notified\}\/\$\{/); // the page's own formatter is gone
     expect(panels).not.toMatch(/'orphanMs',\s*'unavailableMs'/); // and its own list of metrics

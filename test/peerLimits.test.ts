@@ -171,3 +171,29 @@ describe('framing and text', () => {
     expect(JSON.parse(json)).toEqual({ c: '\u0085\u2028\u{e0001}' });
   });
 });
+
+describe('document bounds', () => {
+  it('should refuse a scenario past its bounds with EINVAL naming each one', async () => {
+    const { parseScenario, SCENARIO_BOUNDS } = await import('../scenarios/scenarioSchema.js');
+    const base = { name: 'x', horizonMs: 10_000, processors: [{ name: 'm4' }], clients: [], timeline: [] };
+    expect(parseScenario(base).ok).toBe(true);
+    const issues = (doc: unknown) => {
+      const r = parseScenario(doc);
+      return r.ok ? [] : (r.error.issues ?? []);
+    };
+    expect(issues({ ...base, horizonMs: SCENARIO_BOUNDS.horizonMs + 1 }).join()).toContain('horizonMs');
+    expect(issues({ ...base, monitor: { reconnectMs: 0 } }).join()).toContain('monitor.reconnectMs: 0');
+    expect(issues({ ...base, monitor: { pollMs: 1 }, horizonMs: 200_000 }).join()).toContain(
+      'monitor.pollMs',
+    );
+    const many = Array.from({ length: 65 }, (_, i) => ({ name: `p${i}` }));
+    expect(issues({ ...base, processors: many }).join()).toContain('processors: 65');
+  });
+
+  it('should refuse a kernel run document past its bounds with EINVAL', async () => {
+    const { parseKernelDocument } = await import('../actors/kernel/kernelDocument.js');
+    const r = parseKernelDocument({ processors: [{ name: 'm4' }], ops: [{ op: 'advance', ms: 1e15 }] });
+    expect(r).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
+    expect(r.ok ? '' : r.error.issues?.join()).toContain('virtual time');
+  });
+});

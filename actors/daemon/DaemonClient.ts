@@ -7,6 +7,7 @@ import {
   type ErrorReply,
   frame,
   LineSplitter,
+  leaseLostReason,
   type PushedEvent,
   type Reply,
   type RequestId,
@@ -22,7 +23,9 @@ export type { Reply } from './protocol.js';
 /**
  * One connection to the daemon. `request` sends a frame and resolves with the reply of the same `id`
  * (narrow it on `ok`); pushed events (frames with `event`, a {@link PushedEvent}) are emitted as
- * `event`; `close` is emitted when the daemon goes. A reply the client cannot match is `unsolicited`.
+ * `event`, a `lease.lost` `reason` of a version 1.0 daemon by its new name (`expired` → `ttl-expired`,
+ * `lost` → `daemon-gone`); `close` is emitted when the daemon goes (a lease held or watched on this
+ * connection is then lost, `daemon-gone`). A reply the client cannot match is `unsolicited`.
  * When the connection ends, pending requests resolve with ECONNRESET.
  *
  * @example
@@ -44,8 +47,12 @@ export class DaemonClient extends EventEmitter {
         } catch {
           return;
         }
-        if ('event' in msg) this.emit('event', msg);
-        else if (msg.id !== undefined && this.#pending.has(msg.id)) {
+        if ('event' in msg) {
+          // A version 1.0 daemon's reasons, by today's names (docs/protocol.md, Changes).
+          if (msg.event === 'lease.lost' && typeof msg.reason === 'string')
+            msg.reason = leaseLostReason(msg.reason) as typeof msg.reason;
+          this.emit('event', msg);
+        } else if (msg.id !== undefined && this.#pending.has(msg.id)) {
           this.#pending.get(msg.id)?.(msg);
           this.#pending.delete(msg.id);
         } else this.emit('unsolicited', msg);

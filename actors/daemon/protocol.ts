@@ -35,6 +35,7 @@ export const requestSchema = z.discriminatedUnion('op', [
   }),
   z.strictObject({ ...base, op: z.literal('subscribe') }),
   z.strictObject({ ...base, op: z.literal('ping') }),
+  z.strictObject({ ...base, op: z.literal('watch'), lease: z.string().min(1) }),
 ]);
 
 /** One request. */
@@ -97,6 +98,7 @@ export interface ReplyFields {
   status: { status: StatusBody };
   subscribe: Record<never, never>;
   ping: Record<never, never>;
+  watch: { processor: { device: string; name: string } };
 }
 
 /** A failed reply. `id` is absent when the request's could not be read, or for a refused peer. */
@@ -112,17 +114,39 @@ export type OkReply<O extends Op = Op> = { [K in O]: { id: RequestId; ok: true }
 /** The reply to a request of `op`: its {@link OkReply}, or an {@link ErrorReply}. Narrow on `ok`. */
 export type Reply<O extends Op = Op> = OkReply<O> | ErrorReply;
 
-/** A `lease.lost` reason: `expired` (no ping within `ttlMs`), `lost` (the daemon is shutting down). */
-export type LeaseLostReason = 'expired' | 'lost';
+/**
+ * A `lease.lost` reason: `ttl-expired` (no ping within `ttlMs`), `daemon-gone` (the daemon is shutting
+ * down; a client that sees EOF reports it too), `processor-stopped` (someone else stopped the processor),
+ * `processor-removed` (the processor disappeared, hotplug).
+ */
+export type LeaseLostReason = 'ttl-expired' | 'daemon-gone' | 'processor-stopped' | 'processor-removed';
+
+/** Every {@link LeaseLostReason}. */
+export const LEASE_LOST_REASONS: readonly LeaseLostReason[] = [
+  'ttl-expired',
+  'daemon-gone',
+  'processor-stopped',
+  'processor-removed',
+];
 
 /**
- * A pushed event (a frame with `event` and no `id`). Holders of a lease get `processor.crashed`,
- * `processor.recovered` and `lease.lost` with the `lease`; subscribers get `processor.state`,
+ * A `lease.lost` reason as read from the wire, with version 1.0's names mapped to today's (`expired` ->
+ * `ttl-expired`, `lost` -> `daemon-gone`); an unknown name is kept as it is.
+ */
+export function leaseLostReason(wire: string): LeaseLostReason | string {
+  return wire === 'expired' ? 'ttl-expired' : wire === 'lost' ? 'daemon-gone' : wire;
+}
+
+/**
+ * A pushed event (a frame with `event` and no `id`). Holders and watchers of a lease get `processor.crashed`,
+ * `processor.recovered` and `lease.lost` with the `lease` (watchers also `lease.ended`); subscribers get `processor.state`,
  * `processor.crashed` and `processor.recovered` with the processor's `name`. `processor` is the device.
  */
 export type PushedEvent =
   | { event: 'processor.crashed' | 'processor.recovered'; lease: string; processor: string }
   | { event: 'lease.lost'; lease: string; processor: string; reason: LeaseLostReason }
+  /** To watchers only: the lease ended by its holder (`released`, or its connection `closed`). */
+  | { event: 'lease.ended'; lease: string; processor: string; end: 'released' | 'closed' }
   | { event: 'processor.state'; processor: string; name: string; state: string }
   | { event: 'processor.crashed' | 'processor.recovered'; processor: string; name: string }
   /** A subscriber that fell behind is dropped, not buffered: it gets this, and no more events. */

@@ -3,8 +3,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ok, type Result } from '../../machines/errno.js';
-import { isRunningState } from '../../machines/powered.js';
+import { fail, ok, type Result } from '../../machines/errno.js';
 import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
 import { ioctlInt } from './ioctl.js';
 import { nodeError, type ObservedState, type RprocDriver } from './RprocDriver.js';
@@ -20,6 +19,20 @@ export interface CdevDriverOptions {
   files?: SysfsFiles;
 }
 
+/** The cdev driver: an {@link RprocDriver} that also hears of removed processors. */
+export interface CdevDriver extends RprocDriver {
+  /**
+   * `device` was removed (driver unbind or rmmod: hotplug's `remove` uevent, or found gone by the
+   * driver itself). If the driver holds its descriptor, it clears shutdown-on-release on it (ioctl 0:
+   * the ioctl runs no driver op) and closes it, and never writes to it again: on a kernel with the 2026
+   * backports a removed processor can still read running, and a `stop` or a flagged close on that
+   * descriptor calls `ops->stop` in a module that may be unloaded — a kernel Oops (docs/abi.md). A later
+   * `start` of a device of that name opens a fresh descriptor (a re-added processor). Resolves once
+   * the descriptor is closed; a device it does not hold is a no-op.
+   */
+  onRemoved(device: string): Promise<void>;
+}
+
 /**
  * The cdev driver. For each processor it controls, it opens `<devRoot>/remoteprocN` read-write (Node
  * opens every descriptor with O_CLOEXEC, and spawns children without them, so no child inherits it),
@@ -32,8 +45,12 @@ export interface CdevDriverOptions {
  * const driver = createCdevDriver();
  * await driver.start('remoteproc0'); // opens and holds /dev/remoteproc0, then boots it
  * await driver.close();              // the kernel's release stops it
+ *
+ * Before each write and before it closes a descriptor, it checks that the processor's sysfs directory
+ * is still there (`state` readable); if it is gone (ENOENT), the processor was removed: it lets go of
+ * the descriptor as {@link CdevDriver.onRemoved} does instead (the write answers ENODEV).
  */
-export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
+export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
   const devRoot = options.devRoot ?? '/dev';
   const sys = sysfsAccess(options.sysfsRoot ?? '/sys/class/remoteproc', options.files ?? nodeFiles);
   const held = new Map<string, Promise<Result<FileHandle>>>();
@@ -67,10 +84,39 @@ export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
     return h;
   };
 
+  /**
+   * Lets go of a descriptor: shutdown-on-release cleared first (the flag is the processor's: a close
+   * with it set would drop a reference that is not ours, or call into a removed driver), then closed.
+   * The next command opens it again; it waits for this.
+   */
+  const release = async (device: string): Promise<void> => {
+    const h = held.get(device);
+    if (!h) return;
+    held.delete(device);
+    const closing = (async () => {
+      const r = await h;
+      if (!r.ok) return;
+      ioctlInt(r.value.fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+      await r.value.close();
+    })();
+    lettingGo.set(device, closing);
+    await closing;
+    if (lettingGo.get(device) === closing) lettingGo.delete(device);
+  };
+  /** The processor's sysfs directory is gone: it was removed. */
+  const gone = async (device: string): Promise<boolean> => {
+    const s = await sys.state(device);
+    return !s.ok && s.error.code === 'ENOENT';
+  };
+
   const command = async (
     device: string,
     cmd: 'start' | 'stop' | 'detach',
   ): Promise<Result<ObservedState>> => {
+    if (held.has(device) && (await gone(device))) {
+      await release(device);
+      return fail('ENODEV', `cdev.${cmd}`, `${device} was removed: its descriptor is closed, not written`);
+    }
     const h = await hold(device);
     if (!h.ok) return h;
     try {
@@ -82,34 +128,25 @@ export function createCdevDriver(options: CdevDriverOptions = {}): RprocDriver {
     return sys.state(device);
   };
 
-  return sysfsBackedDriver(sys, {
+  const driver = sysfsBackedDriver(sys, {
     kind: 'cdev',
     holdsDevice: true,
     command,
-    async letGo(device) {
-      const h = held.get(device);
-      if (!h) return;
-      held.delete(device);
-      const closing = (async () => {
-        const r = await h;
-        if (!r.ok) return;
-        const s = await sys.state(device);
-        if (s.ok && isRunningState(s.value)) ioctlInt(r.value.fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
-        await r.value.close();
-      })();
-      lettingGo.set(device, closing);
-      await closing;
-      if (lettingGo.get(device) === closing) lettingGo.delete(device);
-    },
+    letGo: release,
     async close() {
       // A descriptor being let go of has its flag cleared before this process may exit.
       await Promise.all(lettingGo.values());
-      // Reverse order of acquisition.
+      // Reverse order of acquisition; a removed processor's descriptor is closed without its flag.
       for (const [device, h] of [...held].reverse()) {
+        if (await gone(device)) {
+          await release(device);
+          continue;
+        }
         held.delete(device);
         const r = await h;
         if (r.ok) await r.value.close();
       }
     },
   });
+  return { ...driver, onRemoved: release };
 }

@@ -191,6 +191,24 @@ export class KernelTwin {
     return this.processor(index).call('del');
   }
 
+  /**
+   * `rmmod` of the platform driver: every processor still registered is removed (`rproc_del`, with the
+   * driver's code still there), then the driver's ops are gone. A later call that would run one is the
+   * Oops hazard (docs/abi.md): counted in the processor's `oopses`, nothing runs. Settles when done.
+   */
+  unload(): PendingCall<undefined> {
+    const calls = this.processors.map((p) => p.call('unload'));
+    const all = new PendingCall<undefined>();
+    let left = calls.length;
+    for (const c of calls) c.onSettled(() => --left === 0 && all.settle(ok()));
+    return all;
+  }
+
+  /** Calls that would have run an op of an unloaded driver, over every processor. */
+  oopses(): number {
+    return this.processors.reduce((n, p) => n + p.context.oopses, 0);
+  }
+
   /** Userspace wrote to devcoredump `data`: frees an inline dump, so a blocked recovery goes on. */
   discardCoredump(index: number): void {
     this.processor(index).actor.send({ type: 'rproc.coredump.free' });

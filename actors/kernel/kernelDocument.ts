@@ -42,6 +42,7 @@ export const kernelOpSchema = z.discriminatedUnion('op', [
   op('crash', { rproc, reason: z.enum([...CRASH_TYPES, 'unknown']).optional() }),
   op('advance', { ms: z.number().int().nonnegative() }),
   op('unbind', { rproc }),
+  op('unload', {}),
   op('power', { rproc }),
   op('coredump.discard', { rproc }),
   op('suspend', { rproc }),
@@ -67,6 +68,31 @@ export const kernelDocumentSchema = z.strictObject({
 
 /** A parsed `kernel run` document. */
 export type KernelDocument = z.infer<typeof kernelDocumentSchema>;
+
+/**
+ * The bounds of a `kernel run` document (docs/kernel-run.md, Bounds): past one, the document is EINVAL
+ * and nothing runs.
+ */
+export const KERNEL_DOCUMENT_BOUNDS = Object.freeze({
+  processors: 1024,
+  /** Operations. */
+  ops: 100_000,
+  /** Virtual time, in ms: the sum of every `advance` (one day). */
+  horizonMs: 86_400_000,
+});
+
+/** One issue per bound of {@link KERNEL_DOCUMENT_BOUNDS} the document passes. */
+function boundIssues(doc: KernelDocument): string[] {
+  const b = KERNEL_DOCUMENT_BOUNDS;
+  const errors: string[] = [];
+  if (doc.processors.length > b.processors)
+    errors.push(`processors: ${doc.processors.length} processors; at most ${b.processors}`);
+  if (doc.ops.length > b.ops) errors.push(`ops: ${doc.ops.length} operations; at most ${b.ops}`);
+  const advanced = doc.ops.reduce((t, o) => t + (o.op === 'advance' ? o.ms : 0), 0);
+  if (advanced > b.horizonMs)
+    errors.push(`ops: the advances add up to ${advanced} ms of virtual time; at most ${b.horizonMs}`);
+  return errors;
+}
 
 /** Checks what the schema cannot: names, references to processors and fds, ioctl names, profile features. */
 function crossCheck(doc: KernelDocument, profile: KernelProfile): string[] {
@@ -117,6 +143,8 @@ export function parseKernelDocument(
 ): Result<{ doc: KernelDocument; profile: KernelProfile }> {
   const parsed = kernelDocumentSchema.safeParse(input);
   if (!parsed.success) return invalid('kernel run', formatIssues(parsed.error));
+  const bounds = boundIssues(parsed.data);
+  if (bounds.length) return invalid('kernel run', bounds);
   const effective = profile ?? parseKernel(parsed.data.kernel ?? DEFAULT_PROFILE) ?? DEFAULT_PROFILE;
   const errors = crossCheck(parsed.data, effective);
   if (errors.length) return invalid('kernel run', errors);

@@ -19,6 +19,24 @@ export interface OpResult {
   detail?: string;
   /** Virtual time (ms) at which the operation returned. Not part of the `--json` line. */
   t: number;
+  /**
+   * The operation would have run an op of an unloaded driver (after `unload`): a kernel Oops on a real
+   * kernel, which ends the lab's VM. The line says `"oops":true` and no errno.
+   */
+  oops?: boolean;
+}
+
+/**
+ * A processor at the end of a run, as `kernel run`'s table shows it: from the twin, or on a real
+ * kernel from the lab's fake driver (lab/protocol.ts).
+ */
+export interface ProcessorFinal {
+  device: string;
+  name: string;
+  state: string;
+  power: number;
+  shutdownOnRelease: number;
+  crashes: number;
 }
 
 /** Options of {@link runKernelDocument}. */
@@ -93,6 +111,8 @@ export function runKernelDocument(doc: KernelDocument, options: RunKernelOptions
         return now(ok(undefined));
       case 'unbind':
         return drop(twin.unbind(index(o.rproc)));
+      case 'unload':
+        return drop(twin.unload());
       case 'coredump.discard':
         twin.discardCoredump(index(o.rproc));
         return now(ok(undefined));
@@ -131,11 +151,17 @@ export function runKernelDocument(doc: KernelDocument, options: RunKernelOptions
   };
 
   doc.ops.forEach((o, i) => {
+    const oopsesBefore = twin.oopses();
     const call = execute(o);
     calls.push(call);
     call.onSettled((r) => {
       const res: OpResult = { i, op: o.op, ok: r.ok, t: clock.now() };
       if (r.ok && r.value !== undefined && (hasValue.has(o.op) || o.op === 'cdev.ioctl')) res.value = r.value;
+      if (twin.oopses() > oopsesBefore) {
+        // A stale `stop`, or a release (close, kill) that ran the unloaded driver's ops->stop.
+        results[i] = { i, op: o.op, ok: false, t: res.t, oops: true, detail: 'kernel Oops' };
+        return;
+      }
       if (!r.ok) {
         res.errno = r.error.code;
         if (r.error.detail) res.detail = r.error.detail;
@@ -160,6 +186,7 @@ function runUntil(clock: VirtualClock, done: () => boolean): void {
 /** The `--json` line of a result: `{"i":0,"op":"sysfs.write","ok":true}`, plus `errno` or `value`. */
 export function resultJson(r: OpResult): string {
   const out: Record<string, unknown> = { i: r.i, op: r.op, ok: r.ok };
+  if (r.oops) out.oops = true;
   if (r.errno !== undefined) out.errno = r.errno;
   if (r.value !== undefined) out.value = r.value;
   return JSON.stringify(out);

@@ -45,7 +45,8 @@ function setConn(text, cls) {
 }
 
 function connect() {
-  const ws = new WebSocket(`ws://${location.host}/ws`);
+  // The socket is beside the page, under the same token path (`/<token>/ws`).
+  const ws = new WebSocket(`ws://${location.host}${location.pathname.replace(/[^/]*$/, '')}ws`);
   ws.addEventListener('open', () => setConn('connected', 'ok'));
   ws.addEventListener('close', () => {
     setConn('disconnected — retrying', 'bad');

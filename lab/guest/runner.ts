@@ -7,10 +7,11 @@
 // processor's final fields, kill every process (their releases run), rmmod. Time is real: `advance`
 // sleeps, `wait: false` issues the call and goes on.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
   appendFileSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   realpathSync,
@@ -22,9 +23,9 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ioctlRequestNumber, RPROC_GET_SHUTDOWN_ON_RELEASE } from '../../actors/kernel/cdevCommand.js';
 import type { KernelDocument, KernelOp } from '../../actors/kernel/kernelDocument.js';
-import type { OpResult } from '../../actors/kernel/runKernelDocument.js';
+import type { OpResult, ProcessorFinal } from '../../actors/kernel/runKernelDocument.js';
 import type { Errno } from '../../machines/errno.js';
-import type { LabDocResult, LabFinal, LabJob } from '../protocol.js';
+import type { LabCommandResult, LabDocResult, LabJob } from '../protocol.js';
 import { Agents } from './agents.js';
 import { moduleParams, processorIndex } from './moduleParams.js';
 
@@ -135,6 +136,7 @@ async function runDocument(
   const dev = devices(doc.processors.length);
   const at = (ref: string) => processorIndex(doc, ref);
   const opener = new Map<string, number | null>();
+  let unloaded = false;
   const t0 = performance.now();
   const results: OpResult[] = [];
   const pending: Promise<void>[] = [];
@@ -154,6 +156,13 @@ async function runDocument(
         return okay;
       case 'unbind':
         return sysfsWrite('/sys/bus/platform/drivers/rproc_fake/unbind', `rproc_fake.${at(o.rproc)}`);
+      case 'unload':
+        // rmmod with descriptors still open: the Oops hazard's first half (docs/abi.md).
+        unloaded = true;
+        return run('rmmod', ['rproc_fake']).then(
+          () => okay,
+          () => ({ ok: false, errno: 'EBUSY' }),
+        );
       case 'coredump.discard': {
         const found = coredumps(dev[at(o.rproc)] ?? '');
         for (const d of found) {
@@ -244,7 +253,8 @@ async function runDocument(
     } else await done;
   }
   await Promise.all(pending);
-  const final: LabFinal[] = doc.processors.map((p, i) => {
+  // After `unload` the module's debugfs oracle is gone with it.
+  const final: ProcessorFinal[] = (unloaded ? [] : doc.processors).map((p, i) => {
     const s = status(i);
     return {
       device: dev[i] ?? '?',
@@ -256,7 +266,7 @@ async function runDocument(
     };
   });
   await agents.reset();
-  await run('rmmod', ['rproc_fake']);
+  if (!unloaded) await run('rmmod', ['rproc_fake']);
   return { results, final };
 }
 
@@ -293,7 +303,34 @@ async function main(): Promise<void> {
     appendFileSync(out, `${JSON.stringify(line)}\n`);
   }
   agents.close();
+  if (job.command) await runCommand(job, dirname(jobPath));
   process.exit(0); // pooled agents keep sockets open
+}
+
+/** Runs the job's command (protocol.ts `LabCommand`): output to command.log, status to command.json. */
+async function runCommand(job: LabJob, outDir: string): Promise<void> {
+  const c = job.command as NonNullable<LabJob['command']>;
+  const [file = 'node', ...args] = c.argv.map((a) => a.replaceAll('{out}', outDir));
+  const log = openSync(join(outDir, 'command.log'), 'w');
+  const start = performance.now();
+  console.error(`lab-runner: command ${c.argv.join(' ')}`);
+  const child = spawn(file === 'node' ? process.execPath : file, args, {
+    cwd: c.cwd,
+    stdio: ['ignore', log, log],
+    env: {
+      ...process.env,
+      ...c.env,
+      RPROC_LAB_GUEST: '1',
+      RPROC_LAB_MODULE: job.module,
+      RPROC_LAB_FIRMWARE: job.firmwareDir,
+      RPROC_LAB_OUT: outDir,
+    },
+  });
+  const result: LabCommandResult = await new Promise((resolve) => {
+    child.on('error', () => resolve({ code: -1, signal: null, ms: 0 }));
+    child.on('exit', (code, signal) => resolve({ code, signal, ms: Math.round(performance.now() - start) }));
+  });
+  writeFileSync(join(outDir, 'command.json'), JSON.stringify(result));
 }
 
 await main();

@@ -1,6 +1,7 @@
 // createSupervisor: the production supervisor (hybrid or sysfs-monitor) on a real driver, in real time.
 
 import type { InspectionEvent } from 'xstate';
+import type { LeaseLostReason } from '../../actors/daemon/protocol.js';
 import {
   findProcessor,
   nodeError,
@@ -70,10 +71,14 @@ export interface AcquireOptions {
   onEvent?: (event: LeaseEventName, detail: LeaseEventDetail) => void;
 }
 
-/** What a lease event says: the processor, and for `lost` how the lease ended. */
+/**
+ * What a lease event says: the processor, and for `lost` why, when the lease did not end by its own
+ * holder's {@link Lease.lose} without a reason: `ttl-expired`, `daemon-gone` (the supervisor closed),
+ * `processor-stopped`, `processor-removed` (the protocol's `lease.lost` reasons).
+ */
 export interface LeaseEventDetail {
   processor: string;
-  reason?: Exclude<LeaseEnd, 'released'>;
+  reason?: LeaseLostReason;
   /** For `failed`: the kernel's errno and detail of the failed boot (or ETIMEDOUT past `bootTimeoutMs`). */
   error?: { code: Errno; detail?: string };
 }
@@ -98,8 +103,11 @@ export interface Lease extends AsyncDisposable {
   ping(): void;
   /** Ends the lease; idempotent. The processor stops when its last lease ends. */
   release(): Promise<void>;
-  /** Ends the lease as lost: its holder is gone (the daemon calls this on a connection's EOF). */
-  lose(): void;
+  /**
+   * Ends the lease as lost: its holder is gone (the daemon calls this on a connection's EOF), or
+   * `reason` says why (its `lost` event carries it).
+   */
+  lose(reason?: LeaseLostReason): void;
 }
 
 /** What `onEvent` reports: state changes seen by polling, crashes and recoveries. */
@@ -201,6 +209,8 @@ class LeaseHandle implements Lease {
   /** The processor ran for it (`granted` was emitted), or its boot failed. */
   usable = false;
   failure: RprocError | null = null;
+  /** Why it was lost, when whoever ended it said so. */
+  lostReason: LeaseLostReason | undefined;
   #listeners: Map<LeaseEventName, Set<(d: LeaseEventDetail) => void>> | null = null;
   #waiters: Array<{ resolve(l: Lease): void; reject(e: Error): void }> = [];
 
@@ -249,22 +259,33 @@ class LeaseHandle implements Lease {
   failed(error: RprocError): void {
     if (this.end || this.usable || this.failure) return;
     this.failure = error;
-    this.emit('failed', { processor: this.processor.device, error: { code: error.code, ...(error.detail ? { detail: error.detail } : {}) } });
-    const e = new RprocSupervisorError(error.code, error.detail ?? `boot of ${this.processor.name} failed`, 'boot');
+    this.emit('failed', {
+      processor: this.processor.device,
+      error: { code: error.code, ...(error.detail ? { detail: error.detail } : {}) },
+    });
+    const e = new RprocSupervisorError(
+      error.code,
+      error.detail ?? `boot of ${this.processor.name} failed`,
+      'boot',
+    );
     for (const w of this.#waiters.splice(0)) w.reject(e);
     this.sup.send(this.processor.device, this.id, 'lease.release');
   }
 
   /** The lease ended: an acquire still waiting for it rejects. */
   ended(): void {
-    const e = new RprocSupervisorError('ENODEV', `lease ${this.id} ended (${this.end}) before ${this.processor.name} ran`);
+    const e = new RprocSupervisorError(
+      'ENODEV',
+      `lease ${this.id} ended (${this.end}) before ${this.processor.name} ran`,
+    );
     for (const w of this.#waiters.splice(0)) w.reject(e);
   }
 
   /** Resolves once the lease is usable; rejects if its boot fails or it ends first. */
   whenUsable(): Promise<Lease> {
     if (this.usable) return Promise.resolve(this);
-    if (this.failure) return Promise.reject(new RprocSupervisorError(this.failure.code, this.failure.detail ?? '', 'boot'));
+    if (this.failure)
+      return Promise.reject(new RprocSupervisorError(this.failure.code, this.failure.detail ?? '', 'boot'));
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -276,7 +297,8 @@ class LeaseHandle implements Lease {
     this.sup.send(this.processor.device, this.id, 'lease.release');
   }
 
-  lose(): void {
+  lose(reason?: LeaseLostReason): void {
+    if (this.end === null && reason) this.lostReason ??= reason;
     this.sup.send(this.processor.device, this.id, 'lease.lost');
   }
 
@@ -383,7 +405,14 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
           const r = leases.get(id);
           if (!r) continue;
           if (logging)
-            log({ level: 'warn', msg: 'boot failed', lease: id, processor, errno: error.code, ...(error.detail ? { detail: error.detail } : {}) });
+            log({
+              level: 'warn',
+              msg: 'boot failed',
+              lease: id,
+              processor,
+              errno: error.code,
+              ...(error.detail ? { detail: error.detail } : {}),
+            });
           r.failed(error);
         }
       }),
@@ -394,8 +423,9 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       leasesOn.get(processor)?.delete(id);
       r.end = end;
       r.ended();
+      const reason = end === 'expired' ? 'ttl-expired' : r.lostReason;
       // A lease whose boot failed was told `failed`, not `lost`.
-      if (end !== 'released' && !r.failure) r.emit('lost', { processor, reason: end });
+      if (end !== 'released' && !r.failure) r.emit('lost', { processor, ...(reason ? { reason } : {}) });
       if (logging) log({ level: 'info', msg: `lease ${end}`, lease: id, client: r.lease.client, processor });
     },
     onPoll: (processor, state) => {
@@ -479,7 +509,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       closed = true;
       // A shutdown is no holder's death: the last lease's end stops at once, without offGraceMs.
       sup.shutdown();
-      for (const r of [...leases.values()].reverse()) r.lease.lose();
+      for (const r of [...leases.values()].reverse()) r.lease.lose('daemon-gone');
       // The last votes' stops (decided later in this instant) finish before the devices go.
       await sup.whenIdle();
       sup.stop();

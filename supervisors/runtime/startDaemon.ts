@@ -10,6 +10,7 @@ import {
   serveProtocol,
 } from '../../actors/daemon/serveProtocol.js';
 import type { AcquireOptions, Lease, Supervisor } from './createSupervisor.js';
+import { DaemonLeases, type PushTo } from './daemonLeases.js';
 import { statusPage } from './daemonStatus.js';
 
 /** A structured log line. */
@@ -92,6 +93,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const log = options.log ?? (() => {});
   const credentials = options.credentials ?? peerCred;
   const restricted = (options.allowUids?.length ?? 0) + (options.allowGids?.length ?? 0) > 0;
+  const all = new DaemonLeases();
   const limits = peerLimits(options.limits);
   const perUid = new Map<number, number>();
 
@@ -125,6 +127,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       perUid.set(uid, open + 1);
     }
     const leases = new Map<string, Lease>();
+    const watched = new Set<string>();
+    const push: PushTo = (e) => send(e);
     let unsubscribe: (() => void) | null = null;
 
     const handle = async (r: Request) => {
@@ -145,13 +149,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 send({ id: r.id, ok: true, lease: id, processor: got.value.processor });
               } else if (event === 'failed') {
                 leases.delete(id);
+                all.delete(id);
                 const code = d.error?.code ?? 'EIO';
                 const message = `${code}: ${d.error?.detail ?? `boot of ${r.processor} failed`}`;
                 send({ id: r.id, ok: false, error: { code, message, during: 'boot' } });
               } else if (event === 'lost') {
                 leases.delete(id);
-                send({ event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason ?? 'lost' });
-              } else send({ event, lease: id, processor: d.processor });
+                // No reason: its holder's connection ended it (the holder is gone; watchers are told).
+                if (d.reason)
+                  all.push(id, { event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason });
+                else
+                  all.pushWatchers(id, {
+                    event: 'lease.ended',
+                    lease: id,
+                    processor: d.processor,
+                    end: 'closed',
+                  });
+                all.delete(id);
+              } else all.push(id, { event, lease: id, processor: d.processor });
             },
           };
           if (r.client) options.client = r.client;
@@ -169,6 +184,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             return;
           }
           leases.set(lease.id, lease);
+          all.add(lease, cred?.uid ?? null, push);
           return;
         }
         case 'release': {
@@ -182,6 +198,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             return;
           }
           leases.delete(r.lease);
+          const ended = { event: 'lease.ended', lease: r.lease, processor: lease.processor.device } as const;
+          all.pushWatchers(r.lease, { ...ended, end: 'released' });
+          all.delete(r.lease);
           await lease.release();
           send({ id: r.id, ok: true });
           return;
@@ -206,8 +225,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           return;
         case 'ping':
           for (const l of leases.values()) l.ping();
+          for (const id of watched) all.get(id)?.ping();
           send({ id: r.id, ok: true });
           return;
+        case 'watch': {
+          const w = all.watch(r.lease, cred?.uid ?? null, push);
+          if (!w.ok) {
+            const { code, detail } = w.error;
+            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail}` } });
+            return;
+          }
+          watched.add(r.lease);
+          send({ id: r.id, ok: true, processor: w.value.processor });
+          return;
+        }
       }
     };
 
@@ -222,6 +253,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           else perUid.delete(uid);
         }
         unsubscribe?.();
+        for (const id of watched) all.unwatch(id, push);
         // EOF on any death of the holder: its leases end.
         for (const l of leases.values()) l.lose();
         leases.clear();
@@ -239,5 +271,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
   });
   log({ level: 'info', msg: 'listening', socket: socketPath });
-  return server;
+  return {
+    socketPath,
+    async close() {
+      // Holders and watchers learn why before the connections close (replies leave on setImmediate).
+      all.shutdown();
+      await new Promise((r) => setImmediate(r));
+      await server.close();
+    },
+  };
 }

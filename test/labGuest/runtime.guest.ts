@@ -1,0 +1,212 @@
+// The runtime on a real kernel (issue 15 point 6), inside the lab guest: the shared driver suite on the
+// real /sys/class/remoteproc and /dev/remoteprocN, and the daemon (hybrid, cdev driver) with real
+// processes SIGKILLed. test/lab.test.ts boots the VM and runs this file there (lab/protocol.ts LabCommand).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCdevDriver } from '../../actors/drivers/cdevDriver.js';
+import { createSysfsDriver } from '../../actors/drivers/sysfsDriver.js';
+import { parseKernel } from '../../machines/profile.js';
+import { bin } from '../bin.js';
+import { type DriverFactory, driverSuite } from '../driverSuite.js';
+import { until } from '../wait.js';
+import { dmesg, fakeStatus, inGuest, loadFake, release, unloadFake } from './fake.js';
+
+if (!inGuest) throw new Error('test/labGuest runs inside the lab guest only (test/lab.test.ts starts it)');
+const realKernel = parseKernel(release());
+if (!realKernel) throw new Error(`uname -r ${release()} maps to no kernel profile`);
+
+/** A driver on the real kernel, the fake driver loaded with the suite's processors; close unloads it. */
+const onRealKernel =
+  (make: () => ReturnType<typeof createSysfsDriver>): DriverFactory =>
+  async ({ processors }) => {
+    loadFake(processors);
+    const driver = make();
+    return {
+      driver,
+      close: async () => {
+        await driver.close();
+        // Every descriptor is closed: the module can go (docs/abi.md, the Oops hazard).
+        unloadFake();
+      },
+    };
+  };
+
+describe(`sysfs driver on the real kernel ${release()} (profile ${realKernel})`, () => {
+  driverSuite(
+    onRealKernel(() => createSysfsDriver({ root: '/sys/class/remoteproc' })),
+    { realKernel },
+  );
+});
+
+describe(`cdev driver on the real kernel ${release()} (the real ioctl through koffi)`, () => {
+  driverSuite(
+    onRealKernel(() => createCdevDriver({ sysfsRoot: '/sys/class/remoteproc', devRoot: '/dev' })),
+    { realKernel },
+  );
+});
+
+/** A process of the command line (bin/rproc-supervisor.js), its stderr collected. */
+function cli(args: string[], detached = false): { child: ChildProcess; err: () => string } {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached });
+  let err = '';
+  child.stderr?.on('data', (c) => {
+    err += c;
+  });
+  return { child, err: () => err };
+}
+
+const SOCKET = join(process.env.TMPDIR ?? '/run', 'lab-daemon.sock');
+const killed: ChildProcess[] = [];
+
+/** The daemon, hybrid on the cdev driver (today's policy: exclusive), once it logs `ready`. */
+async function daemon() {
+  const d = cli(['daemon', '--driver', 'cdev', '--socket', SOCKET, '--poll-ms', '20', '--log-json']);
+  killed.push(d.child);
+  await until(() => d.err().includes('"ready"'), 60_000, 20);
+  return d;
+}
+
+/** `hold m4 -- sleep 600` in its own process group, once the processor runs. */
+async function hold() {
+  const h = cli(['hold', 'm4', '--socket', SOCKET, '--', 'sleep', '600'], true);
+  killed.push(h.child);
+  await until(() => fakeStatus(0).state === 'running', 150_000, 20).catch((e) => {
+    throw new Error(`${e}: hold said ${h.err()}`);
+  });
+  return h;
+}
+
+/** Kills what a case left (process groups of `hold`), and unloads the driver if it is loaded. */
+async function cleanUp(): Promise<void> {
+  for (const c of killed.splice(0)) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    const gone = exited(c);
+    try {
+      process.kill(-(c.pid as number), 'SIGKILL');
+    } catch {
+      c.kill('SIGKILL');
+    }
+    await gone;
+  }
+  if (existsSync('/sys/module/rproc_fake')) {
+    await until(() => fakeStatus(0).power === 0, 10_000, 20).catch(() => {});
+    unloadFake();
+  }
+}
+const exited = (c: ChildProcess) =>
+  c.exitCode !== null || c.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((r) => c.once('exit', () => r()));
+
+describe(`the daemon on the real kernel ${release()}`, () => {
+  // Node starts in tens of seconds under TCG: one daemon serves the first three cases.
+  let first: Awaited<ReturnType<typeof daemon>> | undefined;
+  afterAll(cleanUp);
+  const diagnose = (what: string, ...procs: Array<{ err: () => string } | undefined>) =>
+    `${what}; status ${JSON.stringify(fakeStatus(0))}\n${procs.map((p) => p?.err() ?? '').join('\n---\n')}`;
+
+  it('should say which profile it runs as, from uname -r', async () => {
+    loadFake([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
+    first = await daemon();
+    const lines = first
+      .err()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ profile: realKernel, from: `uname -r ${release()}` }),
+    );
+  }, 180_000);
+
+  it('should stop the processor when a hold client is SIGKILLed (wrapper and command)', async () => {
+    const d = first ?? (await daemon());
+    const h = await hold().catch((e) => {
+      throw new Error(diagnose(`hold: ${e}`, d));
+    });
+    // The daemon's reference, and its descriptor with shutdown-on-release.
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1, flag: 1 });
+    process.kill(-(h.child.pid as number), 'SIGKILL');
+    await until(() => fakeStatus(0).state === 'offline', 30_000, 20).catch((e) => {
+      throw new Error(diagnose(`offline after the SIGKILL: ${e}`, d, h));
+    });
+    expect(fakeStatus(0)).toMatchObject({ state: 'offline', power: 0 });
+  }, 300_000);
+
+  // The Oops hazard (docs/abi.md) with the daemon: its processor removed at power 2, then its lease
+  // ends (its stop would be the stale descriptor's) and it is stopped (its close would be flagged).
+  it('should stop and close safely when its processor was removed at power 2: no Oops', async () => {
+    const d = first ?? (await daemon());
+    const h = await hold().catch((e) => {
+      throw new Error(diagnose(`hold: ${e}`, d));
+    });
+    writeFileSync('/sys/class/remoteproc/remoteproc0/state', 'start'); // another user's reference
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 2, flag: 1 });
+    unloadFake();
+    process.kill(-(h.child.pid as number), 'SIGKILL');
+    await exited(h.child);
+    await until(() => /"msg":"stop"/.test(d.err()), 30_000, 20);
+    await new Promise((r) => setTimeout(r, 1000));
+    d.child.kill('SIGTERM');
+    await exited(d.child);
+    expect(d.child.exitCode, d.err()).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dmesg()).not.toMatch(/Oops|BUG:/);
+  }, 300_000);
+
+  it('should be stopped by the kernel’s release when the daemon is SIGKILLed', async () => {
+    await cleanUp();
+    loadFake([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
+    const d = await daemon();
+    const h = await hold().catch((e) => {
+      throw new Error(diagnose(`hold: ${e}`, d));
+    });
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1, flag: 1 });
+    d.child.kill('SIGKILL');
+    await exited(d.child);
+    // No process of ours wrote `stop`: the last close of the daemon's descriptor did (cdev release).
+    await until(() => fakeStatus(0).state === 'offline', 30_000, 20).catch((e) => {
+      throw new Error(diagnose(`offline after the daemon's SIGKILL: ${e}`, d, h));
+    });
+    expect(fakeStatus(0)).toMatchObject({ state: 'offline', power: 0 });
+    await cleanUp();
+    expect(dmesg()).not.toMatch(/Oops|BUG:/);
+  }, 300_000);
+});
+
+// The Oops hazard made safe (docs/abi.md): a processor at power 2 whose driver module is unloaded still
+// reads running on 7.3 kernels; the cdev driver must clear shutdown-on-release before it closes the
+// descriptor it holds, and never write `stop` to it. If it did, this VM would end here (oops=panic).
+describe(`the cdev driver when its processor's driver is unloaded at power 2 (${release()})`, () => {
+  const start = (i: number) => writeFileSync(`/sys/class/remoteproc/remoteproc${i}/state`, 'start');
+  beforeEach(cleanUp);
+
+  it('should clear the flag and close on onRemoved (hotplug’s entry point): no Oops', async () => {
+    const [dev = ''] = loadFake([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
+    const driver = createCdevDriver();
+    expect(await driver.start(dev)).toEqual({ ok: true, value: 'running' });
+    start(0); // another user's reference: power 2
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 2, flag: 1 });
+    unloadFake(); // rproc_del drops one reference; on 7.3 the removed rproc still says running
+    await driver.onRemoved(dev);
+    // Nothing is written to the old descriptor: a new open finds no device node.
+    expect(await driver.stop(dev)).toMatchObject({ ok: false, error: { code: 'ENOENT' } });
+    await driver.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dmesg()).not.toMatch(/Oops|BUG:/);
+  }, 60_000);
+
+  it('should find the removal itself before a stop and at close: no Oops', async () => {
+    const [dev = ''] = loadFake([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
+    const driver = createCdevDriver();
+    expect(await driver.start(dev)).toEqual({ ok: true, value: 'running' });
+    start(0);
+    unloadFake();
+    expect(await driver.stop(dev)).toMatchObject({ ok: false, error: { code: 'ENODEV' } });
+    await driver.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dmesg()).not.toMatch(/Oops|BUG:/);
+  }, 60_000);
+});
