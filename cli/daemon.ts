@@ -224,8 +224,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     msg: 'ready',
     strategy,
     driver: driver.kind,
-    policies: listed.map((p) => `${p.name}:${p.policy}`),
     processors: supervisor.status().processors.map((p) => `${p.device}:${p.name}`),
+    policies: listed.map((p) => `${p.name}:${p.policy}`),
   });
   if (driver.kind !== 'sim' && supervisor.status().processors.length === 0)
     log({ level: 'warn', msg: `no processor under ${sysfsRoot} yet: waiting for one to appear (hotplug)` });

@@ -16,27 +16,12 @@ export type ProcessorPolicy = 'shared' | 'exclusive' | 'attach' | 'observe';
 /** Every policy, in documentation order. */
 export const PROCESSOR_POLICIES = ['shared', 'exclusive', 'attach', 'observe'] as const;
 
-/** What to do past the crash limit. */
-export type CrashAction = 'disable-recovery' | 'stop' | 'exit';
-
-/** Every crash action. */
-export const CRASH_ACTIONS = ['disable-recovery', 'stop', 'exit'] as const;
-
-/** OTP's restart intensity applied to firmware crashes: more than `intensity` within `periodMs` escalates. */
-export interface CrashLimit {
-  intensity: number;
-  periodMs: number;
-  action: CrashAction;
-}
-
 /** One processor's supervision settings as written (docs/config.md); every field optional. */
 export interface ProcessorSettingsJson {
   policy?: ProcessorPolicy | undefined;
   firmware?: string | undefined;
   offGraceMs?: number | undefined;
-  stopAckTimeoutMs?: number | undefined;
   bootTimeoutMs?: number | undefined;
-  crashLimit?: CrashLimit | undefined;
 }
 
 /** Why a firmware name is refused (EINVAL), or null: no `/`, no `..`, no newline, not empty. */

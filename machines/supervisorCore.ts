@@ -1,7 +1,8 @@
 // machines/supervisorCore: the supervisor's decisions and the executor's rules for one processor, as one pure step.
 
 import type { ProcessorPolicy } from './corePolicy.js';
-import type { Result } from './errno.js';
+import { bootTimedOut, failWaiting, leaseJoins, leaseLeaves, markUp } from './coreReadiness.js';
+import type { Result, RprocError } from './errno.js';
 import { isPoweredState, isRunningState } from './powered.js';
 import type { KernelState } from './rprocTypes.js';
 
@@ -24,6 +25,13 @@ export interface SupervisorConfig {
   policy?: ProcessorPolicy;
   /** The firmware to boot when no lease names one. */
   firmware?: string;
+  /** A lease that is not usable (running, attached) this long after its grant fails with ETIMEDOUT. */
+  bootTimeoutMs?: number;
+  /**
+   * When the last lease ends by its holder's death (lost, expired), wait this long for a new acquire
+   * before stopping (a service manager restarting its client). A clean release does not wait. @default 0
+   */
+  offGraceMs?: number;
 }
 
 /** The policy `config` gives, `exclusive` when it names none. */
@@ -60,7 +68,9 @@ export type SupervisorLogEvent =
   /** shared/attach: the kernel refused our start (EBUSY before 5.19): leases granted without a reference. */
   | 'borrow'
   | 'detach'
-  | 'detach-failed';
+  | 'detach-failed'
+  /** The last holder died: the processor is kept `offGraceMs` for a new acquire. */
+  | 'off-grace';
 
 /** What a step asks its shell to do, in order. */
 export type SupervisorEffect =
@@ -74,6 +84,12 @@ export type SupervisorEffect =
    * (clearing shutdown-on-release if it still runs): the kernel's release would drop someone else's.
    */
   | { type: 'let-go' }
+  /** Send `input` after `ms` (a lease's boot timeout). */
+  | { type: 'after'; ms: number; input: SupervisorInput }
+  /** These leases are usable now: the processor runs or is attached (the acquire's answer). */
+  | { type: 'leases.ready'; leases: string[] }
+  /** These leases' bring-up failed: answer their acquire with `error` and end them. */
+  | { type: 'leases.failed'; leases: string[]; error: RprocError }
   /** Tell the processor's lease holders. */
   | { type: 'notify'; event: 'processor.crashed' | 'processor.recovered' }
   | {
@@ -89,7 +105,20 @@ export type SupervisorEffect =
 export type SupervisorInput =
   | { type: 'start' }
   /** A lease was granted (+1) or ended (-1). `firmware`: what the granted lease asks to boot. */
-  | { type: 'vote'; delta: 1 | -1; firmware?: string }
+  | {
+      type: 'vote';
+      delta: 1 | -1;
+      firmware?: string;
+      lease?: string;
+      /** How the lease ended (delta -1): only `released` is clean; the others may start `offGraceMs`. */
+      end?: 'released' | 'lost' | 'expired';
+    }
+  /** The `offGraceMs` started as number `seq` has passed. */
+  | { type: 'off-grace.ended'; seq: number }
+  /** The supervisor is closing (SIGTERM): no more grace, stop what it holds. */
+  | { type: 'shutdown' }
+  /** Lease `lease`'s `bootTimeoutMs` has passed (see the `after` effect). */
+  | { type: 'boot.timeout'; lease: string }
   | { type: 'observed'; state: KernelState }
   /** A uevent of the processor's child devices (its rpmsg/virtio devices come and go with the firmware). */
   | { type: 'uevent'; action: 'add' | 'remove' }
@@ -120,6 +149,16 @@ export interface ProcessorCore {
   holds: boolean;
   /** shared/attach: its leases are granted without a reference (someone else runs it; start was EBUSY). */
   borrowed: boolean;
+  /** The processor runs (or is attached) for the leases: a new one is usable at once. */
+  up: boolean;
+  /** Leases granted but not yet usable, in grant order (the shell answers them on `leases.ready`). */
+  waiting: string[];
+  /** Inside `offGraceMs` after the last holder died: the processor is kept for a new acquire. */
+  offGrace: boolean;
+  /** Which grace is the latest (a stale timer's `off-grace.ended` is ignored). */
+  graceSeq: number;
+  /** The supervisor is closing: the last vote's end stops at once. */
+  closing: boolean;
   /** The firmware the last granted lease asked for, set before a start. */
   firmware: string | null;
   /** The kernel has no sysfs `recovery` (before v5.10): barriers rewrite `firmware` instead. */
@@ -140,6 +179,11 @@ export function initialCore(): ProcessorCore {
     scheduled: false,
     holds: false,
     borrowed: false,
+    up: false,
+    waiting: [],
+    offGrace: false,
+    graceSeq: 0,
+    closing: false,
     firmware: null,
     noRecovery: false,
     op: null,
@@ -186,19 +230,54 @@ export function stepCore(
       const before = s.votes;
       s.votes = Math.max(0, before + input.delta);
       if (input.firmware) s.firmware = input.firmware;
+      if (input.lease && input.delta === 1) leaseJoins(s, fx, input.lease, config.bootTimeoutMs);
+      else if (input.lease) leaseLeaves(s, input.lease);
       if (policyOf(config) === 'observe') break;
+      if (input.delta === 1) s.offGrace = false;
       if (input.delta === 1 && s.votes === 1) ensure(s, fx, 'running');
       // During the grace the last vote's end stops nothing: its client may be re-registering.
-      else if (input.delta === -1 && s.votes === 0 && s.phase === 'steady') ensure(s, fx, 'offline');
+      else if (input.delta === -1 && s.votes === 0 && s.phase === 'steady') {
+        const died = input.end !== undefined && input.end !== 'released';
+        if (died && (config.offGraceMs ?? 0) > 0 && !s.closing) {
+          // Its holder died: keep it for a restarted client, stop it after offGraceMs.
+          s.offGrace = true;
+          s.graceSeq += 1;
+          fx.push({
+            type: 'after',
+            ms: config.offGraceMs ?? 0,
+            input: { type: 'off-grace.ended', seq: s.graceSeq },
+          });
+          log(fx, 'info', 'off-grace', { ms: String(config.offGraceMs) });
+        } else ensure(s, fx, 'offline');
+      }
       break;
     }
+    case 'off-grace.ended':
+      if (s.offGrace && input.seq === s.graceSeq && s.votes === 0) {
+        s.offGrace = false;
+        ensure(s, fx, 'offline');
+      }
+      break;
+    case 'shutdown':
+      s.closing = true;
+      if (s.offGrace) {
+        s.offGrace = false;
+        ensure(s, fx, 'offline');
+      }
+      break;
+    case 'boot.timeout':
+      bootTimedOut(s, fx, input.lease, config.bootTimeoutMs);
+      break;
     case 'observed': {
       if (input.state === 'crashed') episode(s, fx, true);
       else if (isRunningState(input.state)) episode(s, fx, false);
+      // Up once it runs for us (a crash recovered, a slow boot); down whenever it does not.
+      if (!isRunningState(input.state)) s.up = false;
+      else if (!s.op && s.desired === 'running' && (s.holds || s.borrowed)) markUp(s, fx);
       // Nobody wants it but it is powered: stop it (a crash recovery may have brought it back).
       // Only an exclusive owner does: the others never stop what they hold no reference on.
       const owner = policyOf(config) === 'exclusive';
-      if (owner && s.phase === 'steady' && s.votes === 0 && isPoweredState(input.state))
+      if (owner && s.phase === 'steady' && s.votes === 0 && !s.offGrace && isPoweredState(input.state))
         ensure(s, fx, 'offline');
       break;
     }
@@ -279,6 +358,7 @@ function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
   } else if ('adopt' in next) {
     log(fx, 'info', 'adopt', { state: next.adopt });
     s.holds = true;
+    if (isRunningState(next.adopt)) markUp(s, fx);
     apply(s, fx, { done: 'running' });
   } else if ('start' in next) {
     if (s.firmware && next.start !== 'bare') {
@@ -302,14 +382,20 @@ function act(config: SupervisorConfig, s: ProcessorCore, fx: SupervisorEffect[])
   const want = s.desired;
   if (!want || s.op) return;
   // One reference per processor: a `start` on 5.19 would stack a second one, even mid-recovery.
-  if (want === 'running' && s.holds) apply(s, fx, { done: want });
+  if (want === 'running' && s.holds) {
+    if (!s.crashed) markUp(s, fx);
+    apply(s, fx, { done: want });
+  }
   // Not the owner and no reference of ours: there is nothing of ours to drop.
   else if (want === 'offline' && policyOf(config) !== 'exclusive' && !s.holds) {
     s.borrowed = false;
     apply(s, fx, { done: want });
     letGo(config, s, fx);
   } else if (want === 'running') apply(s, fx, { op: { want, wait: 'read' }, call: { op: 'state' } });
-  else apply(s, fx, { op: { want, wait: 'read', attempts: 0 }, call: { op: 'state' } });
+  else {
+    s.up = false;
+    apply(s, fx, { op: { want, wait: 'read', attempts: 0 }, call: { op: 'state' } });
+  }
 }
 
 const stateOf = (r: SupervisorAnswer): string => (r.ok ? String(r.value) : 'gone');
@@ -347,7 +433,7 @@ function bringUp(
     case 'read': {
       const state = stateOf(r);
       const policy = policyOf(config);
-      if (policy !== 'exclusive') return ownStart(policy, fx, state);
+      if (policy !== 'exclusive') return ownStart(policy, s, fx, state);
       if (state === 'crashed') return { adopt: state };
       if (!isRunningState(state)) return { start: true };
       // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
@@ -381,11 +467,15 @@ function bringUp(
         // Someone else runs it and the kernel (before 5.19) refuses a second start: usable, not ours.
         s.borrowed = true;
         log(fx, 'info', 'borrow', { errno: r.error.code }, r.error.detail);
+        markUp(s, fx);
       } else if (!r.ok) {
         log(fx, 'warn', 'start-failed', { errno: r.error.code }, r.error.detail);
+        failWaiting(s, fx, r.error);
       } else {
         s.holds = true;
         if (r.value === 'offline') log(fx, 'warn', 'wedged');
+        // Usable once it runs: a wedged one may still come up (a poll sees it) until the boot timeout.
+        if (isRunningState(String(r.value))) markUp(s, fx);
       }
       return { done: 'running' };
   }
@@ -448,15 +538,11 @@ function bringDown(
  * DETACHED one, and stacks on a running one from 5.19). Only an offline processor gets `firmware`
  * written first; attach never boots one (it has no bootloader core to attach to).
  */
-function ownStart(policy: ProcessorPolicy, fx: SupervisorEffect[], state: string): Next {
+function ownStart(policy: ProcessorPolicy, s: ProcessorCore, fx: SupervisorEffect[], state: string): Next {
   if (policy === 'attach' && (state === 'offline' || state === 'gone')) {
-    log(
-      fx,
-      'warn',
-      'start-failed',
-      { errno: 'EINVAL' },
-      `attach: the processor is ${state}, not started by a bootloader`,
-    );
+    const detail = `attach: the processor is ${state}, not started by a bootloader`;
+    log(fx, 'warn', 'start-failed', { errno: 'EINVAL' }, detail);
+    failWaiting(s, fx, { code: 'EINVAL', op: 'attach', detail });
     return { done: 'running' };
   }
   return { start: state === 'offline' || state === 'gone' ? true : 'bare' };

@@ -96,7 +96,12 @@ export const processorLogic: ActorLogic<ProcessorSnapshot, ProcessorActorEvent, 
         leases.set(lease.id, child.actor);
         // Started after this step, as XState starts the children a machine spawns.
         scope.defer(child.start);
-        return step({ type: 'vote', delta: 1, ...(event.firmware ? { firmware: event.firmware } : {}) });
+        return step({
+          type: 'vote',
+          delta: 1,
+          lease: lease.id,
+          ...(event.firmware ? { firmware: event.firmware } : {}),
+        });
       }
     }
     const type = (event as { type: string }).type;
@@ -109,7 +114,7 @@ export const processorLogic: ActorLogic<ProcessorSnapshot, ProcessorActorEvent, 
     const child = leases.get(ended) as AnyActorRef;
     leases.delete(ended);
     const end = leaseEndOf(child.getSnapshot()) ?? 'lost';
-    const next = step({ type: 'vote', delta: -1 });
+    const next = step({ type: 'vote', delta: -1, lease: ended, end });
     scope.emit({ type: 'lease.ended', processor, id: ended, end } as never);
     return next;
   },

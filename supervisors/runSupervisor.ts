@@ -2,6 +2,7 @@
 
 import { type AnyActor, type AnyActorRef, assign, createActor, type InspectionEvent, setup } from 'xstate';
 import type { TwinClock } from '../actors/VirtualClock.js';
+import type { RprocError } from '../machines/errno.js';
 import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
 import { KERNEL_STATES, type KernelState } from '../machines/rprocTypes.js';
 import {
@@ -52,6 +53,10 @@ export interface RunSupervisorOptions {
   /** A crash or recovery to tell the holders of `leases`. */
   onNotify?(processor: string, event: 'processor.crashed' | 'processor.recovered', leases: string[]): void;
   onLeaseEnd?(processor: string, id: string, end: LeaseEnd): void;
+  /** These leases are usable: the processor runs or is attached (answer their acquire). */
+  onLeasesReady?(processor: string, leases: string[]): void;
+  /** These leases' bring-up failed with `error` (answer their acquire with it; the shell ends them). */
+  onLeasesFailed?(processor: string, leases: string[], error: RprocError): void;
   /** Every poll's reading (invalid strings included). */
   onPoll?(processor: string, state: string): void;
   /** Subscribes to the processors' child-device uevents, where the system has them; returns the unsubscribe. */
@@ -74,6 +79,8 @@ export interface RunningSupervisor {
   idle(): boolean;
   /** Resolves once {@link RunningSupervisor.idle} is true (at once if it is). */
   whenIdle(): Promise<void>;
+  /** Tells every processor's core that the supervisor is closing (no more `offGraceMs`). */
+  shutdown(): void;
   /** Stops polling and every actor; answers still on their way are dropped. */
   stop(): void;
 }
@@ -154,6 +161,17 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
         case 'grace':
           later(e.ms, () => input(p, { type: 'grace.ended' }));
           break;
+        case 'after': {
+          const next = e.input;
+          later(e.ms, () => input(p, next));
+          break;
+        }
+        case 'leases.ready':
+          options.onLeasesReady?.(p, e.leases);
+          break;
+        case 'leases.failed':
+          options.onLeasesFailed?.(p, e.leases, e.error);
+          break;
         case 'let-go':
           driver.letGo?.(p);
           break;
@@ -226,6 +244,9 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
       if (!stopped) leaseChildren(ref(p)).get(id)?.send({ type: event });
     },
     processor: ref,
+    shutdown() {
+      for (const p of refs.keys()) input(p, { type: 'shutdown' });
+    },
     core: (p) => (ref(p).getSnapshot() as ProcessorSnapshot).context,
     idle,
     whenIdle: () => (idle() || stopped ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),

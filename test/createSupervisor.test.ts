@@ -7,7 +7,7 @@ import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import { VirtualClock } from '../actors/VirtualClock.js';
 import { KERNEL_PROFILES, type KernelProfile } from '../machines/profile.js';
 import { createSupervisor, type SupervisorOptions } from '../supervisors/runtime/createSupervisor.js';
-import { advance, settle } from './virtualTime.js';
+import { advance, grant, settle } from './virtualTime.js';
 
 const fast = { bootMs: 5, stopMs: 30 };
 
@@ -44,8 +44,8 @@ async function setup(
 describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
   it('should run a processor while any lease holds it and stop it when the last one ends', async () => {
     const { clock, sup, state, power, close } = await setup(kernel);
-    const a = await sup.acquire('m4', { client: 'audio' });
-    const b = await sup.acquire('remoteproc0', { client: 'ui' });
+    const a = await grant(clock, sup.acquire('m4', { client: 'audio' }));
+    const b = await grant(clock, sup.acquire('remoteproc0', { client: 'ui' }));
     await advance(clock, 20);
     expect([state(), power()]).toEqual(['running', 1]);
     await a.release();
@@ -67,14 +67,15 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
         return real(device);
       };
     }
-    const a = await sup.acquire('m4');
+    const a = await grant(clock, sup.acquire('m4'));
     await advance(clock, 20);
     expect(calls).toEqual(['start remoteproc0']);
     // The last lease ends and a new one comes in the same turn: m4 keeps running, nothing is called.
     void a.release();
-    const b = await sup.acquire('m4');
+    const b = await grant(clock, sup.acquire('m4'));
     // A lease taken and let go in one turn on an idle processor does not boot it.
-    void (await sup.acquire('dsp')).release();
+    const dsp = sup.tryAcquire('dsp');
+    if (dsp.ok) void dsp.value.release();
     await advance(clock, 100);
     expect(calls).toEqual(['start remoteproc0']);
     expect([state(), state(1)]).toEqual(['running', 'offline']);
@@ -88,7 +89,7 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
   it('should adopt for graceMs only what it finds powered at start', async () => {
     // Nothing powered: no grace period, a lease that ends stops its processor at once.
     const fresh = await setup(kernel, { graceMs: 60_000 });
-    const a = await fresh.sup.acquire('m4');
+    const a = await grant(fresh.clock, fresh.sup.acquire('m4'));
     await advance(fresh.clock, 20);
     expect(fresh.state()).toBe('running');
     await a.release();
@@ -134,7 +135,7 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
       pollMs: 250,
       settings: { defaults: { policy: 'exclusive' } },
     });
-    const lease = await sup.acquire('m4');
+    const lease = await grant(clock, sup.acquire('m4'));
     await advance(clock, 1500);
     expect(lease.state).toBe('granted');
     expect([driver.twin.inspect(0).state, driver.twin.inspect(0).power]).toEqual(['running', 1]);
@@ -146,7 +147,7 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
   it('should release at the end of an `await using` scope', async () => {
     const { clock, sup, state, close } = await setup(kernel);
     {
-      await using lease = await sup.acquire('m4');
+      await using lease = await grant(clock, sup.acquire('m4'));
       await advance(clock, 20);
       expect(lease.state).toBe('granted');
       expect(state()).toBe('running');
@@ -158,7 +159,7 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
 
   it('should expire a lease whose client stops pinging within ttlMs, and stop the processor', async () => {
     const { clock, sup, state, close } = await setup(kernel);
-    const lease = await sup.acquire('m4', { ttlMs: 400 });
+    const lease = await grant(clock, sup.acquire('m4', { ttlMs: 400 }));
     const lost: string[] = [];
     lease.on('lost', (d) => lost.push(d.reason ?? ''));
     for (let i = 0; i < 12; i++) {
@@ -181,7 +182,7 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
 
   it('should tell lease holders of a crash and the recovery after it', async () => {
     const { clock, driver, sup, close } = await setup(kernel);
-    const lease = await sup.acquire('m4');
+    const lease = await grant(clock, sup.acquire('m4'));
     const events: string[] = [];
     lease.on('processor.crashed', () => events.push('crashed'));
     lease.on('processor.recovered', () => events.push('recovered'));
@@ -195,8 +196,8 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
 
   it('should stop what it holds when it closes, and refuse new leases', async () => {
     const { clock, sup, state, close } = await setup(kernel);
-    await sup.acquire('m4');
-    await sup.acquire('dsp');
+    await grant(clock, sup.acquire('m4'));
+    await grant(clock, sup.acquire('dsp'));
     await advance(clock, 20);
     expect([state(0), state(1)]).toEqual(['running', 'running']);
     await close();
@@ -214,8 +215,8 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
   });
 
   it('should show leases in status', async () => {
-    const { sup, close } = await setup(kernel);
-    await sup.acquire('m4', { client: 'audio', peer: { pid: 4242, uid: 0, gid: 0 } });
+    const { clock, sup, close } = await setup(kernel);
+    await grant(clock, sup.acquire('m4', { client: 'audio', peer: { pid: 4242, uid: 0, gid: 0 } }));
     const s = sup.status();
     expect(s.strategy).toBe('hybrid');
     expect(s.processors[0]?.leases).toEqual([expect.objectContaining({ client: 'audio', pid: 4242 })]);
@@ -230,8 +231,8 @@ describe.each(KERNEL_PROFILES)('createSupervisor on kernel %s', (kernel) => {
       if (e.type === '@xstate.actor') actors.set((e.actorRef as AnyActorRef).id, e.actorRef as AnyActorRef);
       if (e.type === '@xstate.event') events.push(`${(e.actorRef as AnyActorRef).id}:${e.event.type}`);
     });
-    const timed = await sup.acquire('m4', { ttlMs: 10_000 });
-    const untimed = await sup.acquire('dsp');
+    const timed = await grant(clock, sup.acquire('m4', { ttlMs: 10_000 }));
+    const untimed = await grant(clock, sup.acquire('dsp'));
     const parentOf = (id: string) => (actors.get(id) as { _parent?: AnyActorRef } | undefined)?._parent;
     for (const [lease, processor] of [
       [timed, 'remoteproc0'],

@@ -7,7 +7,7 @@ import { VirtualClock } from '../actors/VirtualClock.js';
 import { KERNEL_PROFILES, type KernelProfile, profileFeatures } from '../machines/profile.js';
 import { createSupervisor, type SupervisorOptions } from '../supervisors/runtime/createSupervisor.js';
 import type { SupervisionConfig } from '../supervisors/supervisorSettings.js';
-import { advance, settle } from './virtualTime.js';
+import { advance, grant, settle } from './virtualTime.js';
 
 const fast = { bootMs: 5, stopMs: 30 };
 
@@ -53,7 +53,7 @@ describe.each(KERNEL_PROFILES)('policies on kernel %s', (kernel) => {
     await advance(clock, 100);
     expect([twin().state, calls]).toEqual(['running', []]);
     expect(sup.status().processors[0]?.policy).toBe('shared');
-    const lease = await sup.acquire('m4');
+    const lease = await grant(clock, sup.acquire('m4'));
     await advance(clock, 50);
     // 5.19 stacks our own reference on the kernel's; before, start is EBUSY: granted without one.
     expect(twin().power).toBe(stacks ? 2 : 1);
@@ -75,7 +75,7 @@ describe.each(KERNEL_PROFILES)('policies on kernel %s', (kernel) => {
 
   it('shared: starts an offline processor for its lease and stops it after, with one reference', async () => {
     const { clock, sup, twin, calls, close } = await policySetup(kernel, {});
-    const lease = await sup.acquire('m4');
+    const lease = await grant(clock, sup.acquire('m4'));
     await advance(clock, 50);
     expect([twin().state, twin().power]).toEqual(['running', 1]);
     expect(sup.status().processors[0]?.leases[0]?.reference).toBe(true);
@@ -87,7 +87,7 @@ describe.each(KERNEL_PROFILES)('policies on kernel %s', (kernel) => {
 
   it('shared: drops only its own reference when someone else started the processor too', async () => {
     const { clock, driver, sup, twin, close } = await policySetup(kernel, {});
-    const lease = await sup.acquire('m4');
+    const lease = await grant(clock, sup.acquire('m4'));
     await advance(clock, 50);
     // A udev rule's `echo start`: stacks on 5.19, EBUSY before.
     const foreign = driver.twin.sysfsWrite(0, 'state', 'start');
@@ -105,8 +105,8 @@ describe.each(KERNEL_PROFILES)('policies on kernel %s', (kernel) => {
       initial: 'detached',
     });
     expect(twin().state).toBe('detached');
-    const a = await sup.acquire('m4');
-    const b = await sup.acquire('m4');
+    const a = await grant(clock, sup.acquire('m4'));
+    const b = await grant(clock, sup.acquire('m4'));
     await advance(clock, 50);
     // v5.9–5.12 read an attached processor as running (§1.1).
     expect(twin().state).toBe(profileFeatures(kernel).attachedState ? 'attached' : 'running');
@@ -126,7 +126,7 @@ describe.each(KERNEL_PROFILES)('policies on kernel %s', (kernel) => {
       initial: 'detached',
       canDetach: false,
     });
-    const lease = await sup.acquire('m4');
+    const lease = await grant(clock, sup.acquire('m4'));
     await advance(clock, 50);
     await lease.release();
     await advance(clock, 500);
@@ -152,19 +152,19 @@ describe.each(KERNEL_PROFILES)('policies on kernel %s', (kernel) => {
     });
     for (const bad of ['../etc/passwd', 'x/y.elf', 'a..b'])
       expect(sup.tryAcquire('m4', { firmware: bad })).toMatchObject({ ok: false, error: { code: 'EINVAL' } });
-    const lease = await sup.acquire('m4');
+    const lease = await grant(clock, sup.acquire('m4'));
     await advance(clock, 50);
     expect([twin().state, twin().firmware]).toEqual(['running', 'a.elf']);
     expect(sup.tryAcquire('m4', { firmware: 'b.elf' })).toMatchObject({
       ok: false,
       error: { code: 'EBUSY' },
     });
-    const same = await sup.acquire('m4', { firmware: 'a.elf' });
+    const same = await grant(clock, sup.acquire('m4', { firmware: 'a.elf' }));
     await same.release();
     await lease.release();
     await advance(clock, 100);
     // Offline again: another firmware may be asked for.
-    const b = await sup.acquire('m4', { firmware: 'b.elf' });
+    const b = await grant(clock, sup.acquire('m4', { firmware: 'b.elf' }));
     await advance(clock, 50);
     expect(twin().firmware).toBe('b.elf');
     await b.release();

@@ -78,8 +78,10 @@ describe('daemon and hold, as processes', () => {
   it('should keep the lease through a SIGKILL of the wrapper alone, until the command exits', async () => {
     const { dir, socket, status } = await daemon();
     const done = join(dir, 'done');
-    const h = hold(socket, `sleep 1; touch ${done}`);
-    await until(async () => (await status())?.state === 'running');
+    const started = join(dir, 'started');
+    // The reply comes once m4 runs; CMD runs after it: wait for CMD, not for the state.
+    const h = hold(socket, `touch ${started}; sleep 1; touch ${done}`);
+    await until(() => existsSync(started));
     h.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     expect((await status())?.leases).toHaveLength(1);
@@ -159,16 +161,29 @@ describe('daemon and hold, as processes', () => {
 
   it('should re-register with --reconnect after the daemon restarts', async () => {
     const first = await daemon();
+    const started = join(first.dir, 'started');
     const h = spawn(
       process.execPath,
-      [bin, 'hold', 'm4', '--socket', first.socket, '--reconnect', '--', 'sleep', '30'],
+      [
+        bin,
+        'hold',
+        'm4',
+        '--socket',
+        first.socket,
+        '--reconnect',
+        '--',
+        'sh',
+        '-c',
+        `touch ${started}; sleep 30`,
+      ],
       {
         stdio: 'ignore',
         detached: true,
       },
     );
     children.push(h);
-    await until(async () => (await first.status())?.leases.length === 1);
+    // Granted (CMD runs only after the reply, which waits for m4 to run), not just asked for.
+    await until(() => existsSync(started));
     first.d.kill('SIGKILL');
     await new Promise((r) => first.d.on('exit', r));
     // A new daemon on the same socket path: the stale socket is cleared.

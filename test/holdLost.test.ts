@@ -143,6 +143,8 @@ describe('hold acts on a lost lease (sim driver)', { timeout: 40_000 }, () => {
     await new Promise((r) => d.once('exit', r));
     spawnDaemon(args);
     await until(async () => existsSync(socket) && (await leases(socket).catch(() => [])).length === 1);
+    // The status shows the lease as soon as it is asked for; hold hears once m4 runs.
+    await until(() => h.stderr().length > 0);
     expect(h.stderr()).toMatch(
       /^rproc-supervisor hold: lease acquired again \(lease-1, after daemon-gone\)\n$/,
     );

@@ -321,3 +321,92 @@ describe('stepCore: policies (shared, attach, observe) and admission', () => {
     expect(admitLease({ ...view, votes: 0, firmware: 'a.elf' }, 'b.elf').ok).toBe(true);
   });
 });
+
+describe('stepCore: acquire means usable', () => {
+  const c = config({ bootTimeoutMs: 1000 });
+  const join = (lease: string): SupervisorInput => ({ type: 'vote', delta: 1, lease });
+  const leave = (lease: string): SupervisorInput => ({ type: 'vote', delta: -1, lease });
+  const ready = (fx: SupervisorEffect[]) => fx.flatMap((e) => (e.type === 'leases.ready' ? e.leases : []));
+  const failed = (fx: SupervisorEffect[]) =>
+    fx.flatMap((e) => (e.type === 'leases.failed' ? e.leases.map((l) => `${l}:${e.error.code}`) : []));
+
+  it('should answer a lease once the processor runs, with a boot timeout armed at its grant', () => {
+    const { s, fx } = run([join('a'), join('b'), decide, answer('offline')], c);
+    expect(ready(fx)).toEqual([]);
+    expect(s.waiting).toEqual(['a', 'b']);
+    expect(fx).toContainEqual({ type: 'after', ms: 1000, input: { type: 'boot.timeout', lease: 'a' } });
+    const up = run([join('a'), join('b'), decide, answer('offline'), answer('running'), join('c')], c);
+    expect(ready(up.fx)).toEqual(['a', 'b', 'c']);
+    expect([up.s.up, up.s.waiting]).toEqual([true, []]);
+  });
+
+  it('should fail every waiting lease with the kernel errno of a failed boot', () => {
+    const { s, fx } = run([join('a'), decide, answer('offline'), error('ENOENT')], c);
+    expect(failed(fx)).toEqual(['a:ENOENT']);
+    expect([s.waiting, s.up]).toEqual([[], false]);
+  });
+
+  it('should fail a lease still waiting at its boot timeout with ETIMEDOUT, and only it', () => {
+    const late = run([join('a'), decide, answer('offline'), { type: 'boot.timeout', lease: 'a' }], c);
+    expect(failed(late.fx)).toEqual(['a:ETIMEDOUT']);
+    const inTime = run(
+      [join('a'), decide, answer('offline'), answer('running'), { type: 'boot.timeout', lease: 'a' }],
+      c,
+    );
+    expect(failed(inTime.fx)).toEqual([]);
+    const gone = run([join('a'), leave('a'), { type: 'boot.timeout', lease: 'a' }], c);
+    expect(failed(gone.fx)).toEqual([]);
+  });
+
+  it('should answer a lease taken during a crash once the processor runs again', () => {
+    const up = [join('a'), decide, answer('offline'), answer('running')];
+    const { s, fx } = run([...up, { type: 'observed', state: 'crashed' }, join('b')], c);
+    expect(ready(fx)).toEqual(['a']);
+    expect(s.waiting).toEqual(['b']);
+    const back = run(
+      [...up, { type: 'observed', state: 'crashed' }, join('b'), { type: 'observed', state: 'running' }],
+      c,
+    );
+    expect(ready(back.fx)).toEqual(['a', 'b']);
+  });
+
+  it('should answer a lease on a borrowed processor (shared, start EBUSY) as usable', () => {
+    const { fx } = run([join('a'), decide, answer('running'), error('EBUSY')], config({ policy: 'shared' }));
+    expect(ready(fx)).toEqual(['a']);
+  });
+});
+
+describe('stepCore: offGraceMs after the last holder died', () => {
+  const c = config({ policy: 'shared', offGraceMs: 500 });
+  const up = [vote(1), decide, answer('offline'), answer('running')];
+  const died: SupervisorInput = { type: 'vote', delta: -1, end: 'lost' };
+
+  it('should keep the processor for offGraceMs after a death, then stop it; a clean release stops at once', () => {
+    const { s, fx } = run([...up, died], c);
+    expect([s.offGrace, s.desired]).toEqual([true, 'running']);
+    expect(fx).toContainEqual({ type: 'after', ms: 500, input: { type: 'off-grace.ended', seq: 1 } });
+    const ended = run([...up, died, { type: 'off-grace.ended', seq: 1 }], c);
+    expect(ended.s.desired).toBe('offline');
+    const clean = run([...up, { type: 'vote', delta: -1, end: 'released' }], c);
+    expect([clean.s.offGrace, clean.s.desired]).toEqual([false, 'offline']);
+  });
+
+  it('should take a new acquire within the grace as no stop, and ignore the stale timer', () => {
+    const { s, fx } = run([...up, died, vote(1), decide, { type: 'off-grace.ended', seq: 1 }], c);
+    expect([s.offGrace, s.desired]).toEqual([false, 'running']);
+    expect(calls(fx)).toEqual(['state', 'start']);
+  });
+
+  it('should stop at once on shutdown, in the grace or after', () => {
+    const { s } = run([...up, died, { type: 'shutdown' }], c);
+    expect([s.offGrace, s.desired]).toEqual([false, 'offline']);
+    const closing = run([...up, { type: 'shutdown' }, died], c);
+    expect([closing.s.offGrace, closing.s.desired]).toEqual([false, 'offline']);
+  });
+
+  it('should not let an exclusive owner stop the processor during the grace', () => {
+    const ex = config({ offGraceMs: 500 });
+    const { s } = run([...up, died, { type: 'observed', state: 'running' }], ex);
+    expect(s.desired).toBe('running');
+  });
+});

@@ -16,3 +16,22 @@ export async function advance(clock: VirtualClock, ms: number): Promise<void> {
   clock.advanceTo(end);
   await settle();
 }
+
+/**
+ * Awaits `p` while virtual time runs (an `acquire` resolves only once the processor runs): advances
+ * `clock` by `stepMs` at a time, at most `maxMs` in all, then awaits it.
+ */
+export async function grant<T>(clock: VirtualClock, p: Promise<T>, stepMs = 5, maxMs = 60_000): Promise<T> {
+  let settled = false;
+  p.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  await settle();
+  for (let t = 0; !settled && t < maxMs; t += stepMs) await advance(clock, stepMs);
+  return p;
+}

@@ -66,7 +66,7 @@ export type ClientFrame = Request;
 export interface WireError {
   code: string;
   message: string;
-  /** `boot`: the acquire was granted but the processor's boot failed (its kernel errno is `code`). */
+  /** `boot`: the acquire was admitted but the processor's boot failed (or timed out); absent for a refusal. */
   during?: 'boot';
 }
 

@@ -12,7 +12,7 @@ import {
 import { realClock } from '../../actors/RealClock.js';
 import type { TwinClock } from '../../actors/VirtualClock.js';
 import { admitLease, type ProcessorPolicy } from '../../machines/corePolicy.js';
-import { type Errno, fail, ok, type Result } from '../../machines/errno.js';
+import { type Errno, fail, ok, type Result, type RprocError } from '../../machines/errno.js';
 import { checkTtl, type LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
 import type { CrashType } from '../../machines/rprocTypes.js';
@@ -80,10 +80,15 @@ export interface AcquireOptions {
 export interface LeaseEventDetail {
   processor: string;
   reason?: LeaseLostReason;
+  /** For `failed`: the kernel's errno and detail of the failed boot (or ETIMEDOUT past `bootTimeoutMs`). */
+  error?: { code: Errno; detail?: string };
 }
 
-/** Events of a lease. */
-export type LeaseEventName = 'granted' | 'processor.crashed' | 'processor.recovered' | 'lost';
+/**
+ * Events of a lease. `granted` comes once the processor runs or is attached (what `acquire` waits for);
+ * `failed` instead when its boot failed (the lease is then ended, and no `lost` follows).
+ */
+export type LeaseEventName = 'granted' | 'failed' | 'processor.crashed' | 'processor.recovered' | 'lost';
 
 /** A client's claim on a processor. `await using lease = await sup.acquire('m4')` releases it at scope end. */
 export interface Lease extends AsyncDisposable {
@@ -153,6 +158,8 @@ export class RprocSupervisorError extends Error {
   constructor(
     readonly code: Errno,
     message: string,
+    /** `boot`: the lease was granted but the processor's boot failed (or timed out); absent for a refusal. */
+    readonly during?: 'boot',
   ) {
     super(`${code}: ${message}`);
   }
@@ -171,6 +178,7 @@ const LOG_MESSAGES: Record<SupervisorLogEvent, string> = {
   borrow: 'running without a reference of ours: the kernel refused a second start',
   detach: 'detach',
   'detach-failed': 'detach failed (final: attach never stops)',
+  'off-grace': 'last holder died: keeping the processor for offGraceMs',
 };
 
 /** The supervisor's calls on an {@link RprocDriver}: answered when its promise settles (never rejected). */
@@ -204,9 +212,13 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
 /** A lease as `acquire` hands it out: one object per lease, its methods shared. */
 class LeaseHandle implements Lease {
   end: LeaseEnd | null = null;
+  /** The processor ran for it (`granted` was emitted), or its boot failed. */
+  usable = false;
+  failure: RprocError | null = null;
   /** Why it was lost, when whoever ended it said so. */
   lostReason: LeaseLostReason | undefined;
   #listeners: Map<LeaseEventName, Set<(d: LeaseEventDetail) => void>> | null = null;
+  #waiters: Array<{ resolve(l: Lease): void; reject(e: Error): void }> = [];
 
   constructor(
     readonly id: string,
@@ -239,6 +251,48 @@ class LeaseHandle implements Lease {
     this.#listeners.set(event, set);
     set.add(listener);
     return () => set.delete(listener);
+  }
+
+  /** The core said the processor runs for it: `granted`, and `acquire` resolves. */
+  ready(): void {
+    if (this.end || this.usable || this.failure) return;
+    this.usable = true;
+    this.emit('granted', { processor: this.processor.device });
+    for (const w of this.#waiters.splice(0)) w.resolve(this);
+  }
+
+  /** The core said its boot failed: `failed`, `acquire` rejects with the errno; then the lease ends. */
+  failed(error: RprocError): void {
+    if (this.end || this.usable || this.failure) return;
+    this.failure = error;
+    this.emit('failed', {
+      processor: this.processor.device,
+      error: { code: error.code, ...(error.detail ? { detail: error.detail } : {}) },
+    });
+    const e = new RprocSupervisorError(
+      error.code,
+      error.detail ?? `boot of ${this.processor.name} failed`,
+      'boot',
+    );
+    for (const w of this.#waiters.splice(0)) w.reject(e);
+    this.sup.send(this.processor.device, this.id, 'lease.release');
+  }
+
+  /** The lease ended: an acquire still waiting for it rejects. */
+  ended(): void {
+    const e = new RprocSupervisorError(
+      'ENODEV',
+      `lease ${this.id} ended (${this.end}) before ${this.processor.name} ran`,
+    );
+    for (const w of this.#waiters.splice(0)) w.reject(e);
+  }
+
+  /** Resolves once the lease is usable; rejects if its boot fails or it ends first. */
+  whenUsable(): Promise<Lease> {
+    if (this.usable) return Promise.resolve(this);
+    if (this.failure)
+      return Promise.reject(new RprocSupervisorError(this.failure.code, this.failure.detail ?? '', 'boot'));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   ping(): void {
@@ -317,7 +371,13 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     settings.get(device) ?? settingsFor(options.settings, { device, name: device });
   const configFor = (device: string): SupervisorConfig => {
     const s = settingsOf(device);
-    return { ...base, policy: s.policy, ...(s.firmware ? { firmware: s.firmware } : {}) };
+    return {
+      ...base,
+      policy: s.policy,
+      bootTimeoutMs: s.bootTimeoutMs,
+      offGraceMs: s.offGraceMs,
+      ...(s.firmware ? { firmware: s.firmware } : {}),
+    };
   };
   const sup = runSupervisor({
     processors: processors.map((p) => p.device),
@@ -340,14 +400,38 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       publish({ event, processor, name: nameOf(processor) });
       for (const id of ids) leases.get(id)?.emit(event, { processor });
     },
+    // Told after this turn: the acquire that made the lease has returned it by then.
+    onLeasesReady: (_processor, ids) =>
+      queueMicrotask(() => {
+        for (const id of ids) leases.get(id)?.ready();
+      }),
+    onLeasesFailed: (processor, ids, error) =>
+      queueMicrotask(() => {
+        for (const id of ids) {
+          const r = leases.get(id);
+          if (!r) continue;
+          if (logging)
+            log({
+              level: 'warn',
+              msg: 'boot failed',
+              lease: id,
+              processor,
+              errno: error.code,
+              ...(error.detail ? { detail: error.detail } : {}),
+            });
+          r.failed(error);
+        }
+      }),
     onLeaseEnd: (processor, id, end) => {
       const r = leases.get(id);
       if (!r) return;
       leases.delete(id);
       leasesOn.get(processor)?.delete(id);
       r.end = end;
+      r.ended();
       const reason = end === 'expired' ? 'ttl-expired' : r.lostReason;
-      if (end !== 'released') r.emit('lost', { processor, ...(reason ? { reason } : {}) });
+      // A lease whose boot failed was told `failed`, not `lost`.
+      if (end !== 'released' && !r.failure) r.emit('lost', { processor, ...(reason ? { reason } : {}) });
       if (logging) log({ level: 'info', msg: `lease ${end}`, lease: id, client: r.lease.client, processor });
     },
     onPoll: (processor, state) => {
@@ -389,7 +473,6 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     leasesOn.set(device, (leasesOn.get(device) ?? new Map()).set(id, record));
     sup.acquire({ id, client, processor: device, ttlMs: o.ttlMs ?? null }, o.firmware);
     if (logging) log({ level: 'info', msg: 'lease granted', lease: id, client, processor: device });
-    queueMicrotask(() => record.emit('granted', { processor: device }));
     return ok(record);
   };
 
@@ -410,7 +493,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     async acquire(ref, o) {
       const r = tryAcquire(ref, o);
       if (!r.ok) throw new RprocSupervisorError(r.error.code, r.error.detail ?? ref);
-      return r.value;
+      // Resolves once the processor runs (or is attached) for it: acquire means usable.
+      return (r.value as LeaseHandle).whenUsable();
     },
     onEvent(listener) {
       eventListeners.add(listener);
@@ -441,6 +525,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     async close() {
       if (closed) return;
       closed = true;
+      // A shutdown is no holder's death: the last lease's end stops at once, without offGraceMs.
+      sup.shutdown();
       for (const r of [...leases.values()].reverse()) r.lease.lose('daemon-gone');
       // The last votes' stops (decided later in this instant) finish before the devices go.
       await sup.whenIdle();

@@ -156,9 +156,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           const options: AcquireOptions = {
             ttlMs: r.ttlMs ?? null,
             onEvent: (event, d) => {
-              if (event === 'granted' || !got.ok) return;
+              if (!got.ok) return;
               const id = got.value.id;
-              if (event === 'lost') {
+              // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
+              if (event === 'granted') {
+                send({ id: r.id, ok: true, lease: id, processor: got.value.processor });
+              } else if (event === 'failed') {
+                leases.delete(id);
+                all.delete(id);
+                const code = d.error?.code ?? 'EIO';
+                const message = `${code}: ${d.error?.detail ?? `boot of ${r.processor} failed`}`;
+                send({ id: r.id, ok: false, error: { code, message, during: 'boot' } });
+              } else if (event === 'lost') {
                 leases.delete(id);
                 // No reason: its holder's connection ended it (the holder is gone; watchers are told).
                 if (d.reason)
@@ -190,7 +199,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           }
           leases.set(lease.id, lease);
           all.add(lease, cred?.uid ?? null, push);
-          send({ id: r.id, ok: true, lease: lease.id, processor: lease.processor });
           return;
         }
         case 'release': {

@@ -171,7 +171,13 @@ export function monitorProgram(
         config: base,
         configFor: (name) => {
           const s = settings(name);
-          return { ...base, policy: s.policy, ...(s.firmware ? { firmware: s.firmware } : {}) };
+          // No boot timeout in the simulation: its clients do not wait for an answer.
+          return {
+            ...base,
+            policy: s.policy,
+            offGraceMs: s.offGraceMs,
+            ...(s.firmware ? { firmware: s.firmware } : {}),
+          };
         },
         driver: monitorDriver(world, p, options, fds, open),
         clock: p.clock,
@@ -181,6 +187,15 @@ export function monitorProgram(
         onNotify: (processor, event, ids) => {
           log(`monitor.${event}`, processor);
           for (const id of ids) holders.get(id)?.conn.send(self, { op: event, processor });
+        },
+        onLeasesFailed: (processor, ids, error) => {
+          for (const id of ids) {
+            const h = holders.get(id);
+            if (!h) continue;
+            log('lease.failed', h.client, { processor, errno: error.code });
+            h.conn.send(self, { op: 'refused', processor, code: error.code });
+            sup.send(processor, id, 'lease.release');
+          }
         },
         onLeaseEnd: (processor, id, end) => {
           const h = holders.get(id);
@@ -199,7 +214,13 @@ export function monitorProgram(
       });
       onStart({
         view: () => ({
-          cores: Object.fromEntries(names.map((n) => [n, sup.core(n)])),
+          // Waiting leases as placeholders: lease ids differ between otherwise equal states.
+          cores: Object.fromEntries(
+            names.map((n) => {
+              const core = sup.core(n);
+              return [n, { ...core, waiting: core.waiting.map(() => 'lease') }];
+            }),
+          ),
           leases: [...holders]
             .flatMap(([id, h]) => {
               const lease = leaseChildren(sup.processor(h.processor)).get(id);
