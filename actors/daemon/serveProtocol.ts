@@ -3,6 +3,7 @@
 import { chmod, chown, unlink } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { claimSocket } from './claimSocket.js';
+import { DEFAULT_PEER_LIMITS } from './peerLimits.js';
 import {
   frame,
   LineSplitter,
@@ -29,9 +30,9 @@ export interface ProtocolConnection {
 
 /** Bounds of {@link serveProtocol} on each connection (docs/protocol.md, Limits). */
 export interface ServeLimits {
-  /** Past this many unsent bytes a connection is closed (as on EOF: only its own leases end). */
+  /** Past this many unsent bytes a connection is closed (as on EOF: only its own leases end). @default DEFAULT_PEER_LIMITS */
   maxUnsentBytes?: number;
-  /** A connection holding a partial frame this long is closed. */
+  /** A connection holding a partial frame this long is closed. @default DEFAULT_PEER_LIMITS */
   frameTimeoutMs?: number;
   /** Connections open at once at most; more are closed as they come (`server.maxConnections`). */
   maxConnections?: number;
@@ -80,7 +81,8 @@ export async function serveProtocol(
 ): Promise<ProtocolServer> {
   await claimSocket(socketPath, owner);
   const sockets = new Set<Socket>();
-  const maxUnsent = limits.maxUnsentBytes ?? Number.POSITIVE_INFINITY;
+  // Bounded by default: every server of the protocol (the daemon, the twin's status socket) is.
+  const maxUnsent = limits.maxUnsentBytes ?? DEFAULT_PEER_LIMITS.maxUnsentBytes;
   const onLimit = limits.onLimit ?? (() => {});
 
   const serve = (socket: Socket) => {
@@ -149,7 +151,7 @@ export async function serveProtocol(
       },
       () => refuse(`frame longer than ${MAX_FRAME} bytes`),
     );
-    const frameTimeout = limits.frameTimeoutMs;
+    const frameTimeout = limits.frameTimeoutMs ?? DEFAULT_PEER_LIMITS.frameTimeoutMs;
     socket.on('data', (chunk: string) => {
       if (refused || socket.destroyed) return;
       splitter.push(chunk);
