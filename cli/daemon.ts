@@ -182,7 +182,31 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   for (const issue of unknownProcessors(settings.value, listed))
     log({ level: 'warn', msg: 'config names no present processor', issue });
   const socketPath = (values.socket as string | undefined) ?? defaultSocket();
-  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  // The signal handlers are in place before the socket exists: a SIGTERM as soon as the daemon
+  // says `listening` (or while it starts) stops it cleanly, once what has started can be closed.
+  let resolveExit: (code: number) => void = () => {};
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | null = null;
+  let live: LiveInspector | null = null;
+  let started = false;
+  let stopSignal: string | null = null;
+  const stop = async (signal: string) => {
+    log({ level: 'info', msg: 'shutting down', signal });
+    await live?.close();
+    await daemon?.close();
+    await supervisor.close();
+    log({ level: 'info', msg: 'stopped' });
+    resolveExit(EXIT.ok);
+  };
+  const onSignal = (signal: string) => {
+    if (stopSignal) return;
+    stopSignal = signal;
+    if (started) void stop(signal);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   try {
     const bound = connectionBound();
     daemon = await startDaemon({
@@ -200,7 +224,6 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     io.stderr(`rproc-supervisor daemon: ${socketPath}: ${errnoOf(err)}: ${(err as Error).message}\n`);
     return EXIT.failed;
   }
-  let live: LiveInspector | null = null;
   if (inspectPort !== null) {
     try {
       live = await startLiveInspector({
@@ -228,19 +251,13 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     policies: listed.map((p) => `${p.name}:${p.policy}`),
   });
   if (driver.kind !== 'sim' && supervisor.status().processors.length === 0)
-    log({ level: 'warn', msg: `no processor under ${sysfsRoot} yet: waiting for one to appear (hotplug)` });
-  return new Promise<number>((resolve) => {
-    const stop = async (signal: string) => {
-      log({ level: 'info', msg: 'shutting down', signal });
-      await live?.close();
-      await daemon.close();
-      await supervisor.close();
-      log({ level: 'info', msg: 'stopped' });
-      resolve(EXIT.ok);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
-  });
+    log({
+      level: 'warn',
+      msg: `no processor under ${sysfsRoot}: this version does not see processors that appear later (no hotplug yet); restart the daemon once one is present`,
+    });
+  started = true;
+  if (stopSignal) void stop(stopSignal);
+  return exited;
 }
 
 /**

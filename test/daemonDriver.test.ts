@@ -51,7 +51,7 @@ describe('daemon without --driver', () => {
     expect(existsSync(join(dir, 'd.sock'))).toBe(false);
   });
 
-  it('should start with a real driver and no processor, say it waits, and refuse acquires with ENODEV', async () => {
+  it('should start with a real driver and no processor, say it cannot see one appear yet, and refuse acquires with ENODEV', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rproc-empty-'));
     mkdirSync(join(dir, 'class'));
     const socket = join(dir, 'd.sock');
@@ -59,9 +59,9 @@ describe('daemon without --driver', () => {
       ['--driver', 'cdev', '--dev-root', dir, '--sysfs-root', join(dir, 'class')],
       socket,
     );
-    await until(() => d.stderr().includes('waiting for one to appear'), 10_000);
+    await until(() => d.stderr().includes('no hotplug yet'), 10_000);
     expect(d.stderr()).toContain(
-      `warn: no processor under ${join(dir, 'class')} yet: waiting for one to appear (hotplug)`,
+      `warn: no processor under ${join(dir, 'class')}: this version does not see processors that appear later (no hotplug yet); restart the daemon once one is present`,
     );
     const c = await DaemonClient.connect(socket);
     expect(okReply(await c.request({ op: 'status' })).status.processors).toEqual([]);
@@ -81,5 +81,28 @@ describe.skipIf(cannotMount)('daemon without --driver on the mounted twin', () =
     const d = await daemon(['--dev-root', t.devRoot, '--sysfs-root', t.sysfsRoot], socket);
     await until(() => d.stderr().includes('ready'), 10_000);
     expect(d.stderr()).toMatch(/info: ready strategy=hybrid driver=cdev processors=\["remoteproc0:m4"\]/);
+  });
+
+  it('should stop cleanly on a SIGTERM sent as soon as it says it listens (with --inspect)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rproc-term-'));
+    const socket = join(dir, 'd.sock');
+    const d = spawn(process.execPath, [bin, 'daemon', '--driver', 'sim', '--socket', socket, '--inspect'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    let sent = false;
+    const exited = new Promise<[number | null, string | null]>((r) =>
+      d.once('exit', (code, signal) => r([code, signal])),
+    );
+    d.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+      if (!sent && err.includes('listening')) {
+        sent = true;
+        d.kill('SIGTERM');
+      }
+    });
+    // Killed by the signal's default action, it would end with signal SIGTERM and no code.
+    expect(await exited).toEqual([0, null]);
+    expect(err).toContain('stopped');
   });
 });
