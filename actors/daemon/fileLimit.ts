@@ -1,6 +1,6 @@
 // fileLimit: RLIMIT_NOFILE through koffi — the daemon raises its soft descriptor limit to the hard one.
 
-import { createRequire } from 'node:module';
+import { libc as loadLibc } from '../libc.js';
 
 const RLIMIT_NOFILE = 7;
 
@@ -20,15 +20,11 @@ let fns: { get: GetRlimit; set: SetRlimit } | null = null;
 
 function libc(): { get: GetRlimit; set: SetRlimit } {
   if (!fns) {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      struct(name: string, def: Record<string, string>): unknown;
-      load(path: string): { func<F>(signature: string): F };
-    };
+    const { koffi, lib } = loadLibc();
     koffi.struct('rproc_rlimit', { cur: 'uint64', max: 'uint64' });
-    const lib = koffi.load('libc.so.6');
     fns = {
-      get: lib.func<GetRlimit>('int getrlimit(int resource, _Out_ rproc_rlimit *rlim)'),
-      set: lib.func<SetRlimit>('int setrlimit(int resource, const rproc_rlimit *rlim)'),
+      get: lib.func('int getrlimit(int resource, _Out_ rproc_rlimit *rlim)') as GetRlimit,
+      set: lib.func('int setrlimit(int resource, const rproc_rlimit *rlim)') as SetRlimit,
     };
   }
   return fns;

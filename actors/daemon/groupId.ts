@@ -1,29 +1,24 @@
 // groupId: a group given by name or number, as chown(1) takes it — getgrnam(3) through koffi, so NSS groups count.
 
-import { createRequire } from 'node:module';
 import { fail, ok, type Result } from '../../machines/errno.js';
+import { libc } from '../libc.js';
 
 type GetGrNam = (name: string) => { gr_gid: number } | null;
 let getgrnam: GetGrNam | null = null;
 
 function load(): GetGrNam {
   if (!getgrnam) {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      struct(name: string, def: Record<string, string>): unknown;
-      pointer(type: unknown): unknown;
-      load(path: string): { func(name: string, result: unknown, args: string[]): (n: string) => unknown };
-      decode(ptr: unknown, type: unknown): { gr_gid: number };
-    };
+    const { koffi, lib } = libc();
     const group = koffi.struct('rproc_group', {
       gr_name: 'char *',
       gr_passwd: 'char *',
       gr_gid: 'uint32',
       gr_mem: 'void *',
     });
-    const fn = koffi.load('libc.so.6').func('getgrnam', koffi.pointer(group), ['str']);
+    const fn = lib.func('getgrnam', koffi.pointer(group), ['str']);
     getgrnam = (name) => {
-      const ptr = fn(name);
-      return ptr ? koffi.decode(ptr, group) : null;
+      const ptr: unknown = fn(name);
+      return ptr ? (koffi.decode(ptr, group) as { gr_gid: number }) : null;
     };
   }
   return getgrnam;

@@ -1,7 +1,7 @@
 // peerCred: the pid, uid and gid of a Unix socket's peer (SO_PEERCRED), through koffi.
 
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { libc, socketFd } from '../libc.js';
 
 /** A peer's credentials, as the kernel recorded them at connect time. */
 export interface PeerCred {
@@ -18,14 +18,11 @@ let getsockopt: GetSockOpt | null = null;
 
 function load(): GetSockOpt {
   if (!getsockopt) {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      struct(name: string, def: Record<string, string>): unknown;
-      load(path: string): { func(signature: string): GetSockOpt };
-    };
+    const { koffi, lib } = libc();
     koffi.struct('rproc_ucred', { pid: 'int', uid: 'uint32', gid: 'uint32' });
-    getsockopt = koffi
-      .load('libc.so.6')
-      .func('int getsockopt(int fd, int level, int name, _Out_ rproc_ucred *cred, _Inout_ uint32 *len)');
+    getsockopt = lib.func(
+      'int getsockopt(int fd, int level, int name, _Out_ rproc_ucred *cred, _Inout_ uint32 *len)',
+    ) as GetSockOpt;
   }
   return getsockopt;
 }
@@ -35,8 +32,8 @@ function load(): GetSockOpt {
  * Node though undocumented); returns null when it cannot be read.
  */
 export function peerCred(socket: Socket): PeerCred | null {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) return null;
+  const fd = socketFd(socket);
+  if (fd === null) return null;
   const cred: PeerCred = { pid: 0, uid: 0, gid: 0 };
   const len = [12];
   return load()(fd, SOL_SOCKET, SO_PEERCRED, cred, len) === 0 ? cred : null;

@@ -1,8 +1,8 @@
 // peerGroups: the supplementary groups of a Unix socket's peer — SO_PEERGROUPS through koffi, else /proc/<pid>/status.
 
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { libc, socketFd } from '../libc.js';
 
 const SOL_SOCKET = 1;
 /** Linux 4.13 and later: the peer's supplementary groups, as the kernel recorded them at connect time. */
@@ -13,12 +13,9 @@ let getsockopt: GetSockOptBuf | null = null;
 
 function load(): GetSockOptBuf {
   if (!getsockopt) {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(path: string): { func(signature: string): GetSockOptBuf };
-    };
-    getsockopt = koffi
-      .load('libc.so.6')
-      .func('int getsockopt(int fd, int level, int name, void *buf, _Inout_ uint32_t *len)');
+    getsockopt = libc().lib.func(
+      'int getsockopt(int fd, int level, int name, void *buf, _Inout_ uint32_t *len)',
+    ) as GetSockOptBuf;
   }
   return getsockopt;
 }
@@ -74,8 +71,8 @@ export function procGroups(
  * can be read.
  */
 export function peerGroups(socket: Socket, pid: number | null): number[] | null {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd === 'number' && fd >= 0) {
+  const fd = socketFd(socket);
+  if (fd !== null) {
     const groups = soPeerGroups(fd);
     if (groups) return groups;
   }

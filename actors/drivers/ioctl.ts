@@ -1,8 +1,8 @@
 // ioctl: `ioctl(2)` with an int32 argument, through koffi (libc), with errno as data.
 
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { type Errno, fail, ok, type Result, toErrno } from '../../machines/errno.js';
+import { libc as loadLibc } from '../libc.js';
 
 type IoctlFn = (fd: number, request: number, arg: number[]) => number;
 type IoctlNullFn = (fd: number, request: number, arg: null) => number;
@@ -12,14 +12,10 @@ let loaded: { ioctl: IoctlFn; ioctlNull: IoctlNullFn; errno: () => number } | nu
 /** Loads libc's `ioctl` once. koffi ships its binaries inside the npm package. */
 function libc(): { ioctl: IoctlFn; ioctlNull: IoctlNullFn; errno: () => number } {
   if (!loaded) {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(path: string): { func<F>(signature: string): F };
-      errno(): number;
-    };
-    const lib = koffi.load('libc.so.6');
+    const { koffi, lib } = loadLibc();
     loaded = {
-      ioctl: lib.func<IoctlFn>('int ioctl(int fd, unsigned long request, _Inout_ int *arg)'),
-      ioctlNull: lib.func<IoctlNullFn>('int ioctl(int fd, unsigned long request, void *arg)'),
+      ioctl: lib.func('int ioctl(int fd, unsigned long request, _Inout_ int *arg)') as IoctlFn,
+      ioctlNull: lib.func('int ioctl(int fd, unsigned long request, void *arg)') as IoctlNullFn,
       errno: () => koffi.errno(),
     };
   }

@@ -1,9 +1,9 @@
 // fuseMount: a FUSE session without libfuse — open /dev/fuse, mount(2) through koffi, read requests on a thread, write replies.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { libc as loadLibc } from '../libc.js';
 import { type FuseRequest, parseRequest, READ_BUFFER } from './fuseProtocol.js';
 
 type CStr = string | null;
@@ -18,11 +18,7 @@ let loaded: Libc | null = null;
 /** libc's `mount` and `umount2`, loaded once through koffi. */
 function libc(): Libc {
   if (!loaded) {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(path: string): { func(signature: string): (...args: unknown[]) => number };
-      errno(): number;
-    };
-    const lib = koffi.load('libc.so.6');
+    const { koffi, lib } = loadLibc();
     const mount = lib.func(
       'int mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data)',
     );
