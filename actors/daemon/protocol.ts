@@ -1,7 +1,7 @@
 // The lease protocol: newline-delimited JSON frames, version 1 (docs/protocol.md).
 
 import { z } from 'zod';
-import { fail, invalid, type Result } from '../../machines/errno.js';
+import { fail, invalid, type Result, type RprocError } from '../../machines/errno.js';
 import { CRASH_TYPES } from '../../machines/rprocTypes.js';
 import { formatIssues } from '../kernel/processorSchema.js';
 
@@ -68,6 +68,14 @@ export interface WireError {
   message: string;
   /** `boot`: the acquire was admitted but the processor's boot failed (or timed out); absent for a refusal. */
   during?: 'boot';
+}
+
+/**
+ * The wire form of errno data: its code, and a message `CODE: detail` (`CODE: fallback` without a
+ * detail), e.g. `ENODEV: no processor "dsp"`.
+ */
+export function wireError(error: Pick<RprocError, 'code' | 'detail'>, fallback: string): WireError {
+  return { code: error.code, message: `${error.code}: ${error.detail ?? fallback}` };
 }
 
 /** One lease in a `status` reply: `since` in ms since the epoch, `pid` from SO_PEERCRED or null. */

@@ -7,12 +7,26 @@ import type { Lease } from './createSupervisor.js';
 /** Sends one pushed event on one connection. */
 export type PushTo = (event: PushedEvent) => void;
 
+/**
+ * A connection that watches leases: where their events go, and which it watches now — kept by
+ * {@link DaemonLeases}, so an ended lease leaves it at once and the set holds live leases only.
+ */
+export interface Watcher {
+  push: PushTo;
+  readonly watching: Set<string>;
+}
+
+/** A new {@link Watcher} for a connection's pushes. */
+export function watcher(push: PushTo): Watcher {
+  return { push, watching: new Set() };
+}
+
 interface Entry {
   lease: Lease;
   /** The holder's uid (SO_PEERCRED), or null when it could not be read. */
   uid: number | null;
   holder: PushTo;
-  watchers: Set<PushTo>;
+  watchers: Set<Watcher>;
 }
 
 /**
@@ -38,32 +52,35 @@ export class DaemonLeases {
     const e = this.#all.get(id);
     if (!e) return;
     e.holder(event);
-    for (const w of e.watchers) w(event);
+    for (const w of e.watchers) w.push(event);
   }
 
   /** Sends `event` to the lease's watchers only. */
   pushWatchers(id: string, event: PushedEvent): void {
-    for (const w of this.#all.get(id)?.watchers ?? []) w(event);
+    for (const w of this.#all.get(id)?.watchers ?? []) w.push(event);
   }
 
-  /** Forgets an ended lease. */
+  /** Forgets an ended lease; its watchers no longer watch it. */
   delete(id: string): void {
+    for (const w of this.#all.get(id)?.watchers ?? []) w.watching.delete(id);
     this.#all.delete(id);
   }
 
   /** Adds `to` as a watcher of lease `id`, for a peer of uid `uid`: the lease, or ENOENT / EPERM. */
-  watch(id: string, uid: number | null, to: PushTo): Result<Lease> {
+  watch(id: string, uid: number | null, to: Watcher): Result<Lease> {
     const e = this.#all.get(id);
     if (!e) return fail('ENOENT', 'watch', `no lease ${id}`);
     if (uid === null || e.uid === null || uid !== e.uid)
       return fail('EPERM', 'watch', `lease ${id} is held by another uid`);
     e.watchers.add(to);
+    to.watching.add(id);
     return ok(e.lease);
   }
 
   /** Stops `to` watching lease `id` (its connection is gone). */
-  unwatch(id: string, to: PushTo): void {
+  unwatch(id: string, to: Watcher): void {
     this.#all.get(id)?.watchers.delete(to);
+    to.watching.delete(id);
   }
 
   /** The daemon is going: every holder and watcher is told `lease.lost` (`daemon-gone`); all are forgotten. */
@@ -75,6 +92,7 @@ export class DaemonLeases {
         processor: e.lease.processor.device,
         reason: 'daemon-gone',
       });
+      for (const w of e.watchers) w.watching.delete(id);
     }
     this.#all.clear();
   }

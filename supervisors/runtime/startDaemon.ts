@@ -4,14 +4,14 @@ import type { Socket } from 'node:net';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
 import { peerGroups } from '../../actors/daemon/peerGroups.js';
 import { type PeerLimits, peerLimits } from '../../actors/daemon/peerLimits.js';
-import { clientLabelError, type Request, type StatusBody } from '../../actors/daemon/protocol.js';
+import { clientLabelError, type Request, type StatusBody, wireError } from '../../actors/daemon/protocol.js';
 import {
   type ConnectionHandler,
   type ProtocolConnection,
   serveProtocol,
 } from '../../actors/daemon/serveProtocol.js';
 import type { AcquireOptions, Lease, Supervisor } from './createSupervisor.js';
-import { DaemonLeases, type PushTo } from './daemonLeases.js';
+import { DaemonLeases, type PushTo, watcher } from './daemonLeases.js';
 import { statusPage } from './daemonStatus.js';
 
 /** A structured log line. */
@@ -141,8 +141,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       perUid.set(uid, open + 1);
     }
     const leases = new Map<string, Lease>();
-    const watched = new Set<string>();
     const push: PushTo = (e) => send(e);
+    // The leases this connection watches: live ones only (an ended lease leaves the set).
+    const watching = watcher(push);
     let unsubscribe: (() => void) | null = null;
 
     const handle = async (r: Request) => {
@@ -164,9 +165,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               } else if (event === 'failed') {
                 leases.delete(id);
                 all.delete(id);
-                const code = d.error?.code ?? 'EIO';
-                const message = `${code}: ${d.error?.detail ?? `boot of ${r.processor} failed`}`;
-                send({ id: r.id, ok: false, error: { code, message, during: 'boot' } });
+                const error = wireError(d.error ?? { code: 'EIO' }, `boot of ${r.processor} failed`);
+                send({ id: r.id, ok: false, error: { ...error, during: 'boot' } });
               } else if (event === 'lost') {
                 leases.delete(id);
                 // No reason: its holder's connection ended it (the holder is gone; watchers are told).
@@ -188,8 +188,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           if (cred) options.peer = cred;
           const got = supervisor.tryAcquire(r.processor, options);
           if (!got.ok) {
-            const { code, detail } = got.error;
-            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail ?? r.processor}` } });
+            send({ id: r.id, ok: false, error: wireError(got.error, r.processor) });
             return;
           }
           const lease = got.value;
@@ -221,10 +220,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         }
         case 'status': {
           const page = statusPage(statusFrame(supervisor), r, limits);
-          if (!page.ok) {
-            const { code, detail } = page.error;
-            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail}` } });
-          } else send({ id: r.id, ok: true, status: page.value });
+          if (!page.ok) send({ id: r.id, ok: false, error: wireError(page.error, 'status') });
+          else send({ id: r.id, ok: true, status: page.value });
           return;
         }
         case 'subscribe':
@@ -239,25 +236,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           return;
         case 'ping':
           for (const l of leases.values()) l.ping();
-          for (const id of watched) all.get(id)?.ping();
+          for (const id of watching.watching) all.get(id)?.ping();
           send({ id: r.id, ok: true });
           return;
         case 'crash': {
           const c = await supervisor.crash(r.processor, r.reason);
-          if (!c.ok) {
-            const { code, detail } = c.error;
-            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail ?? r.processor}` } });
-          } else send({ id: r.id, ok: true, processor: c.value });
+          if (!c.ok) send({ id: r.id, ok: false, error: wireError(c.error, r.processor) });
+          else send({ id: r.id, ok: true, processor: c.value });
           return;
         }
         case 'watch': {
-          const w = all.watch(r.lease, cred?.uid ?? null, push);
+          const w = all.watch(r.lease, cred?.uid ?? null, watching);
           if (!w.ok) {
-            const { code, detail } = w.error;
-            send({ id: r.id, ok: false, error: { code, message: `${code}: ${detail}` } });
+            send({ id: r.id, ok: false, error: wireError(w.error, r.lease) });
             return;
           }
-          watched.add(r.lease);
           send({ id: r.id, ok: true, processor: w.value.processor });
           return;
         }
@@ -275,7 +268,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           else perUid.delete(uid);
         }
         unsubscribe?.();
-        for (const id of watched) all.unwatch(id, push);
+        for (const id of [...watching.watching]) all.unwatch(id, watching);
         // EOF on any death of the holder: its leases end.
         for (const l of leases.values()) l.lose();
         leases.clear();
