@@ -193,6 +193,19 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       return 'gone';
     }
   };
+  /**
+   * `--reconnect`: acquires again every RECONNECT_EVERY_MS until `deadline` (ms since the epoch) or
+   * until `givenUp()`: the new lease, or null.
+   */
+  const reacquire = async (deadline: number, givenUp = () => false): Promise<Held | null> => {
+    while (!givenUp() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, RECONNECT_EVERY_MS));
+      if (givenUp()) return null;
+      const next = await acquire(true);
+      if (typeof next !== 'number') return next;
+    }
+    return null;
+  };
   const first0 = await acquire();
   if (typeof first0 === 'number') return first0;
   let first: Held = first0;
@@ -200,10 +213,9 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
   let watcher = await watch(first);
   // A daemon gone before CMD runs: --reconnect tries again, as it does later.
   const deadline0 = Date.now() + RECONNECT_FOR_MS;
-  while (watcher === 'gone' && values.reconnect && Date.now() < deadline0) {
-    await new Promise((r) => setTimeout(r, RECONNECT_EVERY_MS));
-    const next = await acquire(true);
-    if (typeof next === 'number') continue;
+  while (watcher === 'gone' && values.reconnect) {
+    const next = await reacquire(deadline0);
+    if (!next) break;
     first = next;
     watcher = await watch(first);
   }
@@ -240,20 +252,13 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     if (ended() || lost) return;
     pingOn = null;
     if (!values.reconnect) return act(reason);
-    const deadline = Date.now() + RECONNECT_FOR_MS;
-    while (!ended() && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, RECONNECT_EVERY_MS));
-      if (ended()) return;
-      const next = await acquire(true);
-      if (typeof next === 'number') continue;
-      if (ended()) return next.client.close();
-      say(`lease acquired again (${next.lease}, after ${reason})`);
-      owned.add(next.client);
-      pingOn = next.client;
-      untrack = track(next.client, next.lease, (r) => void onLoss(r));
-      return;
-    }
-    if (!ended()) act(reason);
+    const next = await reacquire(Date.now() + RECONNECT_FOR_MS, ended);
+    if (ended()) return next?.client.close();
+    if (!next) return act(reason);
+    say(`lease acquired again (${next.lease}, after ${reason})`);
+    owned.add(next.client);
+    pingOn = next.client;
+    untrack = track(next.client, next.lease, (r) => void onLoss(r));
   };
   if (watcher) untrack = track(watcher, first.lease, (r) => void onLoss(r));
 
