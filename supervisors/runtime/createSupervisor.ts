@@ -269,13 +269,18 @@ class LeaseHandle implements Lease {
       processor: this.processor.device,
       error: { code: error.code, ...(error.detail ? { detail: error.detail } : {}) },
     });
-    const e = new RprocSupervisorError(
+    const e = this.#bootError(error);
+    for (const w of this.#waiters.splice(0)) w.reject(e);
+    this.sup.send(this.processor.device, this.id, 'lease.release');
+  }
+
+  /** What `acquire` rejects with when the boot failed: the kernel's errno, `during: 'boot'`. */
+  #bootError(error: RprocError): RprocSupervisorError {
+    return new RprocSupervisorError(
       error.code,
       error.detail ?? `boot of ${this.processor.name} failed`,
       'boot',
     );
-    for (const w of this.#waiters.splice(0)) w.reject(e);
-    this.sup.send(this.processor.device, this.id, 'lease.release');
   }
 
   /** The lease ended: an acquire still waiting for it rejects. */
@@ -290,8 +295,7 @@ class LeaseHandle implements Lease {
   /** Resolves once the lease is usable; rejects if its boot fails or it ends first. */
   whenUsable(): Promise<Lease> {
     if (this.usable) return Promise.resolve(this);
-    if (this.failure)
-      return Promise.reject(new RprocSupervisorError(this.failure.code, this.failure.detail ?? '', 'boot'));
+    if (this.failure) return Promise.reject(this.#bootError(this.failure));
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -456,10 +460,11 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     const processor = found.value;
     const device = processor.device;
     const core = sup.core(device);
+    const set = settingsOf(device);
     const admitted = admitLease(
       {
-        policy: settingsOf(device).policy,
-        configured: settingsOf(device).firmware,
+        policy: set.policy,
+        configured: set.firmware,
         votes: core.votes,
         firmware: core.firmware,
       },
