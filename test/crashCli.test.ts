@@ -10,7 +10,7 @@ import type { PushedEvent } from '../actors/daemon/protocol.js';
 import { bin, simDaemonArgs } from './bin.js';
 import { okReply } from './okReply.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
-import { spawnTwin, type TwinProcess } from './twinProcess.js';
+import { cdevDriverArgs, spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until } from './wait.js';
 
 warnIfSkipped('test/crashCli.test.ts (its mounted-twin part)');
@@ -98,22 +98,7 @@ describe.skipIf(cannotMount)('crash on the mounted twin', { timeout: 90_000 }, (
     });
     twins.push(t);
     const socket = join(t.dir, 'd.sock');
-    await daemon(
-      [
-        'daemon',
-        '--driver',
-        'cdev',
-        '--dev-root',
-        t.devRoot,
-        '--sysfs-root',
-        t.sysfsRoot,
-        '--socket',
-        socket,
-        '--poll-ms',
-        '10',
-      ],
-      socket,
-    );
+    await daemon(['daemon', ...cdevDriverArgs(t), '--socket', socket, '--poll-ms', '10'], socket);
     const refused = await crash(['m4', '--socket', socket]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(

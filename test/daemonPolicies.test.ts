@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { bin } from './bin.js';
-import { okReply } from './okReply.js';
+import { firstProcessor } from './okReply.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
 import { spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until as waitUntil } from './wait.js';
@@ -42,12 +42,7 @@ async function daemon(processors: object[], extra: string[], driverArgs?: string
     stderr += b.toString();
   });
   await until(() => existsSync(socket));
-  const status = async () => {
-    const c = await DaemonClient.connect(socket);
-    const r = okReply(await c.request({ op: 'status' }));
-    c.close();
-    return r.status.processors[0];
-  };
+  const status = () => firstProcessor(socket);
   const hold = (script: string) => {
     const h = spawn(process.execPath, [bin, 'hold', 'm4', '--socket', socket, '--', 'sh', '-c', script], {
       stdio: ['ignore', 'ignore', 'pipe'],

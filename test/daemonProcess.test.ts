@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { bin, simDaemonArgs } from './bin.js';
-import { okReply } from './okReply.js';
+import { firstProcessor } from './okReply.js';
 import { until as waitUntil } from './wait.js';
 
 const children: ChildProcess[] = [];
@@ -32,12 +32,7 @@ async function daemon() {
   const { socket } = simDaemonArgs(dir);
   const d = spawnDaemon(dir);
   await until(() => existsSync(socket));
-  const status = async () => {
-    const c = await DaemonClient.connect(socket);
-    const r = okReply(await c.request({ op: 'status' }));
-    c.close();
-    return r.status.processors[0];
-  };
+  const status = () => firstProcessor(socket);
   return { dir, socket, d, status };
 }
 

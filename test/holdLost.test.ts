@@ -5,13 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import type { ServerFrame } from '../actors/daemon/protocol.js';
 import { serveProtocol } from '../actors/daemon/serveProtocol.js';
 import { bin, simDaemonArgs } from './bin.js';
-import { okReply } from './okReply.js';
+import { firstProcessor } from './okReply.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
-import { spawnTwin, type TwinProcess } from './twinProcess.js';
+import { cdevDriverArgs, spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until as waitUntil } from './wait.js';
 
 warnIfSkipped('test/holdLost.test.ts (its mounted-twin part)');
@@ -58,10 +57,7 @@ function hold(socket: string, script: string, extra: string[] = [], processor = 
 }
 
 async function leases(socket: string) {
-  const c = await DaemonClient.connect(socket);
-  const r = okReply(await c.request({ op: 'status' }));
-  c.close();
-  return r.status.processors[0]?.leases ?? [];
+  return (await firstProcessor(socket))?.leases ?? [];
 }
 
 /** Waits for a {@link waiter} CMD to run: the wrapper is then watching its lease. */
@@ -229,19 +225,7 @@ describe.skipIf(cannotMount)('hold acts on a lost lease (mounted twin, cdev driv
     const t = await spawnTwin([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
     twins.push(t);
     const socket = join(t.dir, 'd.sock');
-    const d = spawnDaemon([
-      'daemon',
-      '--driver',
-      'cdev',
-      '--dev-root',
-      t.devRoot,
-      '--sysfs-root',
-      t.sysfsRoot,
-      '--socket',
-      socket,
-      '--poll-ms',
-      '20',
-    ]);
+    const d = spawnDaemon(['daemon', ...cdevDriverArgs(t), '--socket', socket, '--poll-ms', '20']);
     await until(() => existsSync(socket));
     const h = hold(socket, waiter(t.dir));
     await started(t.dir);

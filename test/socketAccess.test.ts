@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bin } from './bin.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
-import { spawnTwin, type TwinProcess } from './twinProcess.js';
+import { cdevDriverArgs, spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until } from './wait.js';
 
 warnIfSkipped('test/socketAccess.test.ts (its mounted-twin part)');
@@ -45,7 +45,7 @@ async function daemon(extra: string[], t?: TwinProcess) {
   const dir = openDir();
   const socket = join(dir, 'd.sock');
   let driver: string[];
-  if (t) driver = ['--driver', 'cdev', '--dev-root', t.devRoot, '--sysfs-root', t.sysfsRoot];
+  if (t) driver = cdevDriverArgs(t);
   else {
     writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 20, stopMs: 10 }]));
     driver = ['--driver', 'sim', '--processors', join(dir, 'p.json')];

@@ -85,3 +85,8 @@ export async function spawnTwin(
     },
   };
 }
+
+/** The daemon's flags for the cdev driver on a mounted twin `t`. */
+export function cdevDriverArgs(t: Pick<TwinProcess, 'devRoot' | 'sysfsRoot'>): string[] {
+  return ['--driver', 'cdev', '--dev-root', t.devRoot, '--sysfs-root', t.sysfsRoot];
+}
