@@ -50,10 +50,14 @@ export type SupervisorCall =
   | { op: 'write-firmware'; name: string };
 
 /**
- * The answer to a call, the same from every shell: `state`, `start` and `stop` answer the state read
- * afterwards, `read-firmware` the name, `recover` and `write-firmware` nothing; a failure its errno.
+ * The answer to a call, the same from every shell: `state`, `start`, `stop` and `detach` answer the
+ * state read afterwards ({@link STATE_ANSWERS}), `read-firmware` the name, `recover` and
+ * `write-firmware` nothing; a failure its errno.
  */
 export type SupervisorAnswer = Result<unknown>;
+
+/** The calls whose answer is the processor's state read afterwards (the others answer nothing or a name). */
+export const STATE_ANSWERS: ReadonlySet<SupervisorCall['op']> = new Set(['state', 'start', 'stop', 'detach']);
 
 /** What the executor and the supervisor log (the monitor traces `monitor.<event>`; the daemon logs it). */
 export type SupervisorLogEvent =

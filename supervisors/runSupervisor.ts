@@ -9,6 +9,7 @@ import {
   coreIdle,
   isNoOp,
   type ProcessorCore,
+  STATE_ANSWERS,
   type SupervisorAnswer,
   type SupervisorCall,
   type SupervisorConfig,
@@ -57,7 +58,10 @@ export interface RunSupervisorOptions {
   onLeasesReady?(processor: string, leases: string[]): void;
   /** These leases' bring-up failed with `error` (answer their acquire with it; the shell ends them). */
   onLeasesFailed?(processor: string, leases: string[], error: RprocError): void;
-  /** Every poll's reading (invalid strings included). */
+  /**
+   * Every reading of `state` (invalid strings included): each poll's, and the state a `state`,
+   * `start`, `stop` or `detach` call answers.
+   */
   onPoll?(processor: string, state: string): void;
   /** Subscribes to the processors' child-device uevents, where the system has them; returns the unsubscribe. */
   uevents?: (listener: (processor: string, action: 'add' | 'remove') => void) => () => void;
@@ -152,9 +156,16 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
   const run = (p: string, effects: SupervisorEffect[]) => {
     for (const e of effects) {
       switch (e.type) {
-        case 'call':
-          driver.call(p, e.call).onSettled((result) => input(p, { type: 'answer', result }));
+        case 'call': {
+          const reads = STATE_ANSWERS.has(e.call.op);
+          driver.call(p, e.call).onSettled((result) => {
+            // A call that answers the state read afterwards is a reading too: what `status` shows is
+            // never older than what the core has acted on (a lease granted on `running`).
+            if (reads && result.ok && !stopped) options.onPoll?.(p, String(result.value));
+            input(p, { type: 'answer', result });
+          });
           break;
+        }
         case 'defer':
           later(0, () => input(p, { type: 'decide' }));
           break;
