@@ -511,21 +511,25 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     },
     status: () => ({
       strategy,
-      processors: processors.map((p) => ({
-        device: p.device,
-        name: p.name,
-        state: states.get(p.device) ?? 'unknown',
-        crashes: crashes.get(p.device) ?? 0,
-        policy: settingsOf(p.device).policy,
-        // The processor's own leases (an index, not a filter of all): linear in processors and leases.
-        leases: [...(leasesOn.get(p.device)?.values() ?? [])].map((r) => ({
-          id: r.lease.id,
-          client: r.lease.client,
-          since: r.lease.since,
-          ...(r.lease.peer ? { pid: r.lease.peer.pid } : {}),
-          reference: !sup.core(p.device).borrowed,
-        })),
-      })),
+      processors: processors.map((p) => {
+        // Read once per processor, not once per lease: every lease of it has the same answer.
+        const reference = !sup.core(p.device).borrowed;
+        return {
+          device: p.device,
+          name: p.name,
+          state: states.get(p.device) ?? 'unknown',
+          crashes: crashes.get(p.device) ?? 0,
+          policy: settingsOf(p.device).policy,
+          // The processor's own leases (an index, not a filter of all): linear in processors and leases.
+          leases: [...(leasesOn.get(p.device)?.values() ?? [])].map((r) => ({
+            id: r.lease.id,
+            client: r.lease.client,
+            since: r.lease.since,
+            ...(r.lease.peer ? { pid: r.lease.peer.pid } : {}),
+            reference,
+          })),
+        };
+      }),
     }),
     async close() {
       if (closed) return;
