@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, kernelFlag } from '../machines/profile.js';
 import { type ExploreResult, explore } from '../scenarios/explore/explore.js';
-import { INVARIANTS, type Move } from '../scenarios/explore/exploreWorld.js';
+import { INVARIANTS, type Move, STRATEGY_BOUNDS } from '../scenarios/explore/exploreWorld.js';
 import { STRATEGY_NAMES } from '../scenarios/scenarioSchema.js';
 import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
@@ -66,6 +66,8 @@ function report(r: ExploreResult): string {
       lines.push(`  ${inv.padEnd(17)} holds${e ? `  (documented bound reached: ${e.bound})` : ''}`);
     }
   }
+  const bound = STRATEGY_BOUNDS[r.system.strategy];
+  if (bound) lines.push(`  bound: ${bound}`);
   return lines.join('\n');
 }
 
@@ -134,6 +136,13 @@ export function exploreCommand(args: string[], io: CliIo): number {
       return EXIT.failed;
     }
   }
-  if (values.json) io.stdout(`${JSON.stringify(results, null, 2)}\n`);
+  if (values.json) {
+    // A strategy's documented bound goes with its result (hybrid-fdstore's orphan time).
+    const out = results.map((r) => {
+      const bound = STRATEGY_BOUNDS[r.system.strategy];
+      return bound ? { ...r, bound } : r;
+    });
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  }
   return EXIT.ok;
 }
