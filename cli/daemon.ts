@@ -5,7 +5,6 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
-import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
@@ -166,6 +165,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       if (!r.ok) return usage(processorsFileMessage(file, r.error));
       processors = r.value;
     }
+    // The kernel twin is loaded only for the sim driver: a board's daemon never runs it.
+    const { createSimDriver } = await import('../actors/drivers/simDriver.js');
     const sim = createSimDriver({ processors, kernel });
     twin = sim.twin;
     driver = sim;
