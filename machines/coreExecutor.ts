@@ -12,7 +12,6 @@ import {
   type SupervisorCall,
   type SupervisorConfig,
   type SupervisorEffect,
-  type SupervisorLogEvent,
   type SupervisorOp,
   type Want,
 } from './coreTypes.js';

@@ -21,7 +21,8 @@ export function requestStop(
     return;
   }
   const ms = config.stopAckTimeoutMs ?? 0;
-  if (ms <= 0 || !s.holds) {
+  // A closing supervisor announced its stops once (`shutdown`): the leases' ends that follow stop at once.
+  if (ms <= 0 || !s.holds || (s.closing && reason === 'last-release')) {
     goAhead(s, fx, reason);
     return;
   }
