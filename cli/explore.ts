@@ -17,7 +17,7 @@ import { EXIT } from './exitCodes.js';
 import { type CliIo, errnoOf } from './io.js';
 
 export const EXPLORE_HELP = `Usage: rproc-supervisor explore [--strategy S…] [--clients N] [--processors N] [--depth D]
-                                [--kernel K] [--burst B] [--commute] [--max-states N]
+                                [--kernel K] [--burst B] [--commute] [--symmetry] [--max-states N]
                                 [--policy P] [--json] [--out DIR]
 
 Explores every interleaving of fault moves (acquire, release, SIGKILL/SIGSTOP/SIGCONT per client,
@@ -36,6 +36,7 @@ Options:
   --burst B        at most B moves at one instant, then only \`step\` (default: none; 3 with
                    --depth unbounded)
   --commute        try moves on different processors at one instant in one order only (they commute)
+  --symmetry       clients of the same processor are interchangeable: a state and its renaming are one
   --max-states N   an unbounded search gives up after N states (default 200000)
   --policy P       the monitor's ownership policy: exclusive (default), shared or attach (monitor
                    strategies only; docs/explore.md lists the invariants each must hold)
@@ -99,6 +100,7 @@ export function exploreCommand(args: string[], io: CliIo): number {
     kernel: { type: 'string' },
     burst: { type: 'string' },
     commute: { type: 'boolean' },
+    symmetry: { type: 'boolean' },
     'max-states': { type: 'string' },
     policy: { type: 'string' },
     json: { type: 'boolean' },
@@ -153,6 +155,7 @@ export function exploreCommand(args: string[], io: CliIo): number {
       reduction: {
         ...((burst as number) > 0 ? { burst: burst as number } : {}),
         ...(values.commute ? { commute: true } : {}),
+        ...(values.symmetry ? { symmetry: true } : {}),
       },
       onProgress: io.isTTY
         ? (p) =>

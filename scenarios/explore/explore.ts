@@ -9,7 +9,7 @@ import {
   type ScenarioJson,
   type TimelineEvent,
 } from '../scenarioSchema.js';
-import { ComponentGrowth, groupOf, type Reduction, reduceMoves } from './exploreReduce.js';
+import { ComponentGrowth, groupOf, type Reduction, reduceMoves, symmetric } from './exploreReduce.js';
 import {
   baseScenario,
   checkedBase,
@@ -177,6 +177,10 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
   const mode = options.search ?? 'reuse';
   // The power-count abstraction closes the per-client strategies' spaces; a bounded search keeps exact counts.
   const abstractFor = (options.abstract ?? unbounded) ? sys : undefined;
+  const keyOf = (r: Replay): string => {
+    const key = encode(r, abstractFor);
+    return reduction.symmetry ? symmetric(key, sys) : key;
+  };
   const found = new Map<Invariant, Counterexample>();
   const excused = new Map<Invariant, Excused>();
   const checked = invariantsOf(sys);
@@ -189,7 +193,7 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
   /** The moves tried from the state `r` reached by `path`. */
   const movesFrom = (r: Replay, path: Move[]) => reduceMoves(enabledMoves(r, sys), path, sys, reduction);
   const root = replay(base, []);
-  const rootKey = encode(root, abstractFor);
+  const rootKey = keyOf(root);
   const growth = new ComponentGrowth(sys);
   growth.add(rootKey);
   // Each state, with the lowest processor its moves were cut from (commuting order; -1: none cut).
@@ -220,7 +224,7 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
         for (const b of r.broken) note(b.invariant, b.detail, to);
         if ('step' in move)
           for (const b of settledViolations(r)) note(b.invariant, b.detail, to, r.bounded());
-        const key = encode(r, abstractFor);
+        const key = keyOf(r);
         const g = lastGroup(to);
         const had = seen.get(key);
         if (had !== undefined && g >= had) continue;

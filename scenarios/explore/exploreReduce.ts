@@ -35,6 +35,62 @@ export interface Reduction {
    * a move on processor g no move on a processor below g is tried until the next step or monitor move.
    */
   commute?: boolean;
+  /**
+   * Symmetry: clients of the same processor are interchangeable (they differ only in name), so a state
+   * and its renaming are one state: the key is the least encoding over those renamings.
+   */
+  symmetry?: boolean;
+}
+
+/** Every renaming of clients that maps each client to one of the same processor (at most 720 per processor). */
+function renamings(sys: ExploreSystem): Array<Map<string, string>> {
+  const perms = <T>(xs: T[]): T[][] =>
+    xs.length <= 1
+      ? [xs]
+      : xs.flatMap((x, i) => perms([...xs.slice(0, i), ...xs.slice(i + 1)]).map((r) => [x, ...r]));
+  let out: Array<Map<string, string>> = [new Map()];
+  for (let p = 0; p < sys.processors; p++) {
+    const ids = Array.from({ length: sys.clients }, (_, i) => i).filter((i) => i % sys.processors === p);
+    if (ids.length > 6) continue;
+    const next: Array<Map<string, string>> = [];
+    for (const m of out)
+      for (const perm of perms(ids)) {
+        const n = new Map(m);
+        for (const [k, id] of ids.entries()) n.set(`c${id}`, `c${perm[k]}`);
+        next.push(n);
+      }
+    out = next;
+  }
+  return out;
+}
+
+const CLIENT = /\bc(\d+)\b/g;
+
+/** `key` with its clients renamed by `m`, its sorted lists sorted again. */
+function renamed(key: string, m: Map<string, string>): string {
+  const [procs, wanting, alive, conns, monitor] = JSON.parse(key.replace(CLIENT, (c) => m.get(c) ?? c)) as [
+    unknown,
+    Array<[string, string[]]>,
+    Array<[string, ...unknown[]]>,
+    string[],
+    { leases: string[] } | null,
+  ];
+  for (const w of wanting) w[1].sort();
+  alive.sort((a, b) => a[0].localeCompare(b[0]));
+  conns.sort();
+  monitor?.leases.sort();
+  return JSON.stringify([procs, wanting, alive, conns, monitor]);
+}
+
+/** The least of `key`'s renamings under the clients' symmetry (`key` itself when nothing is symmetric). */
+export function symmetric(key: string, sys: ExploreSystem): string {
+  let best = key;
+  for (const m of renamings(sys)) {
+    if ([...m].every(([a, b]) => a === b)) continue;
+    const k = renamed(key, m);
+    if (k < best) best = k;
+  }
+  return best;
 }
 
 /** The moves of `enabled` the reduction keeps after `path`. */
