@@ -66,7 +66,9 @@ Options:
 ${LIMIT_HELP}
   -h, --help         show this help
 
-Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
+Stops cleanly on SIGTERM or SIGINT: announces the stops (stopAckTimeoutMs), ends every lease in reverse
+order, stops what it holds, exits 0. A processor past its crashLimit with action exit makes it shut down
+the same way and exit 70.
 `;
 
 /** Runs the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
@@ -178,7 +180,19 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage(`--driver ${driverName}: expected sim, sysfs or cdev`);
   }
 
-  const supervisor = await createSupervisor({ driver, strategy, pollMs, log, settings: settings.value });
+  // A crash limit's `exit`: shut down as on SIGTERM, then exit 70 so that the service manager acts.
+  let exitCode: number = EXIT.ok;
+  const supervisor = await createSupervisor({
+    driver,
+    strategy,
+    pollMs,
+    log,
+    settings: settings.value,
+    onExit: () => {
+      exitCode = EXIT.software;
+      onSignal('crash-limit');
+    },
+  });
   const listed = supervisor.status().processors;
   for (const issue of unknownProcessors(settings.value, listed))
     log({ level: 'warn', msg: 'config names no present processor', issue });
@@ -198,8 +212,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     await live?.close();
     await daemon?.close();
     await supervisor.close();
-    log({ level: 'info', msg: 'stopped' });
-    resolveExit(EXIT.ok);
+    log({ level: 'info', msg: 'stopped', exit: exitCode });
+    resolveExit(exitCode);
   };
   const onSignal = (signal: string) => {
     if (stopSignal) return;
