@@ -32,6 +32,13 @@ export interface SupervisorConfig {
    * before stopping (a service manager restarting its client). A clean release does not wait. @default 0
    */
   offGraceMs?: number;
+  /**
+   * The supervisor starts with a descriptor of its previous incarnation for this processor (the
+   * service manager's fd store, docs/systemd.md): whatever that descriptor holds is its own. It waits
+   * `graceMs` for leases to resume, adopts the processor without a new start if it is powered, and
+   * stops it (whatever the policy) if no lease wants it by then. @default false
+   */
+  inherited?: boolean;
 }
 
 /** The policy `config` gives, `exclusive` when it names none. */
@@ -153,6 +160,11 @@ export interface ProcessorCore {
   holds: boolean;
   /** shared/attach: its leases are granted without a reference (someone else runs it; start was EBUSY). */
   borrowed: boolean;
+  /**
+   * It holds a previous incarnation's descriptor ({@link SupervisorConfig.inherited}) and has not yet
+   * read whether it is powered: if it is, the reference is its own (adopted, not started again).
+   */
+  inherited: boolean;
   /** The processor runs (or is attached) for the leases: a new one is usable at once. */
   up: boolean;
   /** Leases granted but not yet usable, in grant order (the shell answers them on `leases.ready`). */
@@ -183,6 +195,7 @@ export function initialCore(): ProcessorCore {
     scheduled: false,
     holds: false,
     borrowed: false,
+    inherited: false,
     up: false,
     waiting: [],
     offGrace: false,
@@ -220,8 +233,15 @@ export function stepCore(
   switch (input.type) {
     case 'start':
       if (config.firmware) s.firmware = config.firmware;
+      // A descriptor handed back by the service manager: its reference is ours whatever the policy
+      // (observe never writes, so it has none to keep); its leases have graceMs to resume.
+      if (config.inherited && policyOf(config) !== 'observe') {
+        s.inherited = true;
+        s.phase = 'adopting';
+        fx.push({ type: 'grace', ms: config.graceMs });
+      }
       // Only an exclusive owner reconciles: the others adopt nothing and stop nothing at start.
-      if (policyOf(config) !== 'exclusive') s.phase = 'steady';
+      else if (policyOf(config) !== 'exclusive') s.phase = 'steady';
       else if (config.restarted && config.reconcile === 'adopt') {
         s.phase = 'adopting';
         fx.push({ type: 'grace', ms: config.graceMs });
@@ -362,6 +382,7 @@ function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
   } else if ('adopt' in next) {
     log(fx, 'info', 'adopt', { state: next.adopt });
     s.holds = true;
+    s.inherited = false;
     if (isRunningState(next.adopt)) markUp(s, fx);
     apply(s, fx, { done: 'running' });
   } else if ('start' in next) {
@@ -391,7 +412,7 @@ function act(config: SupervisorConfig, s: ProcessorCore, fx: SupervisorEffect[])
     apply(s, fx, { done: want });
   }
   // Not the owner and no reference of ours: there is nothing of ours to drop.
-  else if (want === 'offline' && policyOf(config) !== 'exclusive' && !s.holds) {
+  else if (want === 'offline' && policyOf(config) !== 'exclusive' && !s.holds && !s.inherited) {
     s.borrowed = false;
     apply(s, fx, { done: want });
     letGo(config, s, fx);
@@ -437,7 +458,9 @@ function bringUp(
     case 'read': {
       const state = stateOf(r);
       const policy = policyOf(config);
-      if (policy !== 'exclusive') return ownStart(policy, s, fx, state);
+      // An inherited descriptor's processor, powered, is adopted as an exclusive owner adopts.
+      if (s.inherited && !isPoweredState(state)) s.inherited = false;
+      if (policy !== 'exclusive' && !s.inherited) return ownStart(policy, s, fx, state);
       if (state === 'crashed') return { adopt: state };
       if (!isRunningState(state)) return { start: true };
       // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
@@ -461,7 +484,9 @@ function bringUp(
       return up('reread', { op: 'state' });
     case 'reread': {
       const state = stateOf(r);
-      return isRunningState(state) || state === 'crashed' ? { adopt: state } : { start: true };
+      if (isRunningState(state) || state === 'crashed') return { adopt: state };
+      s.inherited = false;
+      return { start: true };
     }
     case 'set-firmware':
       log(fx, 'info', 'start');
@@ -518,6 +543,9 @@ function bringDown(
   }
   const state = stateOf(r);
   if (!isPoweredState(state)) s.holds = false;
+  // An inherited descriptor's powered processor: the reference is ours, and this stop drops it.
+  else if (s.inherited) s.holds = true;
+  s.inherited = false;
   if (!isPoweredState(state) || s.desired !== 'offline') return { done: 'offline' };
   if (op.attempts >= MAX_STOP_ATTEMPTS) return { done: 'offline' };
   const attempts = op.attempts + 1;

@@ -13,6 +13,7 @@ import {
 import type { AcquireOptions, Lease, Supervisor } from './createSupervisor.js';
 import { DaemonLeases, type PushTo, watcher } from './daemonLeases.js';
 import { statusPage } from './daemonStatus.js';
+import type { ResumeBook, ResumeEntry } from './resumeBook.js';
 
 /** A structured log line. */
 export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
@@ -40,6 +41,16 @@ export interface DaemonOptions {
   limits?: Partial<PeerLimits>;
   /** Connections open at once at most, all peers together (the daemon's descriptors). @default none */
   maxConnections?: number;
+  /**
+   * A listening socket passed by the service manager (socket activation, docs/systemd.md): served in
+   * place of binding `socketPath`, which is then only its name; it is never unlinked.
+   */
+  listenFd?: number;
+  /**
+   * Resume tokens (docs/systemd.md): with it every granted lease's reply carries `resume`, and the
+   * `resume` op takes back a lease of the previous incarnation. Without it `resume` answers ENOENT.
+   */
+  resume?: ResumeBook;
 }
 
 /** A running daemon. */
@@ -107,6 +118,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const all = new DaemonLeases();
   const limits = peerLimits(options.limits);
   const perUid = new Map<number, number>();
+  const book = options.resume;
 
   const accept = (conn: ProtocolConnection): ConnectionHandler | null => {
     const { socket, send, end } = conn;
@@ -146,59 +158,119 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const watching = watcher(push);
     let unsubscribe: (() => void) | null = null;
 
+    /** The token of a granted lease: a new one, or the one it was resumed with (its uid, processor, label kept). */
+    const resumeToken = (lease: Lease, resumed?: { entry: ResumeEntry; token: string }) => {
+      if (!book) return null;
+      const entry: ResumeEntry = {
+        lease: lease.id,
+        uid: cred?.uid ?? null,
+        processor: lease.processor.device,
+        client: lease.client,
+        ttlMs: resumed?.entry.ttlMs ?? null,
+        ...(resumed?.entry.firmware ? { firmware: resumed.entry.firmware } : {}),
+      };
+      if (!resumed) return book.issue(entry);
+      book.resumed(entry, resumed.token);
+      return resumed.token;
+    };
+    const acquire = (
+      r: Extract<Request, { op: 'acquire' }>,
+      resumed?: { entry: ResumeEntry; token: string },
+    ) => {
+      const refusal = acquireRefusal(r, leases.size, limits);
+      if (refusal) {
+        send({ id: r.id, ok: false, error: refusal });
+        return;
+      }
+      const options: AcquireOptions = {
+        ttlMs: r.ttlMs ?? null,
+        onEvent: (event, d) => {
+          if (!got.ok) return;
+          const id = got.value.id;
+          // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
+          if (event === 'granted') {
+            const token = resumeToken(got.value, resumed);
+            send({
+              id: r.id,
+              ok: true,
+              lease: id,
+              processor: got.value.processor,
+              ...(token ? { resume: token } : {}),
+            });
+          } else if (event === 'failed') {
+            book?.end(id);
+            leases.delete(id);
+            all.delete(id);
+            const error = wireError(d.error ?? { code: 'EIO' }, `boot of ${r.processor} failed`);
+            send({ id: r.id, ok: false, error: { ...error, during: 'boot' } });
+          } else if (event === 'lost') {
+            book?.end(id);
+            leases.delete(id);
+            // No reason: its holder's connection ended it (the holder is gone; watchers are told).
+            if (d.reason)
+              all.push(id, { event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason });
+            else
+              all.pushWatchers(id, {
+                event: 'lease.ended',
+                lease: id,
+                processor: d.processor,
+                end: 'closed',
+              });
+            all.delete(id);
+          } else all.push(id, { event, lease: id, processor: d.processor });
+        },
+      };
+      if (r.client) options.client = r.client;
+      if (r.firmware) options.firmware = r.firmware;
+      if (cred) options.peer = cred;
+      if (resumed) options.id = resumed.entry.lease;
+      const got = supervisor.tryAcquire(r.processor, options);
+      if (!got.ok) {
+        send({ id: r.id, ok: false, error: wireError(got.error, r.processor) });
+        return;
+      }
+      const lease = got.value;
+      if (socket.destroyed) {
+        lease.lose();
+        return;
+      }
+      leases.set(lease.id, lease);
+      all.add(lease, cred?.uid ?? null, push);
+      return;
+    };
+
     const handle = async (r: Request) => {
       switch (r.op) {
-        case 'acquire': {
-          const refusal = acquireRefusal(r, leases.size, limits);
-          if (refusal) {
-            send({ id: r.id, ok: false, error: refusal });
+        case 'acquire':
+          return acquire(r);
+        case 'resume': {
+          const taken = book
+            ? book.take(r.token, cred?.uid ?? null)
+            : ({
+                ok: false,
+                error: {
+                  code: 'ENOENT',
+                  op: 'resume',
+                  detail: 'this daemon keeps no leases across a restart (no service manager fd store)',
+                },
+              } as const);
+          if (!taken.ok) {
+            send({ id: r.id, ok: false, error: wireError(taken.error, 'resume') });
             return;
           }
-          const options: AcquireOptions = {
-            ttlMs: r.ttlMs ?? null,
-            onEvent: (event, d) => {
-              if (!got.ok) return;
-              const id = got.value.id;
-              // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
-              if (event === 'granted') {
-                send({ id: r.id, ok: true, lease: id, processor: got.value.processor });
-              } else if (event === 'failed') {
-                leases.delete(id);
-                all.delete(id);
-                const error = wireError(d.error ?? { code: 'EIO' }, `boot of ${r.processor} failed`);
-                send({ id: r.id, ok: false, error: { ...error, during: 'boot' } });
-              } else if (event === 'lost') {
-                leases.delete(id);
-                // No reason: its holder's connection ended it (the holder is gone; watchers are told).
-                if (d.reason)
-                  all.push(id, { event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason });
-                else
-                  all.pushWatchers(id, {
-                    event: 'lease.ended',
-                    lease: id,
-                    processor: d.processor,
-                    end: 'closed',
-                  });
-                all.delete(id);
-              } else all.push(id, { event, lease: id, processor: d.processor });
+          const e = taken.value;
+          const ttlMs = r.ttlMs !== undefined ? r.ttlMs : e.ttlMs;
+          return acquire(
+            {
+              op: 'acquire',
+              id: r.id,
+              processor: e.processor,
+              client: r.client ?? e.client,
+              ...(e.firmware ? { firmware: e.firmware } : {}),
+              ...(ttlMs !== null ? { ttlMs } : {}),
             },
-          };
-          if (r.client) options.client = r.client;
-          if (r.firmware) options.firmware = r.firmware;
-          if (cred) options.peer = cred;
-          const got = supervisor.tryAcquire(r.processor, options);
-          if (!got.ok) {
-            send({ id: r.id, ok: false, error: wireError(got.error, r.processor) });
-            return;
-          }
-          const lease = got.value;
-          if (socket.destroyed) {
-            lease.lose();
-            return;
-          }
-          leases.set(lease.id, lease);
-          all.add(lease, cred?.uid ?? null, push);
-          return;
+            { entry: e, token: r.token },
+          );
         }
         case 'release': {
           const lease = leases.get(r.lease);
@@ -211,6 +283,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             return;
           }
           leases.delete(r.lease);
+          book?.end(r.lease);
           const ended = { event: 'lease.ended', lease: r.lease, processor: lease.processor.device } as const;
           all.pushWatchers(r.lease, { ...ended, end: 'released' });
           all.delete(r.lease);
@@ -292,6 +365,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     {
       ...(options.socketMode !== undefined ? { mode: options.socketMode } : {}),
       ...(options.socketGid !== undefined ? { gid: options.socketGid } : {}),
+      ...(options.listenFd !== undefined ? { fd: options.listenFd } : {}),
     },
   );
   log({ level: 'info', msg: 'listening', socket: socketPath });
