@@ -107,6 +107,8 @@ export interface StatusBody {
     /** The processor's policy (docs/config.md): shared, exclusive, attach or observe. */
     policy?: string;
     leases: StatusLease[];
+    /** A mounted twin's status only: the processor's power count (`rproc->power`). */
+    power?: number;
     /** Leases held but not listed, past the daemon's bound on leases per processor in one reply. */
     leasesOmitted?: number;
   }>;
