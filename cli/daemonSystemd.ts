@@ -136,9 +136,16 @@ export function keepNotifying(
   const ms = manager.watchdogMs;
   if (ms !== null) {
     let missed = false;
+    // A read still unanswered is not asked again: stuck reads would fill libuv's thread pool.
+    let pending: Promise<boolean> | null = null;
     const probe = async (): Promise<boolean> => {
       const first = supervisor.status().processors[0];
-      const read = first ? driver.state(first.device).then((r) => r.ok) : driver.list().then(() => true);
+      pending ??= (
+        first ? driver.state(first.device).then((r) => r.ok) : driver.list().then(() => true)
+      ).finally(() => {
+        pending = null;
+      });
+      const read = pending;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<boolean>((r) => {
         timer = setTimeout(() => r(false), Math.max(1, ms / 4));

@@ -154,6 +154,26 @@ describe.skipIf(cannotMount)('restart continuity through the fd store (cdev on t
     await exitOf(d2.child);
   });
 
+  it('should send WATCHDOG=1 only while the driver answers (the twin SIGSTOPped: no ping)', async () => {
+    const b = await board();
+    const dir = mkdtempSync(join(tmpdir(), 'systemd14-wd-'));
+    const m = startServiceManager(join(dir, 'notify'));
+    cleanups.push(() => m.close());
+    const args = ['daemon', ...cdevDriverArgs(b.twin), '--socket', join(dir, 'd.sock'), '--poll-ms', '1000'];
+    const d = m.launch(args, { env: { WATCHDOG_USEC: '400000' } });
+    children.push(d);
+    await until(() => m.with('READY', '1').length > 0, 20000);
+    await until(() => m.with('WATCHDOG', '1').length >= 2, 5000);
+    b.twin.child.kill('SIGSTOP');
+    cleanups.push(() => b.twin.child.kill('SIGCONT'));
+    await new Promise((r) => setTimeout(r, 500)); // a ping already under way may land
+    const during = m.with('WATCHDOG', '1').length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(m.with('WATCHDOG', '1').length).toBe(during);
+    b.twin.child.kill('SIGCONT');
+    await until(() => m.with('WATCHDOG', '1').length > during, 10000);
+  });
+
   it('should let hold --reconnect resume its lease across a restart, CMD running on', async () => {
     const b = await board();
     const { socket, start } = service(b.twin, ['--resume-grace-ms', '5000']);
