@@ -3,6 +3,7 @@
 import { closeSync, existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { crashPoint } from '../actors/crashPoint.js';
 import { type CdevDriver, createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
@@ -245,6 +246,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     ...(inherited.length > 0 ? { inherited, inheritedGraceMs: resumeGraceMs } : {}),
     ...(book ? { firstLeaseId: book.firstLeaseId() } : {}),
   });
+  if (inherited.length > 0) crashPoint('restart');
   if (store && store.fdStoreMax > 0 && store.fdStoreMax < supervisor.status().processors.length + 1)
     log({
       level: 'warn',

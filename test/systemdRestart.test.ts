@@ -1,79 +1,20 @@
 // Restart continuity through the fd store: the hybrid daemon on the cdev driver over the mounted twin, restarted by a service manager played by the test.
 
-import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
-import type { PushedEvent } from '../actors/daemon/protocol.js';
 import { bin } from './bin.js';
 import { firstProcessor, okReply } from './okReply.js';
-import { startServiceManager, type TestServiceManager } from './serviceManager.js';
+import { startServiceManager } from './serviceManager.js';
+import { board, children, cleanups, exitOf, service } from './systemdBoard.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
-import { cdevDriverArgs, spawnTwin, type TwinProcess } from './twinProcess.js';
+import { cdevDriverArgs } from './twinProcess.js';
 import { until } from './wait.js';
 
 warnIfSkipped('test/systemdRestart.test.ts');
-
-const children: ChildProcess[] = [];
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-const exitOf = (c: ChildProcess) =>
-  new Promise<number | null>((r) =>
-    c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code)),
-  );
-
-/** A twin with m4, its status socket subscribed (every state it passes through is recorded). */
-async function board(): Promise<{
-  twin: TwinProcess;
-  twinSocket: string;
-  states: string[];
-  power: () => Promise<number | undefined>;
-}> {
-  const dir = mkdtempSync(join(tmpdir(), 'systemd14-board-'));
-  const twinSocket = join(dir, 'twin.sock');
-  const twin = await spawnTwin([{ name: 'm4', bootMs: 50, stopMs: 10 }], {
-    kernel: '5.19',
-    extraArgs: ['--socket', twinSocket],
-  });
-  cleanups.push(() => twin.stop());
-  const sub = await DaemonClient.connect(twinSocket);
-  const states: string[] = [];
-  sub.on('event', (e: PushedEvent) => {
-    if (e.event === 'processor.state') states.push(e.state);
-  });
-  okReply(await sub.request({ op: 'subscribe' }));
-  cleanups.push(() => sub.close());
-  return { twin, twinSocket, states, power: async () => (await firstProcessor(twinSocket))?.power };
-}
-
-/** The service manager, and a launcher of the daemon on the twin's files under it. */
-function service(twin: TwinProcess, extra: string[] = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'systemd14-svc-'));
-  const m: TestServiceManager = startServiceManager(join(dir, 'notify'));
-  cleanups.push(() => m.close());
-  const socket = join(dir, 'd.sock');
-  const args = ['daemon', ...cdevDriverArgs(twin), '--socket', socket, '--poll-ms', '20', ...extra];
-  const start = async (stored: boolean) => {
-    const ready = m.with('READY', '1').length;
-    const child = m.launch(args, { stored, env: { FDSTORE: '8' } });
-    let err = '';
-    child.stderr?.on('data', (b: Buffer) => {
-      err += b.toString();
-    });
-    children.push(child);
-    await until(() => m.with('READY', '1').length > ready || child.exitCode !== null, 20000);
-    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${err}`);
-    return { child, stderr: () => err };
-  };
-  return { m, socket, start };
-}
 
 describe.skipIf(cannotMount)('restart continuity through the fd store (cdev on the mounted twin)', () => {
   it('should keep a held processor running across restarts (SIGTERM and SIGKILL), resume its lease, and stop it once the store is closed', async () => {

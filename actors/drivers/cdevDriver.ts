@@ -4,6 +4,7 @@ import { close as closeFd, closeSync, write as writeFd } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../../machines/errno.js';
+import { crashPoint } from '../crashPoint.js';
 import { RPROC_GET_SHUTDOWN_ON_RELEASE, RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
 import { ioctlInt } from './ioctl.js';
 import { nodeError, type ObservedState, type RprocDriver } from './RprocDriver.js';
@@ -169,6 +170,8 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
     try {
       // One write of the bare word: the cdev rejects a trailing newline (kernel-semantics §5.2).
       await h.value.write(cmd);
+      if (cmd === 'start') crashPoint('boot');
+      if (cmd === 'stop') crashPoint('stop');
     } catch (err) {
       return nodeError(err, 'cdev.write', join(devRoot, device));
     }

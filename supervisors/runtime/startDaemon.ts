@@ -1,6 +1,7 @@
 // startDaemon: the lease protocol server on a Unix socket, in front of a Supervisor.
 
 import type { Socket } from 'node:net';
+import { crashPoint } from '../../actors/crashPoint.js';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
 import { peerGroups } from '../../actors/daemon/peerGroups.js';
 import { type PeerLimits, peerLimits } from '../../actors/daemon/peerLimits.js';
@@ -230,6 +231,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         return;
       }
       const lease = got.value;
+      crashPoint('acquire');
       if (socket.destroyed) {
         lease.lose();
         return;
@@ -288,6 +290,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           all.pushWatchers(r.lease, { ...ended, end: 'released' });
           all.delete(r.lease);
           await lease.release();
+          crashPoint('release');
           send({ id: r.id, ok: true });
           return;
         }
