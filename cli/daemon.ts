@@ -83,7 +83,9 @@ ${LIMIT_HELP}
                      say so in $FDSTORE (systemd before 254)
   -h, --help         show this help
 
-Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
+Stops cleanly on SIGTERM or SIGINT: announces the stops (stopAckTimeoutMs), ends every lease in reverse
+order, stops what it holds, exits 0. A processor past its crashLimit with action exit makes it shut down
+the same way and exit 70.
 Under systemd (docs/systemd.md) it serves on a passed socket (LISTEN_FDS), notifies READY=1, STATUS=,
 WATCHDOG=1 and STOPPING=1 ($NOTIFY_SOCKET), and with hybrid on cdev and an fd store hands each
 /dev/remoteprocN it holds to the service manager: a SIGTERM then exits without stopping what live leases
@@ -233,6 +235,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage(`--driver ${driverName}: expected sim, sysfs or cdev`);
   }
 
+  // A crash limit's `exit`: shut down as on SIGTERM, then exit 70 so that the service manager acts.
+  let exitCode: number = EXIT.ok;
   const book = store ? leaseBook(sd, store, resumeGraceMs, log) : null;
   const inherited = cdev?.inherited ?? [];
   if (inherited.length > 0)
@@ -245,6 +249,10 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     settings: settings.value,
     ...(inherited.length > 0 ? { inherited, inheritedGraceMs: resumeGraceMs } : {}),
     ...(book ? { firstLeaseId: book.firstLeaseId() } : {}),
+    onExit: () => {
+      exitCode = EXIT.software;
+      onSignal('crash-limit');
+    },
   });
   if (inherited.length > 0) crashPoint('restart');
   if (store && store.fdStoreMax > 0 && store.fdStoreMax < supervisor.status().processors.length + 1)
@@ -273,7 +281,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   const stop = async (signal: string) => {
     manager?.notify({ STOPPING: '1', STATUS: 'shutting down' });
     stopNotifying();
-    if (store) {
+    // A crash limit's exit stops what it holds, store or not: the processor is failing.
+    if (store && signal !== 'crash-limit') {
       // The fd store keeps what live leases hold running: this exit is a restart's first half (or,
       // if the unit stops, the service manager closes the descriptors and the kernel stops them).
       book?.flush();
@@ -291,8 +300,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     await live?.close();
     await daemon?.close();
     await supervisor.close();
-    log({ level: 'info', msg: 'stopped' });
-    resolveExit(EXIT.ok);
+    log({ level: 'info', msg: 'stopped', exit: exitCode });
+    resolveExit(exitCode);
   };
   const onSignal = (signal: string) => {
     if (stopSignal) return;

@@ -5,12 +5,19 @@ import { crashPoint } from '../../actors/crashPoint.js';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
 import { peerGroups } from '../../actors/daemon/peerGroups.js';
 import { type PeerLimits, peerLimits } from '../../actors/daemon/peerLimits.js';
-import { clientLabelError, type Request, type StatusBody, wireError } from '../../actors/daemon/protocol.js';
+import {
+  clientLabelError,
+  type LeaseLostReason,
+  type Request,
+  type StatusBody,
+  wireError,
+} from '../../actors/daemon/protocol.js';
 import {
   type ConnectionHandler,
   type ProtocolConnection,
   serveProtocol,
 } from '../../actors/daemon/serveProtocol.js';
+import { fail } from '../../machines/errno.js';
 import type { AcquireOptions, Lease, Supervisor } from './createSupervisor.js';
 import { DaemonLeases, type PushTo, watcher } from './daemonLeases.js';
 import { statusPage } from './daemonStatus.js';
@@ -75,6 +82,7 @@ export function statusFrame(supervisor: Supervisor): StatusBody {
       state: p.state,
       crashes: p.crashes,
       policy: p.policy,
+      failed: p.failed,
       leases: p.leases.map((l) => ({
         client: l.client,
         pid: l.pid ?? null,
@@ -120,6 +128,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const limits = peerLimits(options.limits);
   const perUid = new Map<number, number>();
   const book = options.resume;
+  // Two-phase stop: who is told of an announced stop (every connection holding one of the processor's
+  // leases, and every subscriber), and which announced stops still wait for each connection's ack.
+  const connections = new Map<string, { leases: Map<string, Lease>; subscribed: () => boolean }>();
+  const awaited = new Map<string, Set<string>>();
+  let nextConnection = 1;
+  const unhookStopping = supervisor.onStopping((e, ids) => {
+    const parties = [...connections]
+      .filter(([, c]) => c.subscribed() || ids.some((id) => c.leases.has(id)))
+      .map(([id]) => id);
+    for (const id of parties) awaited.set(id, (awaited.get(id) ?? new Set()).add(e.processor));
+    return parties;
+  });
 
   const accept = (conn: ProtocolConnection): ConnectionHandler | null => {
     const { socket, send, end } = conn;
@@ -154,6 +174,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       perUid.set(uid, open + 1);
     }
     const leases = new Map<string, Lease>();
+    const party = `connection-${nextConnection++}`;
+    connections.set(party, { leases, subscribed: () => unsubscribe !== null });
     const push: PushTo = (e) => send(e);
     // The leases this connection watches: live ones only (an ended lease leaves the set).
     const watching = watcher(push);
@@ -174,105 +196,116 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       book.resumed(entry, resumed.token);
       return resumed.token;
     };
-    const acquire = (
-      r: Extract<Request, { op: 'acquire' }>,
-      resumed?: { entry: ResumeEntry; token: string },
-    ) => {
-      const refusal = acquireRefusal(r, leases.size, limits);
-      if (refusal) {
-        send({ id: r.id, ok: false, error: refusal });
-        return;
-      }
-      const options: AcquireOptions = {
-        ttlMs: r.ttlMs ?? null,
-        onEvent: (event, d) => {
-          if (!got.ok) return;
-          const id = got.value.id;
-          // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
-          if (event === 'granted') {
-            const token = resumeToken(got.value, resumed);
-            send({
-              id: r.id,
-              ok: true,
-              lease: id,
-              processor: got.value.processor,
-              ...(token ? { resume: token } : {}),
-            });
-          } else if (event === 'failed') {
-            book?.end(id);
-            leases.delete(id);
-            all.delete(id);
-            const error = wireError(d.error ?? { code: 'EIO' }, `boot of ${r.processor} failed`);
-            send({ id: r.id, ok: false, error: { ...error, during: 'boot' } });
-          } else if (event === 'lost') {
-            book?.end(id);
-            leases.delete(id);
-            // No reason: its holder's connection ended it (the holder is gone; watchers are told).
-            if (d.reason)
-              all.push(id, { event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason });
-            else
-              all.pushWatchers(id, {
-                event: 'lease.ended',
-                lease: id,
-                processor: d.processor,
-                end: 'closed',
-              });
-            all.delete(id);
-          } else all.push(id, { event, lease: id, processor: d.processor });
-        },
-      };
-      if (r.client) options.client = r.client;
-      if (r.firmware) options.firmware = r.firmware;
-      if (cred) options.peer = cred;
-      if (resumed) options.id = resumed.entry.lease;
-      const got = supervisor.tryAcquire(r.processor, options);
-      if (!got.ok) {
-        send({ id: r.id, ok: false, error: wireError(got.error, r.processor) });
-        return;
-      }
-      const lease = got.value;
-      crashPoint('acquire');
-      if (socket.destroyed) {
-        lease.lose();
-        return;
-      }
-      leases.set(lease.id, lease);
-      all.add(lease, cred?.uid ?? null, push);
-      return;
-    };
+    /** A `resume` being handled as the `acquire` of its lease (read by that acquire at once). */
+    const resuming = new Map<Request['id'], { entry: ResumeEntry; token: string }>();
 
     const handle = async (r: Request) => {
       switch (r.op) {
-        case 'acquire':
-          return acquire(r);
         case 'resume': {
           const taken = book
             ? book.take(r.token, cred?.uid ?? null)
-            : ({
-                ok: false,
-                error: {
-                  code: 'ENOENT',
-                  op: 'resume',
-                  detail: 'this daemon keeps no leases across a restart (no service manager fd store)',
-                },
-              } as const);
+            : fail<ResumeEntry>(
+                'ENOENT',
+                'resume',
+                'this daemon keeps no leases across a restart (no service manager fd store)',
+              );
           if (!taken.ok) {
             send({ id: r.id, ok: false, error: wireError(taken.error, 'resume') });
             return;
           }
           const e = taken.value;
           const ttlMs = r.ttlMs !== undefined ? r.ttlMs : e.ttlMs;
-          return acquire(
-            {
-              op: 'acquire',
-              id: r.id,
-              processor: e.processor,
-              client: r.client ?? e.client,
-              ...(e.firmware ? { firmware: e.firmware } : {}),
-              ...(ttlMs !== null ? { ttlMs } : {}),
+          resuming.set(r.id, { entry: e, token: r.token });
+          return handle({
+            op: 'acquire',
+            id: r.id,
+            processor: e.processor,
+            client: r.client ?? e.client,
+            ...(e.firmware ? { firmware: e.firmware } : {}),
+            ...(ttlMs !== null ? { ttlMs } : {}),
+          });
+        }
+        case 'acquire': {
+          const resumed = resuming.get(r.id);
+          resuming.delete(r.id);
+          const refusal = acquireRefusal(r, leases.size, limits);
+          if (refusal) {
+            send({ id: r.id, ok: false, error: refusal });
+            return;
+          }
+          const options: AcquireOptions = {
+            ttlMs: r.ttlMs ?? null,
+            onEvent: (event, d) => {
+              if (!got.ok) return;
+              const id = got.value.id;
+              // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
+              if (event === 'granted') {
+                const token = resumeToken(got.value, resumed);
+                send({
+                  id: r.id,
+                  ok: true,
+                  lease: id,
+                  processor: got.value.processor,
+                  ...(token ? { resume: token } : {}),
+                });
+              } else if (event === 'failed') {
+                book?.end(id);
+                leases.delete(id);
+                all.delete(id);
+                const error = wireError(d.error ?? { code: 'EIO' }, `boot of ${r.processor} failed`);
+                send({ id: r.id, ok: false, error: { ...error, during: 'boot' } });
+              } else if (event === 'lost') {
+                book?.end(id);
+                leases.delete(id);
+                // No reason: its holder's connection ended it (the holder is gone; watchers are told).
+                if (d.reason)
+                  all.push(id, {
+                    event: 'lease.lost',
+                    lease: id,
+                    processor: d.processor,
+                    reason: d.reason as LeaseLostReason,
+                  });
+                else
+                  all.pushWatchers(id, {
+                    event: 'lease.ended',
+                    lease: id,
+                    processor: d.processor,
+                    end: 'closed',
+                  });
+                all.delete(id);
+              } else if (event === 'processor.stopping') {
+                const reason = d.reason as 'last-release' | 'shutdown' | 'escalation';
+                all.push(id, {
+                  event,
+                  lease: id,
+                  processor: d.processor,
+                  reason,
+                  deadlineMs: d.deadlineMs ?? 0,
+                });
+              } else if (event === 'processor.failed') {
+                const action = d.action ?? 'stop';
+                all.push(id, { event, lease: id, processor: d.processor, reason: 'crash-limit', action });
+              } else all.push(id, { event, lease: id, processor: d.processor });
             },
-            { entry: e, token: r.token },
-          );
+          };
+          if (r.client) options.client = r.client;
+          if (r.firmware) options.firmware = r.firmware;
+          if (cred) options.peer = cred;
+          if (resumed) options.id = resumed.entry.lease;
+          const got = supervisor.tryAcquire(r.processor, options);
+          if (!got.ok) {
+            send({ id: r.id, ok: false, error: wireError(got.error, r.processor) });
+            return;
+          }
+          const lease = got.value;
+          crashPoint('acquire');
+          if (socket.destroyed) {
+            lease.lose();
+            return;
+          }
+          leases.set(lease.id, lease);
+          all.add(lease, cred?.uid ?? null, push);
+          return;
         }
         case 'release': {
           const lease = leases.get(r.lease);
@@ -321,6 +354,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           else send({ id: r.id, ok: true, processor: c.value });
           return;
         }
+        case 'ack': {
+          const a = supervisor.ack(r.processor, party);
+          if (!a.ok) {
+            send({ id: r.id, ok: false, error: wireError(a.error, r.processor) });
+            return;
+          }
+          awaited.get(party)?.delete(a.value.device);
+          send({ id: r.id, ok: true, pending: a.value.pending });
+          return;
+        }
         case 'watch': {
           const w = all.watch(r.lease, cred?.uid ?? null, watching);
           if (!w.ok) {
@@ -344,6 +387,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           else perUid.delete(uid);
         }
         unsubscribe?.();
+        // A party gone is no party to wait for: its pending acknowledgements are given.
+        connections.delete(party);
+        for (const device of awaited.get(party) ?? []) supervisor.ack(device, party);
+        awaited.delete(party);
         for (const id of [...watching.watching]) all.unwatch(id, watching);
         // EOF on any death of the holder: its leases end.
         for (const l of leases.values()) l.lose();
@@ -375,7 +422,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   return {
     socketPath,
     async close() {
-      // Holders and watchers learn why before the connections close (replies leave on setImmediate).
+      // The shutdown's stops are announced while the connections are open, so their holders and
+      // subscribers can acknowledge (at most stopAckTimeoutMs); then holders and watchers learn why
+      // before the connections close (replies leave on setImmediate).
+      await supervisor.announceShutdown();
+      unhookStopping();
       all.shutdown();
       await new Promise((r) => setImmediate(r));
       await server.close();
