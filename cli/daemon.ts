@@ -9,7 +9,7 @@ import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
-import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
+import type { LiveInspector } from '../inspector/startLiveInspector.js';
 import {
   DEFAULT_PROFILE,
   KERNEL_PROFILES,
@@ -25,8 +25,8 @@ import { connectionBound, LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './daemon
 import { defaultSocket } from './defaults.js';
 import { escapeJson, escapeText } from './escapeText.js';
 import { EXIT } from './exitCodes.js';
-import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
+import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './liveInspectFlags.js';
 import { processorsFileMessage, readProcessorsFile, readSupervisionConfig } from './processorsFile.js';
 import { socketAccessArgs } from './socketAccessArgs.js';
 
@@ -67,7 +67,9 @@ Options:
 ${LIMIT_HELP}
   -h, --help         show this help
 
-Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
+Stops cleanly on SIGTERM or SIGINT: announces the stops (stopAckTimeoutMs), ends every lease in reverse
+order, stops what it holds, exits 0. A processor past its crashLimit with action exit makes it shut down
+the same way and exit 70.
 `;
 
 /** Runs the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
@@ -177,7 +179,19 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage(`--driver ${driverName}: expected sim, sysfs or cdev`);
   }
 
-  const supervisor = await createSupervisor({ driver, strategy, pollMs, log, settings: settings.value });
+  // A crash limit's `exit`: shut down as on SIGTERM, then exit 70 so that the service manager acts.
+  let exitCode: number = EXIT.ok;
+  const supervisor = await createSupervisor({
+    driver,
+    strategy,
+    pollMs,
+    log,
+    settings: settings.value,
+    onExit: () => {
+      exitCode = EXIT.software;
+      onSignal('crash-limit');
+    },
+  });
   const listed = supervisor.status().processors;
   for (const issue of unknownProcessors(settings.value, listed))
     log({ level: 'warn', msg: 'config names no present processor', issue });
@@ -197,8 +211,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     await live?.close();
     await daemon?.close();
     await supervisor.close();
-    log({ level: 'info', msg: 'stopped' });
-    resolveExit(EXIT.ok);
+    log({ level: 'info', msg: 'stopped', exit: exitCode });
+    resolveExit(exitCode);
   };
   const onSignal = (signal: string) => {
     if (stopSignal) return;
@@ -226,6 +240,9 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   }
   if (inspectPort !== null) {
     try {
+      // Loaded only when asked for: the inspector's modules (ws, elkjs, @statelyai/inspect) are most of
+      // a daemon's memory otherwise (docs/benchmarks.md, "Memory").
+      const { startLiveInspector } = await import('../inspector/startLiveInspector.js');
       live = await startLiveInspector({
         supervisor,
         ...(twin ? { twin } : {}),
