@@ -13,6 +13,7 @@ import {
   STRATEGY_NAMES,
   VirtualClock,
 } from '../dist/index.js';
+import { exploreBenchmarks } from './explore.mjs';
 import { memoryBenchmark } from './memory.mjs';
 import { runtimeBenchmarks } from './runtime.mjs';
 import { soakBenchmark } from './soak.mjs';
@@ -28,6 +29,11 @@ REPS times (5; 3 with --quick), interleaved round by round; the median is report
   lease-churn-vs-bare ratio lease-churn 100k / bare-actors-100k (same rounds)
   heap-per-lease      heapUsed growth per live granted lease (10k leases + supervisor held)
   explore-depth-8     explore, all five strategies, 2 clients, 1 processor, depth 8 (3 rounds; 1 with --quick)
+  explore-speedup     hybrid 2x1 to depth 8 (6 with --quick): states per s of explore's default search
+                      (reuse) against replaying every path (replay), interleaved round by round (3; 1)
+  explore-closed-*    every strategy, --depth unbounded (burst 3, symmetry) in one 60 s budget: complete or
+                      not, states, transitions, verdicts
+  explore-3x2-depth-8 hybrid, 3 clients x 2 processors, depth 8, commuting order + symmetry, in 60 s
   death-detection-*   SIGKILL of a lease-holding client process until the daemon's driver is told to stop
                       (200 kills; 50 with --quick), against a bare socket's 'close' (the floor) and a
                       1 s pid-polling monitor (20 kills; 10 with --quick); p50 and p99
@@ -46,6 +52,9 @@ Targets (reported PASS/FAIL; the exit code is 0 either way):
   lease-churn 100k / 10k   <= 12   (linear scaling)
   lease-churn 100k / bare  <= 3
   explore-depth-8          < 60000 ms for all five strategies
+  explore-speedup          >= 5 (reuse / replay states per s)
+  explore-closed-all       every strategy complete, < 60000 ms together
+  explore-3x2-depth-8      depth 8 reached in < 60000 ms
   death-detection p50      <= 1.25 x the bare socket's p50
   death-detection p99      <= 2 x the bare socket's p99
   lease-throughput         >= 20000 round trips/s
@@ -336,6 +345,8 @@ records.push({
   median_ms: round(exploreMs),
   ratio: null,
 });
+
+records.push(...exploreBenchmarks({ quick: args.includes('--quick'), progress }));
 
 // ---------------------------------------------------------------- runtime (daemon, real time)
 

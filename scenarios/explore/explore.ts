@@ -58,6 +58,8 @@ export interface ExploreResult {
   search: 'replay' | 'reuse';
   /** An unbounded search that did not close: the parts of the state still taking new values. */
   open?: string[];
+  /** The search stopped early: `states` (maxStates) or `time` (maxMs); `depth` is then the depth reached. */
+  cut?: 'states' | 'time';
   states: number;
   transitions: number;
   ms: number;
@@ -73,6 +75,8 @@ export interface ExploreOptions {
   depth: number | 'unbounded';
   /** An unbounded search gives up (complete: false) after this many states. @default 200000 */
   maxStates?: number;
+  /** Any search stops after this many ms of its clock (`cut: 'time'`; a benchmark's budget). @default none */
+  maxMs?: number;
   /** Burst bound and commuting-move order (exploreReduce.ts). @default none */
   reduction?: Reduction;
   /**
@@ -206,15 +210,20 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
   let transitions = 0;
   let expanded = 0;
   let depth = 0;
-  let capped = false;
-  for (; depth < maxDepth && frontier.length; depth++) {
+  let cut: 'states' | 'time' | null = null;
+  const late = () => options.maxMs !== undefined && now() - started > options.maxMs;
+  for (; depth < maxDepth && frontier.length && !cut; depth++) {
     if (unbounded && seen.size >= maxStates) {
-      capped = true;
+      cut = 'states';
       break;
     }
     growth.level();
     const next: typeof frontier = [];
     for (const node of frontier) {
+      if (late()) {
+        cut = 'time';
+        break;
+      }
       const { path } = node;
       const moves = node.moves ?? movesFrom(replay(base, path), path);
       for (const move of moves) {
@@ -254,13 +263,14 @@ export function explore(sys: ExploreSystem, options: ExploreOptions): ExploreRes
     }
     frontier = next;
   }
-  const complete = frontier.length === 0 && !capped;
+  const complete = frontier.length === 0 && !cut;
   const invariants = Object.fromEntries(
     checked.map((i) => [i, found.has(i) ? 'violated' : 'holds']),
   ) as Partial<Record<Invariant, 'holds' | 'violated'>>;
   return {
     system: sys,
-    depth: unbounded ? depth : (options.depth as number),
+    depth: unbounded || cut ? depth : (options.depth as number),
+    ...(cut ? { cut } : {}),
     complete,
     unbounded,
     reduction,
