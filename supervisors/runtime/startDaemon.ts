@@ -40,6 +40,11 @@ export interface DaemonOptions {
   limits?: Partial<PeerLimits>;
   /** Connections open at once at most, all peers together (the daemon's descriptors). @default none */
   maxConnections?: number;
+  /**
+   * An `acquire` of a processor that is not there waits this long for it to appear (hotplug) before
+   * ENODEV (`--probe-timeout`). @default 0: ENODEV at once
+   */
+  probeTimeoutMs?: number;
 }
 
 /** A running daemon. */
@@ -71,6 +76,7 @@ export function statusFrame(supervisor: Supervisor): StatusBody {
         reference: l.reference,
       })),
     })),
+    hotplug: s.hotplug,
   };
 }
 
@@ -100,6 +106,7 @@ export function acquireRefusal(
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { supervisor, socketPath } = options;
+  const probeTimeoutMs = options.probeTimeoutMs ?? 0;
   const log = options.log ?? (() => {});
   const credentials = options.credentials ?? peerCred;
   const groups = options.groups ?? peerGroups;
@@ -186,6 +193,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           if (r.client) options.client = r.client;
           if (r.firmware) options.firmware = r.firmware;
           if (cred) options.peer = cred;
+          // --probe-timeout: a processor not there yet may appear (hotplug) while the acquire waits.
+          if (probeTimeoutMs > 0) {
+            const present = await supervisor.whenPresent(r.processor, probeTimeoutMs);
+            if (!present.ok) {
+              send({ id: r.id, ok: false, error: wireError(present.error, r.processor) });
+              return;
+            }
+            if (socket.destroyed) return;
+          }
           const got = supervisor.tryAcquire(r.processor, options);
           if (!got.ok) {
             send({ id: r.id, ok: false, error: wireError(got.error, r.processor) });
@@ -243,6 +259,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           const c = await supervisor.crash(r.processor, r.reason);
           if (!c.ok) send({ id: r.id, ok: false, error: wireError(c.error, r.processor) });
           else send({ id: r.id, ok: true, processor: c.value });
+          return;
+        }
+        case 'add-processor':
+        case 'remove-processor': {
+          const message = `EOPNOTSUPP: ${r.op} is a mounted twin's op (its --socket): a daemon's processors come and go with the kernel's (hotplug)`;
+          send({ id: r.id, ok: false, error: { code: 'EOPNOTSUPP', message } });
           return;
         }
         case 'watch': {
