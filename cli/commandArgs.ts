@@ -2,7 +2,7 @@
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { fail, ok, type Result } from '../machines/errno.js';
-import { STRATEGY_NAMES, type StrategyName } from '../scenarios/scenarioSchema.js';
+import { STRATEGY_NAMES, type StrategyName } from '../supervisors/sim/Strategy.js';
 import { EXIT } from './exitCodes.js';
 import type { CliIo } from './io.js';
 

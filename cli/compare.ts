@@ -1,8 +1,7 @@
 // `rproc-supervisor compare`: runs fault scenarios against the strategies and prints their metrics.
 
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkExpect, describeFailure, type ExpectFailure } from '../scenarios/checkExpect.js';
 import { metricCell } from '../scenarios/metricCells.js';
 import { runScenario, type ScenarioRun } from '../scenarios/runScenario.js';
@@ -10,6 +9,7 @@ import { METRIC_NAMES, parseScenario, type Scenario, STRATEGY_NAMES } from '../s
 import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
 import { type CliIo, errnoOf, problemLines, readJson } from './io.js';
+import { packageRoot } from './packageRoot.js';
 
 export const COMPARE_HELP = `Usage: rproc-supervisor compare [FILE…] [--strategy S…] [--json] [--html FILE] [--check]
 
@@ -27,13 +27,6 @@ Options:
 
 Exit status: 0 ok; 1 an expectation failed (with --check); 2 bad usage or a malformed scenario.
 `;
-
-/** The package's root folder, from source (`cli/`) or from the build (`dist/cli/`). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
 
 /** The built-in scenario files, in name order. */
 export function builtinScenarioFiles(): string[] {

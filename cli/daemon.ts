@@ -9,7 +9,7 @@ import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
-import { type LiveInspector, startLiveInspector } from '../inspector/startLiveInspector.js';
+import type { LiveInspector } from '../inspector/startLiveInspector.js';
 import { MAX_TTL_MS } from '../machines/leaseMachine.js';
 import {
   DEFAULT_PROFILE,
@@ -27,8 +27,8 @@ import { connectionBound, LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './daemon
 import { defaultSocket } from './defaults.js';
 import { escapeJson, escapeText } from './escapeText.js';
 import { EXIT } from './exitCodes.js';
-import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
+import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './liveInspectFlags.js';
 import { processorsFileMessage, readProcessorsFile, readSupervisionConfig } from './processorsFile.js';
 import { socketAccessArgs } from './socketAccessArgs.js';
 
@@ -254,6 +254,9 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   }
   if (inspectPort !== null) {
     try {
+      // Loaded only when asked for: the inspector's modules (ws, elkjs, @statelyai/inspect) are most of
+      // a daemon's memory otherwise (docs/benchmarks.md, "Memory").
+      const { startLiveInspector } = await import('../inspector/startLiveInspector.js');
       live = await startLiveInspector({
         supervisor,
         ...(twin ? { twin } : {}),

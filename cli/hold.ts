@@ -13,10 +13,11 @@ import { checkTtl, MAX_TTL_MS } from '../machines/leaseMachine.js';
 import { commandArgs } from './commandArgs.js';
 import { defaultSocket } from './defaults.js';
 import { EXIT, signalExit } from './exitCodes.js';
+import { EXEC_EXCLUDES, execHeld } from './holdExec.js';
 import { type CliIo, errnoOf } from './io.js';
 
 export const HOLD_HELP = `Usage: rproc-supervisor hold <processor> [--firmware F] [--socket P] [--ttl MS] [--reconnect]
-                             [--on-lost term|kill|ignore] -- CMD [ARGS…]
+                             [--on-lost term|kill|ignore] [--exec] -- CMD [ARGS…]
 
 Holds a lease on <processor> (remoteprocN or its name) while CMD runs. The lease's connection is passed
 to CMD as an inherited descriptor, its number in $RPROC_LEASE_FD, so the lease lives until the last of
@@ -36,6 +37,10 @@ Options:
   --reconnect         on a loss, acquire again (every 300 ms, for up to 10 s) before acting on it; the
                       new lease's connection is the wrapper's only
   --on-lost A         what a lost lease does to CMD: term (default: SIGTERM), kill (SIGKILL), ignore
+  --exec              once the processor runs, replace hold with CMD (execve, as flock -F): no wrapper
+                      process remains; the lease lives exactly as long as CMD and whatever inherits
+                      $RPROC_LEASE_FD (blocking). Gives up the wrapper's work: a lost lease is not acted
+                      on, there is no --reconnect, and with --ttl only CMD's own pings keep the lease
   -h, --help          show this help
 
 Exit status: CMD's (128+n if a signal ended it); 69 (EX_UNAVAILABLE) if the daemon cannot be reached,
@@ -121,6 +126,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       ttl: { type: 'string' },
       reconnect: { type: 'boolean' },
       'on-lost': { type: 'string' },
+      exec: { type: 'boolean' },
     },
     true,
   );
@@ -131,6 +137,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     ttl?: string;
     reconnect?: boolean;
     'on-lost'?: string;
+    exec?: boolean;
     help?: boolean;
   };
   const positionals = parsed.positionals;
@@ -147,6 +154,11 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
   const onLost = values['on-lost'] ?? 'term';
   if (!(onLost in ON_LOST)) {
     io.stderr(`rproc-supervisor hold: --on-lost ${onLost}: expected term, kill or ignore\n`);
+    return EXIT.usage;
+  }
+  const excluded = values.exec ? EXEC_EXCLUDES.find((f) => values[f] !== undefined) : undefined;
+  if (excluded) {
+    io.stderr(`rproc-supervisor hold: --exec cannot be combined with --${excluded} (no wrapper remains)\n`);
     return EXIT.usage;
   }
   const socketPath = values.socket ?? defaultSocket();
@@ -209,6 +221,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
   };
   const first0 = await acquire();
   if (typeof first0 === 'number') return first0;
+  if (values.exec) return execHeld(first0.client, cmd, say);
   let first: Held = first0;
   // The lease's connection goes to CMD; the wrapper watches the lease on a connection of its own.
   let watcher = await watch(first);

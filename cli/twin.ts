@@ -8,8 +8,8 @@ import { type LiveInspector, startLiveInspector } from '../inspector/startLiveIn
 import { DEFAULT_PROFILE, KERNEL_PROFILES, kernelFlag } from '../machines/profile.js';
 import { commandArgs } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
-import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './inspect.js';
 import { type CliIo, errnoOf } from './io.js';
+import { inspectWithoutPort, LIVE_INSPECT_OPTIONS, liveInspectPort } from './liveInspectFlags.js';
 import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
 
 export const TWIN_HELP = `Usage: rproc-supervisor twin --mount DIR [--kernel ${KERNEL_PROFILES.join('|')}|RELEASE] [--processors FILE]

@@ -1,7 +1,7 @@
 // coreReadiness: when a granted lease becomes usable (the processor runs or is attached) or fails (its boot did) — core rules.
 
+import type { ProcessorCore, SupervisorEffect } from './coreTypes.js';
 import type { RprocError } from './errno.js';
-import type { ProcessorCore, SupervisorEffect } from './supervisorCore.js';
 
 /** The default of `bootTimeoutMs`: an acquire fails with ETIMEDOUT if the processor is not usable by then. */
 export const DEFAULT_BOOT_TIMEOUT_MS = 30000;

@@ -156,7 +156,7 @@ const supervisorRoot = setup({
 });
 
 /**
- * Starts the supervisor tree and runs its effects: calls through `driver`, `defer` and `grace` on
+ * Starts the supervisor tree and runs its effects: calls through `driver`, `defer` and `after` on
  * `clock`, notices and logs through the callbacks. The order at start is the simulated monitor's and the
  * daemon's alike: each processor's `start` input, the uevent subscription, a first poll, then a poll
  * every `pollMs`.
@@ -211,9 +211,6 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
         }
         case 'defer':
           later(0, () => input(p, { type: 'decide' }));
-          break;
-        case 'grace':
-          later(e.ms, () => input(p, { type: 'grace.ended' }));
           break;
         case 'after': {
           const next = e.input;

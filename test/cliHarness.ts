@@ -2,7 +2,10 @@
 
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli/io.js';
-import { main } from '../cli/main.js';
+import { loadCommands, main } from '../cli/main.js';
+
+// Every command imported up front, so that a synchronous command's output can be read as soon as it returns.
+await loadCommands();
 
 /**
  * Runs `rproc-supervisor argv…`; `files` answer reads before the disk does. `stdout` and `stderr` are

@@ -36,6 +36,7 @@ const REQUIRED = [
   'should clear the flag and close on onRemoved (hotplug’s entry point): no Oops',
   'should find the removal itself before a stop and at close: no Oops',
   'should stop and close safely when its processor was removed at power 2: no Oops',
+  'should leave an auto-booted processor running under shared, and detach an attach core',
 ];
 
 interface Report {

@@ -90,7 +90,7 @@ describe('stepCore: decisions', () => {
   it('should wait graceMs after a restart with adopt, stopping nothing, then stop what nobody claimed', () => {
     const c = config({ restarted: true });
     const { s, fx } = run([{ type: 'observed', state: 'running' }, vote(1), vote(-1)], c);
-    expect(fx[0]).toEqual({ type: 'grace', ms: 2000 });
+    expect(fx[0]).toEqual({ type: 'after', ms: 2000, input: { type: 'grace.ended' } });
     expect([s.phase, s.desired]).toEqual(['adopting', 'running']);
     const after = run([{ type: 'observed', state: 'running' }, { type: 'grace.ended' }], c);
     expect([after.s.phase, after.s.desired]).toEqual(['steady', 'offline']);

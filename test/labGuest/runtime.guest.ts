@@ -61,15 +61,17 @@ function cli(args: string[], detached = false): { child: ChildProcess; err: () =
 const SOCKET = join(process.env.TMPDIR ?? '/run', 'lab-daemon.sock');
 const killed: ChildProcess[] = [];
 
-/** The daemon, hybrid on the cdev driver, policy exclusive, once it logs `ready`. */
-async function daemon() {
-  // exclusive: the behaviour these cases were written for (shared became the default with policies).
+/**
+ * The daemon, hybrid on the cdev driver, once it logs `ready`; policy `m4=exclusive` unless `policies`
+ * names others (`--policy` values).
+ */
+async function daemon(policies = ['m4=exclusive']) {
+  // exclusive: the behaviour the first cases were written for (shared became the default with policies).
   const d = cli([
     'daemon',
     '--driver',
     'cdev',
-    '--policy',
-    'm4=exclusive',
+    ...policies.flatMap((p) => ['--policy', p]),
     '--socket',
     SOCKET,
     '--poll-ms',
@@ -85,12 +87,19 @@ async function daemon() {
   return d;
 }
 
-/** `hold m4 -- sleep 600` in its own process group, once the processor runs. */
-async function hold() {
-  const h = cli(['hold', 'm4', '--socket', SOCKET, '--', 'sleep', '600'], true);
+/**
+ * `hold NAME -- sleep 600` in its own process group, once fake processor `index` reads `state` with
+ * `power` references (by default: running, any power).
+ */
+async function hold(name = 'm4', index = 0, state = 'running', power?: number) {
+  const h = cli(['hold', name, '--socket', SOCKET, '--', 'sleep', '600'], true);
   killed.push(h.child);
-  await until(() => fakeStatus(0).state === 'running', 400_000, 50).catch((e) => {
-    throw new Error(`${e}: hold said ${h.err()}`);
+  const reached = () => {
+    const s = fakeStatus(index);
+    return s.state === state && (power === undefined || s.power === power);
+  };
+  await until(reached, 400_000, 50).catch((e) => {
+    throw new Error(`${e}: ${JSON.stringify(fakeStatus(index))}; hold said ${h.err()}`);
   });
   return h;
 }
@@ -108,6 +117,7 @@ async function cleanUp(): Promise<void> {
     await gone;
   }
   if (existsSync('/sys/module/rproc_fake')) {
+    // An auto-booted processor keeps the kernel's reference: this wait ends by its timeout then.
     await until(() => fakeStatus(0).power === 0, 10_000, 20).catch(() => {});
     unloadFake();
   }
@@ -227,4 +237,47 @@ describe(`the cdev driver when its processor's driver is unloaded at power 2 (${
     await new Promise((r) => setTimeout(r, 200));
     expect(dmesg()).not.toMatch(/Oops|BUG:/);
   }, 60_000);
+});
+
+// The ownership policies on a real kernel (issue 12 point 1, issue 15 point 6): `shared` (the default)
+// leaves a processor the kernel auto-booted alone and drops only its own reference; `attach` attaches a
+// core a bootloader started and detaches it again at the last release, never stopping it.
+describe(`the ownership policies on the real kernel ${release()}`, () => {
+  afterAll(cleanUp);
+
+  it('should leave an auto-booted processor running under shared, and detach an attach core', async () => {
+    await cleanUp();
+    const devices = loadFake([
+      { name: 'm4', autoBoot: true, bootMs: 20, stopMs: 5 },
+      { name: 'dsp', initial: 'detached', canDetach: true, bootMs: 20, stopMs: 5 },
+    ]);
+    await until(() => fakeStatus(0).state === 'running', 10_000, 20);
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1 }); // the kernel's auto-boot reference
+    expect(fakeStatus(1)).toMatchObject({ state: 'detached', power: 0 });
+    const d = await daemon(['dsp=attach']);
+    // shared adopts nothing and stops nothing at start.
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1 });
+    expect(fakeStatus(1)).toMatchObject({ state: 'detached', power: 0 });
+
+    // shared: the lease's reference is the daemon's own (a start on a running processor is accepted
+    // since 5.19: power 2); its end drops that one, and the kernel's keeps the processor running.
+    const h = await hold('m4', 0, 'running', 2);
+    process.kill(-(h.child.pid as number), 'SIGKILL');
+    await until(() => fakeStatus(0).power === 1, 30_000, 20).catch((e) => {
+      throw new Error(`power back to 1: ${e}; ${JSON.stringify(fakeStatus(0))}\n${d.err()}`);
+    });
+    await new Promise((r) => setTimeout(r, 500)); // a poll or two: nothing else happens
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1 });
+
+    // attach: the acquire attaches (power 1), the lease's end detaches (power 0), nothing stops it.
+    const a = await hold('dsp', 1, 'attached');
+    expect(fakeStatus(1)).toMatchObject({ state: 'attached', power: 1 });
+    process.kill(-(a.child.pid as number), 'SIGKILL');
+    await until(() => fakeStatus(1).state === 'detached', 30_000, 20).catch((e) => {
+      throw new Error(`detached after the lease's end: ${e}; ${JSON.stringify(fakeStatus(1))}\n${d.err()}`);
+    });
+    expect(fakeStatus(1)).toMatchObject({ state: 'detached', power: 0 });
+    expect(devices).toHaveLength(2);
+    expect(d.err()).not.toMatch(/"msg":"stop"/);
+  }, 900_000);
 });

@@ -1,0 +1,243 @@
+// coreExecutor: the executor's rules of the supervisor core — one operation at a time, one reference, barriers, stop until offline.
+
+import type { ProcessorPolicy } from './corePolicy.js';
+import { failWaiting, markUp } from './coreReadiness.js';
+import {
+  MAX_STOP_ATTEMPTS,
+  type ProcessorCore,
+  policyOf,
+  type SupervisorAnswer,
+  type SupervisorCall,
+  type SupervisorConfig,
+  type SupervisorEffect,
+  type SupervisorLogEvent,
+  type SupervisorOp,
+  type Want,
+} from './coreTypes.js';
+import { isPoweredState, isRunningState } from './powered.js';
+
+/** Records the wish; an idle executor acts on it later in this instant. */
+export function ensure(s: ProcessorCore, fx: SupervisorEffect[], want: Want): void {
+  s.desired = want;
+  if (s.op || s.scheduled) return;
+  s.scheduled = true;
+  fx.push({ type: 'defer' });
+}
+
+/** Pushes a log effect. */
+export function log(
+  fx: SupervisorEffect[],
+  level: 'info' | 'warn',
+  event: SupervisorLogEvent,
+  data?: Record<string, string>,
+  detail?: string,
+) {
+  fx.push({ type: 'log', level, event, ...(data ? { data } : {}), ...(detail ? { detail } : {}) });
+}
+
+/** What an executor step does next. */
+type Next =
+  | { call: SupervisorCall; op: SupervisorOp }
+  | { adopt: string }
+  /** `bare`: a start without writing `firmware` first (the processor is not offline: shared, attach). */
+  | { start: true | 'bare' }
+  | { done: Want };
+
+/** Applies `next`: makes the call, adopts, starts, or ends the operation. */
+function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
+  if ('call' in next) {
+    s.op = next.op;
+    fx.push({ type: 'call', call: next.call });
+  } else if ('adopt' in next) {
+    log(fx, 'info', 'adopt', { state: next.adopt });
+    s.holds = true;
+    if (isRunningState(next.adopt)) markUp(s, fx);
+    apply(s, fx, { done: 'running' });
+  } else if ('start' in next) {
+    if (s.firmware && next.start !== 'bare') {
+      apply(s, fx, {
+        op: { want: 'running', wait: 'set-firmware' },
+        call: { op: 'write-firmware', name: s.firmware },
+      });
+    } else {
+      log(fx, 'info', 'start');
+      apply(s, fx, { op: { want: 'running', wait: 'start' }, call: { op: 'start' } });
+    }
+  } else {
+    // The operation ends; a wish that changed meanwhile is acted on next.
+    s.op = null;
+    if (s.desired && s.desired !== next.done) ensure(s, fx, s.desired);
+  }
+}
+
+/** Starts the operation towards the latest wish. */
+export function act(config: SupervisorConfig, s: ProcessorCore, fx: SupervisorEffect[]): void {
+  const want = s.desired;
+  if (!want || s.op) return;
+  // One reference per processor: a `start` on 5.19 would stack a second one, even mid-recovery.
+  if (want === 'running' && s.holds) {
+    if (!s.crashed) markUp(s, fx);
+    apply(s, fx, { done: want });
+  }
+  // Not the owner and no reference of ours: there is nothing of ours to drop.
+  else if (want === 'offline' && policyOf(config) !== 'exclusive' && !s.holds) {
+    s.borrowed = false;
+    apply(s, fx, { done: want });
+    letGo(config, s, fx);
+  } else if (want === 'running') apply(s, fx, { op: { want, wait: 'read' }, call: { op: 'state' } });
+  else {
+    s.up = false;
+    apply(s, fx, { op: { want, wait: 'read', attempts: 0 }, call: { op: 'state' } });
+  }
+}
+
+const stateOf = (r: SupervisorAnswer): string => (r.ok ? String(r.value) : 'gone');
+
+/** A driver's answer to the operation under way: its next call, or its end. */
+export function answer(
+  config: SupervisorConfig,
+  s: ProcessorCore,
+  fx: SupervisorEffect[],
+  r: SupervisorAnswer,
+): void {
+  const op = s.op;
+  if (!op) return;
+  apply(s, fx, op.want === 'running' ? bringUp(config, s, fx, op, r) : bringDown(config, s, fx, op, r));
+  if (!s.op) letGo(config, s, fx);
+}
+
+/** An operation of shared/attach ended without a reference of ours: let go of the descriptor. */
+function letGo(config: SupervisorConfig, s: ProcessorCore, fx: SupervisorEffect[]): void {
+  if (policyOf(config) !== 'exclusive' && !s.holds) fx.push({ type: 'let-go' });
+}
+
+const up = (wait: Extract<SupervisorOp, { want: 'running' }>['wait'], c: SupervisorCall): Next => ({
+  op: { want: 'running', wait },
+  call: c,
+});
+
+function bringUp(
+  config: SupervisorConfig,
+  s: ProcessorCore,
+  fx: SupervisorEffect[],
+  op: Extract<SupervisorOp, { want: 'running' }>,
+  r: SupervisorAnswer,
+): Next {
+  switch (op.wait) {
+    case 'read': {
+      const state = stateOf(r);
+      const policy = policyOf(config);
+      if (policy !== 'exclusive') return ownStart(policy, s, fx, state);
+      if (state === 'crashed') return { adopt: state };
+      if (!isRunningState(state)) return { start: true };
+      // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
+      // lock with a call that does nothing to a healthy processor (§3.3), then look again.
+      return s.noRecovery ? up('fw-read', { op: 'read-firmware' }) : up('barrier', { op: 'recover' });
+    }
+    case 'barrier':
+      // No sysfs `recovery` before v5.10: the `firmware` store takes the lock too, and rewriting the same
+      // name is harmless.
+      if (!r.ok && r.error.code === 'ENOENT') {
+        s.noRecovery = true;
+        return up('fw-read', { op: 'read-firmware' });
+      }
+      return up('reread', { op: 'state' });
+    case 'fw-read':
+      // `unknown`: an attached processor, whose firmware cannot be written (nor is a stop under way).
+      if (r.ok && r.value !== 'unknown')
+        return up('fw-write', { op: 'write-firmware', name: String(r.value) });
+      return up('reread', { op: 'state' });
+    case 'fw-write':
+      return up('reread', { op: 'state' });
+    case 'reread': {
+      const state = stateOf(r);
+      return isRunningState(state) || state === 'crashed' ? { adopt: state } : { start: true };
+    }
+    case 'set-firmware':
+      log(fx, 'info', 'start');
+      return up('start', { op: 'start' });
+    case 'start':
+      if (!r.ok && r.error.code === 'EBUSY' && policyOf(config) !== 'exclusive') {
+        // Someone else runs it and the kernel (before 5.19) refuses a second start: usable, not ours.
+        s.borrowed = true;
+        log(fx, 'info', 'borrow', { errno: r.error.code }, r.error.detail);
+        markUp(s, fx);
+      } else if (!r.ok) {
+        log(fx, 'warn', 'start-failed', { errno: r.error.code }, r.error.detail);
+        failWaiting(s, fx, r.error);
+      } else {
+        s.holds = true;
+        if (r.value === 'offline') log(fx, 'warn', 'wedged');
+        // Usable once it runs: a wedged one may still come up (a poll sees it) until the boot timeout.
+        if (isRunningState(String(r.value))) markUp(s, fx);
+      }
+      return { done: 'running' };
+  }
+}
+
+function bringDown(
+  config: SupervisorConfig,
+  s: ProcessorCore,
+  fx: SupervisorEffect[],
+  op: Extract<SupervisorOp, { want: 'offline' }>,
+  r: SupervisorAnswer,
+): Next {
+  const read: Next = { op: { ...op, wait: 'read' }, call: { op: 'state' } };
+  if (op.wait === 'recover') {
+    if (r.ok) return read;
+    if (r.error.code === 'ENOENT') s.noRecovery = true;
+    log(fx, 'warn', 'cannot-stop', { state: 'crashed', errno: r.error.code }, r.error.detail);
+    return { done: 'offline' };
+  }
+  if (op.wait === 'detach') {
+    // A detach-only driver's EINVAL (or any refusal) is final: attach never stops, nor retries.
+    // Either way no reference is kept: a failed detach leaves the core to its bootloader's owner.
+    s.holds = false;
+    if (!r.ok) log(fx, 'warn', 'detach-failed', { errno: r.error.code }, r.error.detail);
+    return { done: 'offline' };
+  }
+  const policy = policyOf(config);
+  if (op.wait === 'stop') {
+    if (!r.ok) log(fx, 'warn', 'stop-failed', { errno: r.error.code }, r.error.detail);
+    // shared: one successful stop drops our one reference; what stays powered is someone else's.
+    else if (policy === 'shared') {
+      s.holds = false;
+      return { done: 'offline' };
+    }
+    return read;
+  }
+  const state = stateOf(r);
+  if (!isPoweredState(state)) s.holds = false;
+  if (!isPoweredState(state) || s.desired !== 'offline') return { done: 'offline' };
+  if (op.attempts >= MAX_STOP_ATTEMPTS) return { done: 'offline' };
+  const attempts = op.attempts + 1;
+  if (policy === 'attach') {
+    log(fx, 'info', 'detach');
+    return { op: { want: 'offline', wait: 'detach', attempts }, call: { op: 'detach' } };
+  }
+  if (state === 'crashed') {
+    if (!config.recoverCrashed || s.noRecovery) {
+      log(fx, 'warn', 'cannot-stop', { state });
+      return { done: 'offline' };
+    }
+    log(fx, 'info', 'recover-to-stop');
+    return { op: { want: 'offline', wait: 'recover', attempts }, call: { op: 'recover' } };
+  }
+  log(fx, 'info', 'stop');
+  return { op: { want: 'offline', wait: 'stop', attempts }, call: { op: 'stop' } };
+}
+
+/**
+ * shared and attach bring a processor up with a reference of their own: `start` (which attaches a
+ * DETACHED one, and stacks on a running one from 5.19). Only an offline processor gets `firmware`
+ * written first; attach never boots one (it has no bootloader core to attach to).
+ */
+function ownStart(policy: ProcessorPolicy, s: ProcessorCore, fx: SupervisorEffect[], state: string): Next {
+  if (policy === 'attach' && (state === 'offline' || state === 'gone')) {
+    const detail = `attach: the processor is ${state}, not started by a bootloader`;
+    log(fx, 'warn', 'start-failed', { errno: 'EINVAL' }, detail);
+    failWaiting(s, fx, { code: 'EINVAL', op: 'attach', detail });
+    return { done: 'running' };
+  }
+  return { start: state === 'offline' || state === 'gone' ? true : 'bare' };
+}
