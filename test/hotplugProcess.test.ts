@@ -1,6 +1,6 @@
 // Hotplug and hold's clean release, as real processes: a daemon on the mounted twin sees processors added and removed at run time; a daemon on an empty class directory waits; hold releases when CMD exits.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,12 @@ async function daemon(args: string[], socket: string) {
   });
   await until(() => existsSync(socket) || d.exitCode !== null);
   return { d, stderr: () => stderr };
+}
+
+/** `rproc-supervisor twin ARGS…` as its own process: [status, stdout, stderr]. */
+function twinCli(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, 'twin', ...args], { encoding: 'utf8' });
+  return [r.status, r.stdout, r.stderr];
 }
 
 async function connect(socket: string) {
@@ -85,7 +91,12 @@ describe.skipIf(cannotMount !== null)(
       expect(readdirSync(t.devRoot).sort()).toEqual(['remoteproc0', 'remoteproc1']);
 
       // The driver unbinds it: the lease is lost, and the daemon holds its device no more.
-      okReply(await twin.request({ op: 'remove-processor', processor: 'dsp' }));
+      // Through the CLI: `twin remove` on the twin's socket.
+      expect(twinCli(['remove', 'dsp', '--socket', twinSocket])).toEqual([
+        0,
+        'remoteproc1 dsp: removed\n',
+        '',
+      ]);
       await until(() => events.some((e) => e.event === 'lease.lost'));
       expect(events.find((e) => e.event === 'lease.lost')).toEqual({
         v: 1,
@@ -102,7 +113,12 @@ describe.skipIf(cannotMount !== null)(
       expect(twinStatus.processors.map((p) => p.device)).toEqual(['remoteproc0']);
 
       // The same name on a new number: a lease by name works.
-      okReply(await twin.request({ op: 'add-processor', name: 'dsp', bootMs: 20, stopMs: 10 }));
+      expect(twinCli(['add', 'dsp', '--boot-ms', '20', '--socket', twinSocket, '--json'])).toEqual([
+        0,
+        '{"processor":{"device":"remoteproc2","name":"dsp"}}\n',
+        '',
+      ]);
+      expect(twinCli(['remove', 'gpu', '--socket', twinSocket])[0]).toBe(1);
       const again = okReply(await a.request({ op: 'acquire', processor: 'dsp' }));
       expect(again.processor).toEqual({ device: 'remoteproc2', name: 'dsp' });
       expect(stderr()).toMatch(/processor added .*processor=remoteproc1/);
