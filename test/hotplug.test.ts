@@ -155,6 +155,24 @@ describe('a supervisor on the sim driver follows processors that come and go (re
     expect(logs).toContain('processor removed');
   });
 
+  it('7.3, rmmod under a running leased processor: the lease is lost and nothing calls into the unloaded driver (no Oops)', async () => {
+    const driver = createSimDriver({ processors: [{ name: 'm4', bootMs: 5, stopMs: 5 }], kernel: '7.3' });
+    sup = await createSupervisor({ driver, pollMs: 10, hotplug: { rescanMs: 10 } });
+    const lease = await sup.acquire('m4');
+    const lost: Array<string | undefined> = [];
+    lease.on('lost', (d) => lost.push(d.reason));
+    expect(driver.twin.inspect(0).shutdownOnRelease).toBe(true);
+    // rmmod at power 2 (the daemon's start and a sysfs start): the unload leaves it registered-running.
+    await new Promise<void>((r) => driver.twin.sysfsWrite(0, 'state', 'start').onSettled(() => r()));
+    await new Promise<void>((r) => driver.twin.unload().onSettled(() => r()));
+    await until(() => lost.length > 0, 3000);
+    expect(lost).toEqual(['processor-removed']);
+    await sup.close();
+    sup = null;
+    // No stop of the last vote, no flagged close: the descriptor was closed with its flag cleared.
+    expect(driver.twin.oopses()).toBe(0);
+  });
+
   it('ENODEV after the probe timeout, and at once without one', async () => {
     sup = await createSupervisor({
       driver: createSimDriver({ processors: [{ name: 'm4' }] }),
