@@ -1,12 +1,16 @@
 // Hotplug in process: uevent parsing (captured bytes), the netlink socket on this kernel, and a supervisor on the sim driver whose twin adds and unbinds processors.
 
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { parseUevent, remoteprocUevent, type Uevent } from '../actors/drivers/uevent.js';
 import { openUeventSocket } from '../actors/drivers/ueventSocket.js';
 import { createSupervisor, type Supervisor } from '../supervisors/runtime/createSupervisor.js';
 import { processorChanges } from '../supervisors/runtime/hotplug.js';
+import { startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { until } from './wait.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -193,5 +197,30 @@ describe('a supervisor on the sim driver follows processors that come and go (re
     await sup.close();
     sup = await createSupervisor({ driver: createSimDriver({ processors: [{ name: 'm4' }] }) });
     expect(sup.status().hotplug).toEqual({ source: 'none', waiting: false });
+  });
+});
+
+describe('a daemon answers an acquire whose lease is lost before the processor ran', () => {
+  it('a processor removed during its boot: the acquire gets ENODEV (lost, processor-removed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rproc-hotplug-lost-'));
+    const driver = createSimDriver({ processors: [{ name: 'm4', bootMs: 400, stopMs: 5 }] });
+    const sup = await createSupervisor({ driver, pollMs: 10 });
+    const daemon = await startDaemon({ supervisor: sup, socketPath: join(dir, 'd.sock') });
+    const c = await DaemonClient.connect(join(dir, 'd.sock'));
+    try {
+      const reply = c.request({ op: 'acquire', processor: 'm4' });
+      await until(() => sup.status().processors[0]?.leases.length === 1, 3000);
+      // The daemon hears of the removal while the boot is under way.
+      await sup.removeProcessor('remoteproc0');
+      const r = await reply;
+      expect(r.ok ? null : r.error).toEqual({
+        code: 'ENODEV',
+        message: 'ENODEV: lease lease-1 on m4 lost (processor-removed) before the processor ran',
+      });
+    } finally {
+      c.close();
+      await daemon.close();
+      await sup.close();
+    }
   });
 });

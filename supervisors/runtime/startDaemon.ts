@@ -161,6 +161,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             send({ id: r.id, ok: false, error: refusal });
             return;
           }
+          let answered = false;
           const options: AcquireOptions = {
             ttlMs: r.ttlMs ?? null,
             onEvent: (event, d) => {
@@ -168,6 +169,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               const id = got.value.id;
               // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
               if (event === 'granted') {
+                answered = true;
                 send({ id: r.id, ok: true, lease: id, processor: got.value.processor });
               } else if (event === 'failed') {
                 leases.delete(id);
@@ -176,8 +178,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 send({ id: r.id, ok: false, error: { ...error, during: 'boot' } });
               } else if (event === 'lost') {
                 leases.delete(id);
-                // No reason: its holder's connection ended it (the holder is gone; watchers are told).
-                if (d.reason)
+                // Lost before it was usable (its processor removed, its TTL run out during the boot):
+                // the acquire is answered with why, as the client has no lease id to match an event to.
+                if (d.reason && !answered) {
+                  const message = `ENODEV: lease ${id} on ${r.processor} lost (${d.reason}) before the processor ran`;
+                  send({ id: r.id, ok: false, error: { code: 'ENODEV', message } });
+                } else if (d.reason)
                   all.push(id, { event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason });
                 else
                   all.pushWatchers(id, {
