@@ -28,6 +28,8 @@ export interface ClientSpec {
   processor: string;
   /** Pings to the monitor; a frozen client sends none. null or absent: no heartbeat. */
   heartbeatMs?: number | null | undefined;
+  /** The firmware its lease asks for (monitor strategies). */
+  firmware?: string | undefined;
 }
 
 /** What a world is made of: a scenario without its timeline, or explore's base system. */

@@ -76,7 +76,9 @@ Options:
 ${LIMIT_HELP}
   -h, --help         show this help
 
-Stops cleanly on SIGTERM or SIGINT: ends every lease in reverse order, stops what it holds, exits 0.
+Stops cleanly on SIGTERM or SIGINT: announces the stops (stopAckTimeoutMs), ends every lease in reverse
+order, stops what it holds, exits 0. A processor past its crashLimit with action exit makes it shut down
+the same way and exit 70.
 `;
 
 /** Runs the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
@@ -197,6 +199,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   // A real driver follows processors that come and go: uevents on the kernel's own sysfs, else a rescan.
   const hotplug =
     driverName === 'sim' ? undefined : { netlink: sysfsRoot === '/sys/class/remoteproc', rescanMs };
+  // A crash limit's `exit`: shut down as on SIGTERM, then exit 70 so that the service manager acts.
+  let exitCode: number = EXIT.ok;
   const supervisor = await createSupervisor({
     driver,
     strategy,
@@ -204,6 +208,10 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     log,
     settings: settings.value,
     ...(hotplug ? { hotplug } : {}),
+    onExit: () => {
+      exitCode = EXIT.software;
+      onSignal('crash-limit');
+    },
   });
   const listed = supervisor.status().processors;
   for (const issue of unknownProcessors(settings.value, listed))
@@ -224,8 +232,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     await live?.close();
     await daemon?.close();
     await supervisor.close();
-    log({ level: 'info', msg: 'stopped' });
-    resolveExit(EXIT.ok);
+    log({ level: 'info', msg: 'stopped', exit: exitCode });
+    resolveExit(exitCode);
   };
   const onSignal = (signal: string) => {
     if (stopSignal) return;

@@ -10,6 +10,7 @@
  * | `failed` | 1 | the command ran and failed (an expectation, a write, a server that could not start) |
  * | `usage` | 2 | bad usage or bad input (a flag, a malformed or unreadable file); nothing was run |
  * | `unavailable` | 69 | sysexits EX_UNAVAILABLE: the daemon cannot be reached, or FUSE is missing |
+ * | `software` | 70 | sysexits EX_SOFTWARE: `daemon`: a processor passed its `crashLimit` with action `exit` |
  * | `noPermission` | 77 | sysexits EX_NOPERM: not allowed (mounting the twin without root) |
  * | `notFound` | 127 | `hold`: CMD could not be run (the shell's "command not found") |
  *
@@ -20,6 +21,7 @@ export const EXIT = {
   failed: 1,
   usage: 2,
   unavailable: 69,
+  software: 70,
   noPermission: 77,
   notFound: 127,
 } as const;

@@ -4,14 +4,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_PROFILE, KERNEL_PROFILES, type KernelProfile, kernelFlag } from '../machines/profile.js';
 import { type ExploreResult, explore } from '../scenarios/explore/explore.js';
-import { INVARIANTS, type Move } from '../scenarios/explore/exploreWorld.js';
+import {
+  checkedBase,
+  type ExplorePolicy,
+  invariantsOf,
+  type Move,
+} from '../scenarios/explore/exploreWorld.js';
 import { STRATEGY_NAMES } from '../scenarios/scenarioSchema.js';
+import { startRun } from '../scenarios/startRun.js';
 import { commandArgs, STRATEGY_OPTIONS, strategyList } from './commandArgs.js';
 import { EXIT } from './exitCodes.js';
 import { type CliIo, errnoOf } from './io.js';
 
 export const EXPLORE_HELP = `Usage: rproc-supervisor explore [--strategy S…] [--clients N] [--processors N] [--depth D]
-                                [--kernel K] [--json] [--out DIR]
+                                [--kernel K] [--burst B] [--commute] [--symmetry] [--max-states N]
+                                [--policy P] [--json] [--out DIR]
 
 Explores every interleaving of fault moves (acquire, release, SIGKILL/SIGSTOP/SIGCONT per client,
 monitor SIGKILL and start, firmware crash, recovery on/off, and a time step) up to depth D, breadth
@@ -24,7 +31,15 @@ Options:
                    --strategies LIST is the same
   --clients N      clients c0… (default 2)
   --processors N   processors p0… (default 1); client i uses processor i mod N
-  --depth D        moves per path (default 6)
+  --depth D        moves per path (default 6), or \`unbounded\`: until no new state appears, then
+                   "complete": true (or which part of the state keeps the space open)
+  --burst B        at most B moves at one instant, then only \`step\` (default: none; 3 with
+                   --depth unbounded)
+  --commute        try moves on different processors at one instant in one order only (they commute)
+  --symmetry       clients of the same processor are interchangeable: a state and its renaming are one
+  --max-states N   an unbounded search gives up after N states (default 200000)
+  --policy P       the monitor's ownership policy: exclusive (default), shared or attach (monitor
+                   strategies only; docs/explore.md lists the invariants each must hold)
   --kernel K       a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192, what uname -r prints); default ${DEFAULT_PROFILE}
   --json           a JSON array of results, one per strategy
   --out DIR        write each counterexample as DIR/<strategy>-<invariant>.json
@@ -56,7 +71,13 @@ function report(r: ExploreResult): string {
   const lines = [
     `${r.system.strategy} (kernel ${r.system.kernel}, ${r.system.clients} client(s), ${r.system.processors} processor(s), depth ${r.depth}): ${r.states} states, ${r.transitions} transitions, ${r.ms} ms`,
   ];
-  for (const inv of INVARIANTS) {
+  if (r.unbounded)
+    lines.push(
+      r.complete
+        ? `  complete: no new state after depth ${r.depth}${r.reduction.burst ? ` (bursts of at most ${r.reduction.burst} moves)` : ''}`
+        : `  NOT complete: still open in ${(r.open ?? []).join('; ') || 'nothing found (state limit)'}`,
+    );
+  for (const inv of invariantsOf(r.system)) {
     const c = r.counterexamples.find((x) => x.invariant === inv);
     const e = r.excused.find((x) => x.invariant === inv);
     if (c) {
@@ -77,6 +98,11 @@ export function exploreCommand(args: string[], io: CliIo): number {
     processors: { type: 'string' },
     depth: { type: 'string' },
     kernel: { type: 'string' },
+    burst: { type: 'string' },
+    commute: { type: 'boolean' },
+    symmetry: { type: 'boolean' },
+    'max-states': { type: 'string' },
+    policy: { type: 'string' },
     json: { type: 'boolean' },
     out: { type: 'string' },
   });
@@ -88,11 +114,29 @@ export function exploreCommand(args: string[], io: CliIo): number {
   };
   const chosen = strategyList(values);
   if (!chosen.ok) return usage(chosen.error.detail ?? chosen.error.code);
-  const names = chosen.value ?? [...STRATEGY_NAMES];
+  const policy = (values.policy ?? 'exclusive') as string;
+  if (!['exclusive', 'shared', 'attach'].includes(policy))
+    return usage(`--policy ${policy}: expected exclusive, shared or attach`);
+  // A policy is the monitor's: only strategies with a monitor have one.
+  const hasMonitor = (strategy: (typeof STRATEGY_NAMES)[number]) => {
+    const base = checkedBase({ strategy, clients: 1, processors: 1, kernel: DEFAULT_PROFILE });
+    const started = startRun(base, strategy);
+    return started.run.monitor !== undefined;
+  };
+  let names = chosen.value ?? [...STRATEGY_NAMES];
+  if (policy !== 'exclusive') {
+    const without = names.filter((n) => !hasMonitor(n));
+    if (chosen.value && without.length)
+      return usage(`--policy ${policy}: ${without.join(', ')} has no monitor (a policy is the monitor's)`);
+    names = names.filter(hasMonitor);
+  }
   const clients = positiveInt('clients', values.clients as string | undefined, 2);
   const processors = positiveInt('processors', values.processors as string | undefined, 1);
-  const depth = positiveInt('depth', values.depth as string | undefined, 6);
-  for (const v of [clients, processors, depth]) if (typeof v === 'string') return usage(v);
+  const unbounded = values.depth === 'unbounded';
+  const depth = unbounded ? 0 : positiveInt('depth', values.depth as string | undefined, 6);
+  const burst = positiveInt('burst', values.burst as string | undefined, unbounded ? 3 : 0);
+  const maxStates = positiveInt('max-states', values['max-states'] as string | undefined, 200_000);
+  for (const v of [clients, processors, depth, burst, maxStates]) if (typeof v === 'string') return usage(v);
   const flag = kernelFlag(values.kernel as string | undefined);
   if (!flag.ok) return usage(flag.error.detail as string);
   const kernel = flag.value;
@@ -103,13 +147,20 @@ export function exploreCommand(args: string[], io: CliIo): number {
       clients: clients as number,
       processors: processors as number,
       kernel: kernel as KernelProfile,
+      ...(policy !== 'exclusive' ? { policy: policy as ExplorePolicy } : {}),
     };
     const r = explore(sys, {
-      depth: depth as number,
+      depth: unbounded ? 'unbounded' : (depth as number),
+      maxStates: maxStates as number,
+      reduction: {
+        ...((burst as number) > 0 ? { burst: burst as number } : {}),
+        ...(values.commute ? { commute: true } : {}),
+        ...(values.symmetry ? { symmetry: true } : {}),
+      },
       onProgress: io.isTTY
         ? (p) =>
             io.stderr(
-              `\r${strategy}: depth ${p.depth}/${depth}, ${p.states} states, ${p.expanded} expanded   `,
+              `\r${strategy}: depth ${p.depth}/${unbounded ? '∞' : depth}, ${p.states} states, ${p.expanded} expanded   `,
             )
         : undefined,
     });

@@ -1,7 +1,9 @@
 // coreExecutor: the executor's rules of the supervisor core — one operation at a time, one reference, barriers, stop until offline.
 
+import { ensure, log, schedule } from './coreEffects.js';
 import type { ProcessorPolicy } from './corePolicy.js';
 import { failWaiting, markUp } from './coreReadiness.js';
+import { checkStopped } from './coreStopped.js';
 import {
   MAX_STOP_ATTEMPTS,
   type ProcessorCore,
@@ -10,33 +12,13 @@ import {
   type SupervisorCall,
   type SupervisorConfig,
   type SupervisorEffect,
-  type SupervisorLogEvent,
   type SupervisorOp,
   type Want,
 } from './coreTypes.js';
 import { isPoweredState, isRunningState } from './powered.js';
 
-/** Records the wish; an idle executor acts on it later in this instant. */
-export function ensure(s: ProcessorCore, fx: SupervisorEffect[], want: Want): void {
-  s.desired = want;
-  if (s.op || s.scheduled) return;
-  s.scheduled = true;
-  fx.push({ type: 'defer' });
-}
-
-/** Pushes a log effect. */
-export function log(
-  fx: SupervisorEffect[],
-  level: 'info' | 'warn',
-  event: SupervisorLogEvent,
-  data?: Record<string, string>,
-  detail?: string,
-) {
-  fx.push({ type: 'log', level, event, ...(data ? { data } : {}), ...(detail ? { detail } : {}) });
-}
-
 /** What an executor step does next. */
-type Next =
+export type Next =
   | { call: SupervisorCall; op: SupervisorOp }
   | { adopt: string }
   /** `bare`: a start without writing `firmware` first (the processor is not offline: shared, attach). */
@@ -44,7 +26,7 @@ type Next =
   | { done: Want };
 
 /** Applies `next`: makes the call, adopts, starts, or ends the operation. */
-function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
+export function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
   if ('call' in next) {
     s.op = next.op;
     fx.push({ type: 'call', call: next.call });
@@ -67,13 +49,20 @@ function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): void {
     // The operation ends; a wish that changed meanwhile is acted on next.
     s.op = null;
     if (s.desired && s.desired !== next.done) ensure(s, fx, s.desired);
+    else if (s.disableRecovery) schedule(s, fx);
   }
 }
 
 /** Starts the operation towards the latest wish. */
 export function act(config: SupervisorConfig, s: ProcessorCore, fx: SupervisorEffect[]): void {
   const want = s.desired;
-  if (!want || s.op) return;
+  if (s.op) return;
+  // The crash limit's disable-recovery goes first: the next crash must find it written.
+  if (s.disableRecovery) {
+    apply(s, fx, { op: { want: 'disable', wait: 'disable-recovery' }, call: { op: 'disable-recovery' } });
+    return;
+  }
+  if (!want) return;
   // One reference per processor: a `start` on 5.19 would stack a second one, even mid-recovery.
   if (want === 'running' && s.holds) {
     if (!s.crashed) markUp(s, fx);
@@ -102,7 +91,15 @@ export function answer(
 ): void {
   const op = s.op;
   if (!op) return;
-  apply(s, fx, op.want === 'running' ? bringUp(config, s, fx, op, r) : bringDown(config, s, fx, op, r));
+  const next =
+    op.want === 'running'
+      ? bringUp(config, s, fx, op, r)
+      : op.want === 'offline'
+        ? bringDown(config, s, fx, op, r)
+        : op.want === 'check'
+          ? checkStopped(s, fx, op, r)
+          : recoveryDisabled(s, fx, r);
+  apply(s, fx, next);
   if (!s.op) letGo(config, s, fx);
 }
 
@@ -173,6 +170,13 @@ function bringUp(
       }
       return { done: 'running' };
   }
+}
+
+/** `recovery` was written `disabled` (or could not be): the crash limit's action is done. */
+function recoveryDisabled(s: ProcessorCore, fx: SupervisorEffect[], r: SupervisorAnswer): Next {
+  s.disableRecovery = false;
+  if (!r.ok) log(fx, 'warn', 'disable-recovery-failed', { errno: r.error.code }, r.error.detail);
+  return { done: 'running' };
 }
 
 function bringDown(

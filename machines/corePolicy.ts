@@ -1,6 +1,7 @@
 // corePolicy: the per-processor ownership policies of the supervisor core, and who may take a lease (pure rules).
 
 import { fail, ok, type Result } from './errno.js';
+import type { RestartIntensity } from './restartIntensity.js';
 
 /**
  * How the supervisor treats one processor (issue 12 point 1):
@@ -16,12 +17,32 @@ export type ProcessorPolicy = 'shared' | 'exclusive' | 'attach' | 'observe';
 /** Every policy, in documentation order. */
 export const PROCESSOR_POLICIES = ['shared', 'exclusive', 'attach', 'observe'] as const;
 
+/**
+ * What to do past the crash limit (issue 12 point 6): `disable-recovery` (write `recovery` `disabled`,
+ * leave the processor as it is, failed), `stop` (stop it, failed), or `exit` (the daemon exits non-zero,
+ * so its service manager acts).
+ */
+export type CrashAction = 'disable-recovery' | 'stop' | 'exit';
+
+/** Every crash action, in documentation order. */
+export const CRASH_ACTIONS = ['disable-recovery', 'stop', 'exit'] as const;
+
+/**
+ * OTP's restart intensity (machines/restartIntensity.ts, the same names) applied to firmware crashes:
+ * more than `intensity` crashes within `periodMs` escalates to `action`.
+ */
+export interface CrashLimit extends RestartIntensity {
+  action: CrashAction;
+}
+
 /** One processor's supervision settings as written (docs/config.md); every field optional. */
 export interface ProcessorSettingsJson {
   policy?: ProcessorPolicy | undefined;
   firmware?: string | undefined;
   offGraceMs?: number | undefined;
+  stopAckTimeoutMs?: number | undefined;
   bootTimeoutMs?: number | undefined;
+  crashLimit?: CrashLimit | undefined;
 }
 
 /** Why a firmware name is refused (EINVAL), or null: no `/`, no `..`, no newline, not empty. */
@@ -41,10 +62,13 @@ export interface AdmitView {
   /** Live votes, and the firmware the supervisor booted (or will boot) for them. */
   votes: number;
   firmware: string | null;
+  /** Past its crash limit (the core's `failed`): acquire is refused with EIO until the supervisor restarts. */
+  failed?: boolean;
 }
 
 /**
- * Whether a lease asking for `firmware` may be granted: EPERM under `observe`; EINVAL for a firmware
+ * Whether a lease asking for `firmware` may be granted: EPERM under `observe`; EIO on a processor
+ * failed by its crash limit; EINVAL for a firmware
  * name with `/` or `..`; EBUSY when the processor already runs (has votes) for a different firmware.
  *
  * @example
@@ -54,6 +78,12 @@ export interface AdmitView {
 export function admitLease(view: AdmitView, firmware?: string): Result {
   if (view.policy === 'observe')
     return fail('EPERM', 'acquire', 'this processor is observed only (policy observe): never written');
+  if (view.failed)
+    return fail(
+      'EIO',
+      'acquire',
+      'this processor passed its crash limit (crashLimit) and is failed: restart the supervisor to try again',
+    );
   if (firmware !== undefined) {
     const problem = firmwareNameProblem(firmware);
     if (problem) return fail('EINVAL', 'acquire', problem);

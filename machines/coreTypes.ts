@@ -1,6 +1,6 @@
 // coreTypes: the supervisor core's data — its config, calls, answers, effects, inputs and per-processor state (plain data).
 
-import type { ProcessorPolicy } from './corePolicy.js';
+import type { CrashAction, CrashLimit, ProcessorPolicy } from './corePolicy.js';
 import type { Result, RprocError } from './errno.js';
 import type { KernelState } from './rprocTypes.js';
 
@@ -30,6 +30,28 @@ export interface SupervisorConfig {
    * before stopping (a service manager restarting its client). A clean release does not wait. @default 0
    */
   offGraceMs?: number;
+  /**
+   * Two-phase stop: before a stop of a processor it holds, tell the parties (`stopping`) and wait this
+   * long for their `ack`s; an ack from every party ends the wait early. @default 0 (no wait)
+   */
+  stopAckTimeoutMs?: number;
+  /** Past more than `intensity` crashes within `periodMs`, escalate to `action`. @default none */
+  crashLimit?: CrashLimit;
+}
+
+/** Why a stop is announced (`processor.stopping`). */
+export type StopReason = 'last-release' | 'shutdown' | 'escalation';
+
+/** Why the core ends every lease of a processor (`lease.lost`). */
+export type LostReason = 'processor-stopped' | 'processor-failed';
+
+/** A two-phase stop under way: told to the parties, waiting for their acks or its timer. */
+export interface StopWait {
+  reason: StopReason;
+  /** Which wait this is (a stale timer's `stop-ack.ended` is ignored). */
+  seq: number;
+  /** Who was told and has not acknowledged; null until the shell says who it told (`stop.told`). */
+  parties: string[] | null;
 }
 
 /** The policy `config` gives, `exclusive` when it names none. */
@@ -45,7 +67,9 @@ export type SupervisorCall =
   /** Write `recovery` `recover`: recovers a crashed processor; on a healthy one it only takes `rproc->lock`. */
   | { op: 'recover' }
   | { op: 'read-firmware' }
-  | { op: 'write-firmware'; name: string };
+  | { op: 'write-firmware'; name: string }
+  /** Write `recovery` `disabled` (the crash limit's `disable-recovery`): a next crash stays CRASHED. */
+  | { op: 'disable-recovery' };
 
 /**
  * The answer to a call, the same from every shell: `state`, `start`, `stop` and `detach` answer the
@@ -72,7 +96,14 @@ export type SupervisorLogEvent =
   | 'detach'
   | 'detach-failed'
   /** The last holder died: the processor is kept `offGraceMs` for a new acquire. */
-  | 'off-grace';
+  | 'off-grace'
+  /** A stop is announced: the parties may acknowledge it within `stopAckTimeoutMs`. */
+  | 'stopping'
+  /** More crashes than the crash limit allows: the processor is failed, its action follows. */
+  | 'crash-limit'
+  | 'disable-recovery-failed'
+  /** A processor that runs for leases was found offline, not stopped by the supervisor. */
+  | 'stopped-by-other';
 
 /** What a step asks its shell to do, in order. */
 export type SupervisorEffect =
@@ -92,6 +123,17 @@ export type SupervisorEffect =
   | { type: 'leases.failed'; leases: string[]; error: RprocError }
   /** Tell the processor's lease holders. */
   | { type: 'notify'; event: 'processor.crashed' | 'processor.recovered' }
+  /**
+   * A stop is coming (two-phase stop): tell the parties (holders, subscribers) that it goes ahead
+   * within `ms`, and answer with a `stop.told` input naming who was told.
+   */
+  | { type: 'stopping'; reason: StopReason; ms: number }
+  /** End every live lease of the processor, as lost for `reason`. */
+  | { type: 'leases.lost'; reason: LostReason }
+  /** The crash limit was passed: tell the holders and subscribers (`processor.failed`). */
+  | { type: 'failed'; action: CrashAction }
+  /** The crash limit's `exit`: the shell's process exits non-zero, so its service manager acts. */
+  | { type: 'exit' }
   | {
       type: 'log';
       level: 'info' | 'warn';
@@ -123,6 +165,14 @@ export type SupervisorInput =
   /** A uevent of the processor's child devices (its rpmsg/virtio devices come and go with the firmware). */
   | { type: 'uevent'; action: 'add' | 'remove' }
   | { type: 'grace.ended' }
+  /** Who the shell told of a `stopping` effect (ids it chose: connections, leases). */
+  | { type: 'stop.told'; parties: string[] }
+  /** Party `party` acknowledged the announced stop. */
+  | { type: 'ack'; party: string }
+  /** The `stopAckTimeoutMs` of wait `seq` has passed. */
+  | { type: 'stop-ack.ended'; seq: number }
+  /** A crash counted against the crash limit is `periodMs` old: it counts no more. */
+  | { type: 'crash.expired' }
   | { type: 'decide' }
   | { type: 'answer'; result: SupervisorAnswer };
 
@@ -132,7 +182,10 @@ export type SupervisorOp =
       want: 'running';
       wait: 'read' | 'barrier' | 'fw-read' | 'fw-write' | 'reread' | 'set-firmware' | 'start';
     }
-  | { want: 'offline'; wait: 'read' | 'recover' | 'stop' | 'detach'; attempts: number };
+  | { want: 'offline'; wait: 'read' | 'recover' | 'stop' | 'detach'; attempts: number }
+  /** Was it stopped by someone else? A lock barrier (a recovery shows `offline` midway), then a read. */
+  | { want: 'check'; wait: 'barrier' | 'fw-read' | 'fw-write' | 'reread' }
+  | { want: 'disable'; wait: 'disable-recovery' };
 
 /** One processor's supervisor state: plain data, so it can be compared, encoded and restored. */
 export interface ProcessorCore {
@@ -164,6 +217,16 @@ export interface ProcessorCore {
   /** The kernel has no sysfs `recovery` (before v5.10): barriers rewrite `firmware` instead. */
   noRecovery: boolean;
   op: SupervisorOp | null;
+  /** A two-phase stop waits for acknowledgements (see {@link StopWait}). */
+  stopWait: StopWait | null;
+  /** Which wait is the latest. */
+  stopSeq: number;
+  /** Crashes within the crash limit's period (counted only with a `crashLimit`). */
+  crashCount: number;
+  /** Past its crash limit: acquire is refused, the supervisor starts it no more. */
+  failed: boolean;
+  /** `recovery` is to be written `disabled` (the crash limit's `disable-recovery`), by the executor. */
+  disableRecovery: boolean;
 }
 
 /** Stops (and recovers) per operation: a stop that leaves references (auto-boot, kernel users) is repeated. */
@@ -187,6 +250,11 @@ export function initialCore(): ProcessorCore {
     firmware: null,
     noRecovery: false,
     op: null,
+    stopWait: null,
+    stopSeq: 0,
+    crashCount: 0,
+    failed: false,
+    disableRecovery: false,
   };
 }
 

@@ -30,6 +30,8 @@ const clientSchema = z.strictObject({
   processor: z.string().min(1),
   /** Pings to the monitor; a frozen client sends none. null: no heartbeat. */
   heartbeatMs: ms.positive().nullable().optional(),
+  /** The firmware its lease asks for (the monitor strategies; a name under /lib/firmware). */
+  firmware: z.string().min(1).max(255).optional(),
 });
 
 const monitorSchema = z.strictObject({

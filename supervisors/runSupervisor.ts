@@ -10,14 +10,17 @@ import {
   stopChild,
 } from 'xstate';
 import type { TwinClock } from '../actors/VirtualClock.js';
+import type { CrashAction } from '../machines/corePolicy.js';
 import type { RprocError } from '../machines/errno.js';
 import type { LeaseEnd, LeaseEvent, LeaseInput } from '../machines/leaseMachine.js';
 import { KERNEL_STATES, type KernelState } from '../machines/rprocTypes.js';
 import {
   coreIdle,
   isNoOp,
+  type LostReason,
   type ProcessorCore,
   STATE_ANSWERS,
+  type StopReason,
   type SupervisorAnswer,
   type SupervisorCall,
   type SupervisorConfig,
@@ -63,6 +66,18 @@ export interface RunSupervisorOptions {
   /** A crash or recovery to tell the holders of `leases`. */
   onNotify?(processor: string, event: 'processor.crashed' | 'processor.recovered', leases: string[]): void;
   onLeaseEnd?(processor: string, id: string, end: LeaseEnd): void;
+  /**
+   * A stop of `processor` is announced (two-phase stop): tell whoever should know (`leases` are its
+   * live leases) that it goes ahead within `ms`, and return who was told — the parties whose
+   * {@link RunningSupervisor.ack} ends the wait early. Without it nobody is told and nothing waits.
+   */
+  onStopping?(processor: string, reason: StopReason, ms: number, leases: string[]): readonly string[];
+  /** The core ends these live leases as lost for `reason` (called just before they end). */
+  onLeasesLost?(processor: string, leases: string[], reason: LostReason): void;
+  /** The processor passed its crash limit: tell the holders of `leases` (and subscribers). */
+  onFailed?(processor: string, action: CrashAction, leases: string[]): void;
+  /** The crash limit's `exit`: the shell's process should exit non-zero. */
+  onExit?(processor: string): void;
   /** These leases are usable: the processor runs or is attached (answer their acquire). */
   onLeasesReady?(processor: string, leases: string[]): void;
   /** These leases' bring-up failed with `error` (answer their acquire with it; the shell ends them). */
@@ -107,8 +122,12 @@ export interface RunningSupervisor {
   idle(): boolean;
   /** Resolves once {@link RunningSupervisor.idle} is true (at once if it is). */
   whenIdle(): Promise<void>;
+  /** Resolves once no processor waits for acknowledgements of an announced stop (at once if none does). */
+  whenStopsAcked(): Promise<void>;
   /** Tells every processor's core that the supervisor is closing (no more `offGraceMs`). */
   shutdown(): void;
+  /** Party `party` acknowledges an announced stop of `processor`; true if the core waited for it. */
+  ack(processor: string, party: string): boolean;
   /** Stops polling and every actor; answers still on their way are dropped. */
   stop(): void;
 }
@@ -229,6 +248,24 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
         case 'notify':
           options.onNotify?.(p, e.event, [...leaseChildren(ref(p)).keys()]);
           break;
+        case 'stopping': {
+          const told = options.onStopping?.(p, e.reason, e.ms, [...leaseChildren(ref(p)).keys()]) ?? [];
+          input(p, { type: 'stop.told', parties: [...told] });
+          break;
+        }
+        case 'leases.lost': {
+          const leases = leaseChildren(ref(p));
+          const ids = [...leases.keys()];
+          options.onLeasesLost?.(p, ids, e.reason);
+          for (const id of ids) leases.get(id)?.send({ type: 'lease.lost' });
+          break;
+        }
+        case 'failed':
+          options.onFailed?.(p, e.action, [...leaseChildren(ref(p)).keys()]);
+          break;
+        case 'exit':
+          options.onExit?.(p);
+          break;
         case 'log':
           options.onLog?.(p, e);
           break;
@@ -238,6 +275,9 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
   const idle = () =>
     [...refs.values()].every((r) => coreIdle((r.getSnapshot() as ProcessorSnapshot).context));
   const idleWaiters: Array<() => void> = [];
+  const acked = () =>
+    [...refs.values()].every((r) => (r.getSnapshot() as ProcessorSnapshot).context.stopWait === null);
+  const ackWaiters: Array<() => void> = [];
   /**
    * Wires the actors of `added` (just spawned, on the root's one spawn path) into the runner and sends
    * each its `start` input: at start for all processors at once, later for one that appeared.
@@ -249,6 +289,7 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
       refs.set(p, r);
       const sub = r.subscribe(() => {
         if (idleWaiters.length && idle()) for (const w of idleWaiters.splice(0)) w();
+        if (ackWaiters.length && acked()) for (const w of ackWaiters.splice(0)) w();
       });
       const effects = r.on('core.effects', (e: Extract<ProcessorActorEmitted, { type: 'core.effects' }>) =>
         run(p, e.effects),
@@ -330,14 +371,22 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
       root.send({ type: 'processors.remove', processor: p });
       delete configs[p];
       if (idleWaiters.length && idle()) for (const w of idleWaiters.splice(0)) w();
+      if (ackWaiters.length && acked()) for (const w of ackWaiters.splice(0)) w();
       return true;
     },
     shutdown() {
       for (const p of refs.keys()) input(p, { type: 'shutdown' });
     },
+    ack(p, party) {
+      const pending =
+        refs.has(p) && (ref(p).getSnapshot() as ProcessorSnapshot).context.stopWait?.parties?.includes(party);
+      if (pending) input(p, { type: 'ack', party });
+      return pending === true;
+    },
     core: (p) => (ref(p).getSnapshot() as ProcessorSnapshot).context,
     idle,
     whenIdle: () => (idle() || stopped ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
+    whenStopsAcked: () => (acked() || stopped ? Promise.resolve() : new Promise((r) => ackWaiters.push(r))),
     stop() {
       if (stopped) return;
       stopped = true;
@@ -346,6 +395,7 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
       timers.clear();
       root.stop();
       for (const w of idleWaiters.splice(0)) w();
+      for (const w of ackWaiters.splice(0)) w();
     },
   };
 }

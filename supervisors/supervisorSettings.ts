@@ -1,8 +1,10 @@
-// supervisorSettings: per-processor supervision settings (policy, firmware, offGraceMs, bootTimeoutMs) as JSON, checked with zod.
+// supervisorSettings: per-processor supervision settings (policy, firmware, timings, crash limit) as JSON, checked with zod.
 
 import { z } from 'zod';
 import { formatIssues } from '../actors/kernel/processorSchema.js';
 import {
+  CRASH_ACTIONS,
+  type CrashLimit,
   firmwareNameProblem,
   PROCESSOR_POLICIES,
   type ProcessorPolicy,
@@ -22,7 +24,15 @@ export const processorSettingsSchema = z.strictObject({
   policy: z.enum(PROCESSOR_POLICIES).optional(),
   firmware: firmwareName.optional(),
   offGraceMs: ms.optional(),
+  stopAckTimeoutMs: ms.max(2147483647).optional(),
   bootTimeoutMs: ms.positive().optional(),
+  crashLimit: z
+    .strictObject({
+      intensity: z.number().int().nonnegative(),
+      periodMs: ms.positive().max(2147483647),
+      action: z.enum(CRASH_ACTIONS),
+    })
+    .optional(),
 }) satisfies z.ZodType<ProcessorSettingsJson>;
 
 export type { ProcessorSettingsJson };
@@ -41,13 +51,16 @@ export interface ProcessorSettings {
   policy: ProcessorPolicy;
   firmware?: string;
   offGraceMs: number;
+  stopAckTimeoutMs: number;
   bootTimeoutMs: number;
+  crashLimit?: CrashLimit;
 }
 
-/** The defaults: `shared`, no grace, 30 s to boot. */
+/** The defaults: `shared`, no grace, no wait for stop acknowledgements, 30 s to boot, no crash limit. */
 export const SETTINGS_DEFAULTS: ProcessorSettings = {
   policy: 'shared',
   offGraceMs: 0,
+  stopAckTimeoutMs: 0,
   bootTimeoutMs: 30000,
 };
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../actors/daemon/DaemonClient.js';
 import { bin } from './bin.js';
-import { firstProcessor } from './okReply.js';
+import { spawnDaemon } from './daemonSpawn.js';
 import { cannotMount, warnIfSkipped } from './twinMountCheck.js';
 import { spawnTwin, type TwinProcess } from './twinProcess.js';
 import { until as waitUntil } from './wait.js';
@@ -22,41 +22,8 @@ afterEach(async () => {
 });
 // Generous: the process tests share a 2-core machine with other suites.
 const until = (cond: () => Promise<boolean> | boolean, ms = 20_000) => waitUntil(cond, ms, 20);
-
-/** A sim daemon on `processors` with `extra` arguments; its status and a `hold` on it. */
-async function daemon(processors: object[], extra: string[], driverArgs?: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'core12-pol-'));
-  writeFileSync(join(dir, 'p.json'), JSON.stringify(processors));
-  const socket = join(dir, 'd.sock');
-  const args = driverArgs ?? ['--driver', 'sim', '--processors', join(dir, 'p.json')];
-  const d = spawn(
-    process.execPath,
-    [bin, 'daemon', ...args, '--socket', socket, '--poll-ms', '10', ...extra],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  children.push(d);
-  let stderr = '';
-  d.stderr?.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  await until(() => existsSync(socket));
-  const status = () => firstProcessor(socket);
-  const hold = (script: string) => {
-    const h = spawn(process.execPath, [bin, 'hold', 'm4', '--socket', socket, '--', 'sh', '-c', script], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.push(h);
-    let err = '';
-    h.stderr?.on('data', (b: Buffer) => {
-      err += b.toString();
-    });
-    const exit = new Promise<number | null>((r) => h.once('exit', (code) => r(code)));
-    return { exit, stderr: () => err };
-  };
-  return { dir, socket, d, status, hold, stderr: () => stderr };
-}
+const daemon = (processors: object[], extra: string[], driverArgs?: string[]) =>
+  spawnDaemon(children, processors, extra, driverArgs);
 
 const m4Auto = [{ name: 'm4', bootMs: 20, stopMs: 10, autoBoot: true }];
 

@@ -2,46 +2,15 @@
 
 import { describe, expect, it } from 'vitest';
 import { admitLease } from '../machines/corePolicy.js';
-import { fail, ok } from '../machines/errno.js';
 import {
   initialCore,
   MAX_STOP_ATTEMPTS,
-  type ProcessorCore,
   type SupervisorConfig,
   type SupervisorEffect,
   type SupervisorInput,
   stepCore,
 } from '../machines/supervisorCore.js';
-
-const config = (over: Partial<SupervisorConfig> = {}): SupervisorConfig => ({
-  recoverCrashed: true,
-  reconcile: 'adopt',
-  graceMs: 2000,
-  restarted: false,
-  ...over,
-});
-
-/** Runs `inputs` from the start; returns the state and every effect, in order. */
-function run(inputs: SupervisorInput[], c = config()): { s: ProcessorCore; fx: SupervisorEffect[] } {
-  let s = initialCore();
-  const fx: SupervisorEffect[] = [];
-  for (const i of [{ type: 'start' } as const, ...inputs]) {
-    const [next, effects] = stepCore(c, s, i);
-    s = next;
-    fx.push(...effects);
-  }
-  return { s, fx };
-}
-
-const calls = (fx: SupervisorEffect[]) => fx.flatMap((e) => (e.type === 'call' ? [e.call.op] : []));
-const logs = (fx: SupervisorEffect[]) => fx.flatMap((e) => (e.type === 'log' ? [e.event] : []));
-const answer = (value: unknown): SupervisorInput => ({ type: 'answer', result: ok(value) });
-const error = (code: 'ENOENT' | 'EBUSY' | 'EINVAL'): SupervisorInput => ({
-  type: 'answer',
-  result: fail(code, 'test'),
-});
-const vote = (delta: 1 | -1): SupervisorInput => ({ type: 'vote', delta });
-const decide: SupervisorInput = { type: 'decide' };
+import { answer, calls, config, decide, error, logs, run, vote } from './coreRun.js';
 
 describe('stepCore: decisions', () => {
   it('should be pure: the same state and input give the same result, and the state is not changed', () => {

@@ -37,6 +37,8 @@ export const requestSchema = z.discriminatedUnion('op', [
   z.strictObject({ ...base, op: z.literal('subscribe') }),
   z.strictObject({ ...base, op: z.literal('ping') }),
   z.strictObject({ ...base, op: z.literal('watch'), lease: z.string().min(1) }),
+  /** Acknowledges an announced stop (`processor.stopping`) of a processor (`remoteprocN` or its name). */
+  z.strictObject({ ...base, op: z.literal('ack'), processor: z.string().min(1).max(255) }),
   z.strictObject({
     ...base,
     op: z.literal('crash'),
@@ -102,6 +104,8 @@ export interface StatusBody {
     crashes: number;
     /** The processor's policy (docs/config.md): shared, exclusive, attach or observe. */
     policy?: string;
+    /** Past its crash limit (docs/config.md, `crashLimit`): acquire is refused (EIO). */
+    failed?: boolean;
     leases: StatusLease[];
     /** Leases held but not listed, past the daemon's bound on leases per processor in one reply. */
     leasesOmitted?: number;
@@ -126,6 +130,8 @@ export interface ReplyFields {
   crash: { processor: { device: string; name: string } };
   'add-processor': { processor: { device: string; name: string } };
   'remove-processor': { processor: { device: string; name: string } };
+  /** `pending`: an announced stop of the processor waited for this connection's acknowledgement. */
+  ack: { pending: boolean };
 }
 
 /** A failed reply. `id` is absent when the request's could not be read, or for a refused peer. */
@@ -144,9 +150,14 @@ export type Reply<O extends Op = Op> = OkReply<O> | ErrorReply;
 /**
  * A `lease.lost` reason: `ttl-expired` (no ping within `ttlMs`), `daemon-gone` (the daemon is shutting
  * down; a client that sees EOF reports it too), `processor-stopped` (someone else stopped the processor),
- * `processor-removed` (the processor disappeared, hotplug).
+ * `processor-removed` (the processor disappeared, hotplug), `processor-failed` (it passed its crash limit).
  */
-export type LeaseLostReason = 'ttl-expired' | 'daemon-gone' | 'processor-stopped' | 'processor-removed';
+export type LeaseLostReason =
+  | 'ttl-expired'
+  | 'daemon-gone'
+  | 'processor-stopped'
+  | 'processor-removed'
+  | 'processor-failed';
 
 /** Every {@link LeaseLostReason}. */
 export const LEASE_LOST_REASONS: readonly LeaseLostReason[] = [
@@ -154,6 +165,7 @@ export const LEASE_LOST_REASONS: readonly LeaseLostReason[] = [
   'daemon-gone',
   'processor-stopped',
   'processor-removed',
+  'processor-failed',
 ];
 
 /**
@@ -177,7 +189,28 @@ export type PushedEvent =
   | { event: 'processor.state'; processor: string; name: string; state: string }
   | { event: 'processor.crashed' | 'processor.recovered'; processor: string; name: string }
   /** A subscriber that fell behind is dropped, not buffered: it gets this, and no more events. */
-  | { event: 'subscription.dropped'; reason: 'slow-reader' };
+  | { event: 'subscription.dropped'; reason: 'slow-reader' }
+  /**
+   * A stop is announced (two-phase stop): to a holder with its `lease`, to a subscriber with the
+   * processor's `name`; `deadlineMs` (ms since the epoch) is when it goes ahead at the latest.
+   */
+  | {
+      event: 'processor.stopping';
+      lease?: string;
+      name?: string;
+      processor: string;
+      reason: 'last-release' | 'shutdown' | 'escalation';
+      deadlineMs: number;
+    }
+  /** The processor passed its crash limit: to a holder with its `lease`, to a subscriber with `name`. */
+  | {
+      event: 'processor.failed';
+      lease?: string;
+      name?: string;
+      processor: string;
+      reason: 'crash-limit';
+      action: 'disable-recovery' | 'stop' | 'exit';
+    };
 
 /** Every frame a server sends: a reply or a pushed event. */
 export type ServerFrame = Reply | PushedEvent;

@@ -19,12 +19,21 @@ export type Move =
   | { step: true }
   | (TimelineEvent extends infer E ? (E extends unknown ? Omit<E, 'at'> : never) : never);
 
+/** The ownership policies explore covers (machines/corePolicy.ts); `observe` writes nothing to explore. */
+export type ExplorePolicy = 'exclusive' | 'shared' | 'attach';
+
 /** The size of the explored system. */
 export interface ExploreSystem {
   strategy: StrategyName;
   clients: number;
   processors: number;
   kernel: KernelProfile;
+  /**
+   * The monitor's policy (monitor strategies only). `shared`: each processor auto-boots with an
+   * in-kernel user's reference; `attach`: each was started by a bootloader (registered `detached`).
+   * @default 'exclusive'
+   */
+  policy?: ExplorePolicy;
 }
 
 /** A time step: longer than any boot + stop, grace period, reconnect and poll of the base scenario. */
@@ -32,8 +41,21 @@ export const STEP_MS = 5000;
 
 /** The invariants (docs/explore.md gives their exact definitions). */
 export const INVARIANTS = ['no-orphan', 'no-wrongful-stop', 'eventual-stop', 'no-leak'] as const;
+/**
+ * The policies' own invariants: `no-foreign-stop` (shared never stops a processor it holds no reference
+ * on: the in-kernel user's reference keeps it running) and `never-stops` (attach never stops, it only
+ * detaches).
+ */
+export const POLICY_INVARIANTS = ['no-foreign-stop', 'never-stops'] as const;
 /** One invariant. */
-export type Invariant = (typeof INVARIANTS)[number];
+export type Invariant = (typeof INVARIANTS)[number] | (typeof POLICY_INVARIANTS)[number];
+
+/** The invariants checked under `sys`'s policy (exclusive: the four; shared, attach: the stop rules). */
+export function invariantsOf(sys: ExploreSystem): readonly Invariant[] {
+  if (sys.policy === 'shared') return ['no-wrongful-stop', 'no-foreign-stop'];
+  if (sys.policy === 'attach') return ['no-wrongful-stop', 'never-stops'];
+  return INVARIANTS;
+}
 
 /** The scenario every path of a system starts from: clients `c0…`, processors `p0…`, client i on processor i mod P. */
 export function baseScenario(sys: ExploreSystem): ScenarioJson {
@@ -41,7 +63,11 @@ export function baseScenario(sys: ExploreSystem): ScenarioJson {
     name: `explore ${sys.strategy}: ${sys.clients} client(s), ${sys.processors} processor(s), kernel ${sys.kernel}`,
     kernel: sys.kernel,
     horizonMs: STEP_MS,
-    processors: Array.from({ length: sys.processors }, (_, i) => ({ name: `p${i}` })),
+    processors: Array.from({ length: sys.processors }, (_, i) => ({
+      name: `p${i}`,
+      ...(sys.policy === 'shared' ? { autoBoot: true } : {}),
+      ...(sys.policy === 'attach' ? { initial: 'detached' as const } : {}),
+    })),
     clients: Array.from({ length: sys.clients }, (_, i) => ({
       id: `c${i}`,
       processor: `p${i % sys.processors}`,
@@ -54,6 +80,7 @@ export function baseScenario(sys: ExploreSystem): ScenarioJson {
       ttlMs: null,
       reconnectMs: 300,
       pollMs: 250,
+      ...(sys.policy && sys.policy !== 'exclusive' ? { policy: sys.policy } : {}),
     },
     strategies: [sys.strategy],
     timeline: [],
@@ -87,6 +114,7 @@ export const HYBRID_BOUND = 'daemon died during a crash recovery; the kernel rel
 
 /** Replays `moves` on a new world. Wrongful stops are checked during the last move only. */
 export function replay(base: Scenario, moves: readonly Move[]): Replay {
+  const policy = base.monitor.policy ?? 'exclusive';
   const started = startRun(base, base.strategies[0] as StrategyName);
   const { world, strategy, run } = started;
   const broken: Replay['broken'] = [];
@@ -101,6 +129,7 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
     strategy.name === 'hybrid' && diedInCrash && !world.alive('monitor') ? HYBRID_BOUND : null;
   let last = false;
   const watches = world.twin.processors.map((p) => startWatch(p.context.state));
+  const holders: Array<number | null> = world.twin.processors.map(() => null);
   world.twin.subscribe((i, ctx) => {
     const before = watches[i];
     if (!before) return;
@@ -118,6 +147,19 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
     if (last && r.wrongful)
       broken.push({ invariant: 'no-wrongful-stop', detail: `${name} stopped under a live client` });
     watches[i] = r.watch;
+    // The policies' stop rules, read from the kernel: a `rproc_shutdown` taking the lock.
+    const holder = ctx.holder;
+    if (last && holder?.op === 'shutdown' && holders[i] !== holder.id) {
+      if (policy === 'attach')
+        broken.push({ invariant: 'never-stops', detail: `${name}: a stop under policy attach` });
+      // The in-kernel user's reference is not the supervisor's: a stop that takes the count to 0 took it.
+      if (policy === 'shared' && ctx.power === 0 && ctx.step === 'stopping')
+        broken.push({
+          invariant: 'no-foreign-stop',
+          detail: `${name}: stopped with the kernel user's reference`,
+        });
+    }
+    holders[i] = holder?.id ?? null;
   });
   moves.forEach((m, k) => {
     last = k === moves.length - 1;
@@ -160,13 +202,28 @@ export function unwantedPowered(world: World): string[] {
     .map((p) => p.name);
 }
 
-/** The canonical encoding of a world: equal strings, equal futures (up to the phase of periodic timers). */
-export function encode({ world, run }: StartedRun): string {
+/**
+ * The power count above which a strategy without a monitor cannot bring a processor back to offline: each
+ * client (and its wrapper script) stops at most what it started, at most two per client at a time, so a
+ * count above `2 × clients` holds a leaked reference for good (docs/explore.md, "Closed state spaces").
+ * Null for the monitor strategies, whose monitor stops until `state` reads offline.
+ */
+export function powerCap({ run }: StartedRun, sys: ExploreSystem): number | null {
+  return run.monitor ? null : 2 * sys.clients + 1;
+}
+
+/**
+ * The canonical encoding of a world: equal strings, equal futures (up to the phase of periodic timers).
+ * With `abstract`, a power count at or above {@link powerCap} is written as the cap (`closed` searches).
+ */
+export function encode(started: StartedRun, abstract?: ExploreSystem): string {
+  const { world, run } = started;
+  const cap = abstract ? powerCap(started, abstract) : null;
   const procs = world.twin.processors.map((p, i) => {
     const c = p.context;
     return [
       c.state,
-      c.power,
+      cap !== null && c.power >= cap ? `>=${cap}` : c.power,
       stepOf(world, i),
       c.recoveryDisabled,
       c.shutdownOnRelease,

@@ -12,13 +12,14 @@ import {
 } from '../../actors/drivers/RprocDriver.js';
 import { realClock } from '../../actors/RealClock.js';
 import type { TwinClock } from '../../actors/VirtualClock.js';
-import { admitLease, type ProcessorPolicy } from '../../machines/corePolicy.js';
+import { admitLease, type CrashAction, type ProcessorPolicy } from '../../machines/corePolicy.js';
 import { type Errno, fail, ok, type Result, type RprocError } from '../../machines/errno.js';
 import { checkTtl, type LeaseEnd } from '../../machines/leaseMachine.js';
 import { isPoweredState } from '../../machines/powered.js';
 import type { CrashType } from '../../machines/rprocTypes.js';
 import type {
   ReconcilePolicy,
+  StopReason,
   SupervisorAnswer,
   SupervisorCall,
   SupervisorConfig,
@@ -62,6 +63,11 @@ export interface SupervisorOptions {
    * listed at start only
    */
   hotplug?: HotplugOptions;
+  /**
+   * A processor passed its crash limit with action `exit`: the process should exit non-zero (the
+   * daemon exits 70). @default a warning in the log, and nothing else
+   */
+  onExit?: (processor: string) => void;
 }
 
 /** Options of {@link Supervisor.acquire}. */
@@ -93,7 +99,12 @@ export interface AcquireOptions {
  */
 export interface LeaseEventDetail {
   processor: string;
-  reason?: LeaseLostReason;
+  /** For `lost`: why; for `processor.stopping`: why the stop comes; for `processor.failed`: `crash-limit`. */
+  reason?: LeaseLostReason | StopReason | 'crash-limit';
+  /** For `processor.stopping`: when the stop goes ahead at the latest, in ms since the epoch. */
+  deadlineMs?: number;
+  /** For `processor.failed`: the crash limit's action. */
+  action?: CrashAction;
   /** For `failed`: the kernel's errno and detail of the failed boot (or ETIMEDOUT past `bootTimeoutMs`). */
   error?: { code: Errno; detail?: string };
 }
@@ -102,7 +113,14 @@ export interface LeaseEventDetail {
  * Events of a lease. `granted` comes once the processor runs or is attached (what `acquire` waits for);
  * `failed` instead when its boot failed (the lease is then ended, and no `lost` follows).
  */
-export type LeaseEventName = 'granted' | 'failed' | 'processor.crashed' | 'processor.recovered' | 'lost';
+export type LeaseEventName =
+  | 'granted'
+  | 'failed'
+  | 'processor.crashed'
+  | 'processor.recovered'
+  | 'processor.stopping'
+  | 'processor.failed'
+  | 'lost';
 
 /** A client's claim on a processor. `await using lease = await sup.acquire('m4')` releases it at scope end. */
 export interface Lease extends AsyncDisposable {
@@ -128,7 +146,26 @@ export interface Lease extends AsyncDisposable {
 /** What `onEvent` reports: state changes seen by polling, crashes and recoveries. */
 export type SupervisorEvent =
   | { event: 'processor.state'; processor: string; name: string; state: ObservedState }
-  | { event: 'processor.crashed' | 'processor.recovered'; processor: string; name: string };
+  | { event: 'processor.crashed' | 'processor.recovered'; processor: string; name: string }
+  /** A stop is announced (two-phase stop): it goes ahead by `deadlineMs` (ms since the epoch) at the latest. */
+  | { event: 'processor.stopping'; processor: string; name: string; reason: StopReason; deadlineMs: number }
+  /** The processor passed its crash limit (`action` follows). */
+  | {
+      event: 'processor.failed';
+      processor: string;
+      name: string;
+      reason: 'crash-limit';
+      action: CrashAction;
+    };
+
+/**
+ * Who is told of an announced stop: a listener gets the stop (and the processor's live lease ids)
+ * and returns the parties it told; each party's {@link Supervisor.ack} ends the wait early.
+ */
+export type StoppingListener = (
+  e: Extract<SupervisorEvent, { event: 'processor.stopping' }>,
+  leases: readonly string[],
+) => readonly string[];
 
 /** What `status()` returns. */
 export interface SupervisorStatus {
@@ -139,6 +176,8 @@ export interface SupervisorStatus {
     state: ObservedState | 'unknown';
     crashes: number;
     policy: ProcessorPolicy;
+    /** Past its crash limit (`crashLimit`): acquire is refused until the supervisor restarts. */
+    failed: boolean;
     /** `reference: false`: granted without a kernel reference of the supervisor's (shared, start EBUSY). */
     leases: Array<{ id: string; client: string; since: number; pid?: number; reference: boolean }>;
   }>;
@@ -163,6 +202,21 @@ export interface Supervisor {
   crash(processor: string, reason?: CrashType): Promise<Result<ProcessorRef>>;
   /** Calls `listener` for every {@link SupervisorEvent}; returns an unsubscribe. */
   onEvent(listener: (e: SupervisorEvent) => void): () => void;
+  /** Calls `listener` for every announced stop, to learn who must acknowledge it; returns an unsubscribe. */
+  onStopping(listener: StoppingListener): () => void;
+  /**
+   * Party `party` (one a {@link StoppingListener} returned) acknowledges the announced stop of
+   * `processor`; `pending`: the stop waited for it (when every party has, the stop goes ahead).
+   * ENODEV for an unknown processor.
+   */
+  ack(processor: string, party: string): Result<{ device: string; pending: boolean }>;
+  /**
+   * Announces the shutdown: a processor whose stop it brings is told (`processor.stopping`, reason
+   * `shutdown`), and this resolves when every such stop may go ahead (acknowledged, or after its
+   * `stopAckTimeoutMs`). {@link Supervisor.close} does it first; the daemon does it before it closes
+   * its connections, so that their holders can still acknowledge.
+   */
+  announceShutdown(): Promise<void>;
   /**
    * The processor called `ref`, now or once it appears within `timeoutMs` (hotplug); ENODEV when it
    * does not.
@@ -215,6 +269,10 @@ const LOG_MESSAGES: Record<SupervisorLogEvent, string> = {
   detach: 'detach',
   'detach-failed': 'detach failed (final: attach never stops)',
   'off-grace': 'last holder died: keeping the processor for offGraceMs',
+  stopping: 'stop announced: waiting for acknowledgements (stopAckTimeoutMs)',
+  'crash-limit': 'crash limit passed: the processor is failed',
+  'disable-recovery-failed': 'could not write recovery disabled',
+  'stopped-by-other': 'stopped by someone else: its leases end (processor-stopped)',
 };
 
 /** The supervisor's calls on an {@link RprocDriver}: answered when its promise settles (never rejected). */
@@ -240,6 +298,8 @@ export function driverCalls(driver: RprocDriver): SupervisorDriver {
           return pending('firmware', driver.read(device, 'firmware'));
         case 'write-firmware':
           return pending('firmware', driver.setFirmware(device, c.name));
+        case 'disable-recovery':
+          return pending('recovery', driver.setRecovery(device, 'disabled'));
       }
     },
   };
@@ -416,10 +476,13 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       policy: s.policy,
       bootTimeoutMs: s.bootTimeoutMs,
       offGraceMs: s.offGraceMs,
+      stopAckTimeoutMs: s.stopAckTimeoutMs,
       ...(s.firmware ? { firmware: s.firmware } : {}),
+      ...(s.crashLimit ? { crashLimit: s.crashLimit } : {}),
     };
   };
   const waiters = new ProcessorWaiters(clock);
+  const stoppingListeners = new Set<StoppingListener>();
   const sup = runSupervisor({
     processors: processors.map((p) => p.device),
     config: base,
@@ -475,6 +538,41 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       if (end !== 'released' && !r.failure) r.emit('lost', { processor, ...(reason ? { reason } : {}) });
       if (logging) log({ level: 'info', msg: `lease ${end}`, lease: id, client: r.lease.client, processor });
     },
+    onStopping: (processor, reason, ms, ids) => {
+      const deadlineMs = Math.round(performance.timeOrigin + clock.now() + ms);
+      const e = {
+        event: 'processor.stopping',
+        processor,
+        name: nameOf(processor),
+        reason,
+        deadlineMs,
+      } as const;
+      if (logging) log({ level: 'info', msg: 'processor.stopping', processor, reason, deadlineMs });
+      publish(e);
+      for (const id of ids) leases.get(id)?.emit('processor.stopping', { processor, reason, deadlineMs });
+      return [...stoppingListeners].flatMap((l) => l(e, ids));
+    },
+    onLeasesLost: (_processor, ids, reason) => {
+      for (const id of ids) {
+        const r = leases.get(id);
+        if (r && r.end === null) r.lostReason ??= reason;
+      }
+    },
+    onFailed: (processor, action, ids) => {
+      publish({
+        event: 'processor.failed',
+        processor,
+        name: nameOf(processor),
+        reason: 'crash-limit',
+        action,
+      });
+      for (const id of ids)
+        leases.get(id)?.emit('processor.failed', { processor, reason: 'crash-limit', action });
+    },
+    onExit: (processor) => {
+      log({ level: 'warn', msg: 'crash limit: exit', processor });
+      options.onExit?.(processor);
+    },
     onPoll: (processor, state) => {
       if (states.get(processor) === state) return;
       states.set(processor, state as ObservedState);
@@ -486,6 +584,15 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       });
     },
   });
+
+  let announced: Promise<void> | null = null;
+  const announceShutdown = (): Promise<void> => {
+    announced ??= (() => {
+      sup.shutdown();
+      return sup.whenStopsAcked();
+    })();
+    return announced;
+  };
 
   const tryAcquire = (ref: string, o: AcquireOptions = {}): Result<Lease> => {
     if (closed) return fail('ENODEV', 'acquire', 'the supervisor is closed');
@@ -504,6 +611,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
         configured: set.firmware,
         votes: core.votes,
         firmware: core.firmware,
+        failed: core.failed,
       },
       o.firmware,
     );
@@ -597,6 +705,16 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       eventListeners.add(listener);
       return () => eventListeners.delete(listener);
     },
+    onStopping(listener) {
+      stoppingListeners.add(listener);
+      return () => stoppingListeners.delete(listener);
+    },
+    ack(ref, party) {
+      const found = findProcessor(processors, ref);
+      if (!found.ok) return found;
+      return ok({ device: found.value.device, pending: sup.ack(found.value.device, party) });
+    },
+    announceShutdown,
     inspect(observer) {
       const sub = sup.root.system.inspect(observer);
       return () => sub.unsubscribe();
@@ -612,6 +730,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
           state: states.get(p.device) ?? 'unknown',
           crashes: crashes.get(p.device) ?? 0,
           policy: settingsOf(p.device).policy,
+          failed: sup.core(p.device).failed,
           // The processor's own leases (an index, not a filter of all): linear in processors and leases.
           leases: [...(leasesOn.get(p.device)?.values() ?? [])].map((r) => ({
             id: r.lease.id,
@@ -626,11 +745,12 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     }),
     async close() {
       if (closed) return;
+      // A shutdown is no holder's death: the last lease's end stops at once, without offGraceMs. Its
+      // stops are announced first (two-phase), while the holders can still acknowledge.
+      await announceShutdown();
       closed = true;
       hotplug?.stop();
       waiters.close();
-      // A shutdown is no holder's death: the last lease's end stops at once, without offGraceMs.
-      sup.shutdown();
       for (const r of [...leases.values()].reverse()) r.lease.lose('daemon-gone');
       // The last votes' stops (decided later in this instant) finish before the devices go.
       await sup.whenIdle();

@@ -4,7 +4,13 @@ import type { Socket } from 'node:net';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
 import { peerGroups } from '../../actors/daemon/peerGroups.js';
 import { type PeerLimits, peerLimits } from '../../actors/daemon/peerLimits.js';
-import { clientLabelError, type Request, type StatusBody, wireError } from '../../actors/daemon/protocol.js';
+import {
+  clientLabelError,
+  type LeaseLostReason,
+  type Request,
+  type StatusBody,
+  wireError,
+} from '../../actors/daemon/protocol.js';
 import {
   type ConnectionHandler,
   type ProtocolConnection,
@@ -68,6 +74,7 @@ export function statusFrame(supervisor: Supervisor): StatusBody {
       state: p.state,
       crashes: p.crashes,
       policy: p.policy,
+      failed: p.failed,
       leases: p.leases.map((l) => ({
         client: l.client,
         pid: l.pid ?? null,
@@ -114,6 +121,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const all = new DaemonLeases();
   const limits = peerLimits(options.limits);
   const perUid = new Map<number, number>();
+  // Two-phase stop: who is told of an announced stop (every connection holding one of the processor's
+  // leases, and every subscriber), and which announced stops still wait for each connection's ack.
+  const connections = new Map<string, { leases: Map<string, Lease>; subscribed: () => boolean }>();
+  const awaited = new Map<string, Set<string>>();
+  let nextConnection = 1;
+  const unhookStopping = supervisor.onStopping((e, ids) => {
+    const parties = [...connections]
+      .filter(([, c]) => c.subscribed() || ids.some((id) => c.leases.has(id)))
+      .map(([id]) => id);
+    for (const id of parties) awaited.set(id, (awaited.get(id) ?? new Set()).add(e.processor));
+    return parties;
+  });
 
   const accept = (conn: ProtocolConnection): ConnectionHandler | null => {
     const { socket, send, end } = conn;
@@ -148,6 +167,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       perUid.set(uid, open + 1);
     }
     const leases = new Map<string, Lease>();
+    const party = `connection-${nextConnection++}`;
+    connections.set(party, { leases, subscribed: () => unsubscribe !== null });
     const push: PushTo = (e) => send(e);
     // The leases this connection watches: live ones only (an ended lease leaves the set).
     const watching = watcher(push);
@@ -180,11 +201,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 leases.delete(id);
                 // Lost before it was usable (its processor removed, its TTL run out during the boot):
                 // the acquire is answered with why, as the client has no lease id to match an event to.
+                // No reason: its holder's connection ended it (the holder is gone; watchers are told).
                 if (d.reason && !answered) {
                   const message = `ENODEV: lease ${id} on ${r.processor} lost (${d.reason}) before the processor ran`;
                   send({ id: r.id, ok: false, error: { code: 'ENODEV', message } });
                 } else if (d.reason)
-                  all.push(id, { event: 'lease.lost', lease: id, processor: d.processor, reason: d.reason });
+                  all.push(id, {
+                    event: 'lease.lost',
+                    lease: id,
+                    processor: d.processor,
+                    reason: d.reason as LeaseLostReason,
+                  });
                 else
                   all.pushWatchers(id, {
                     event: 'lease.ended',
@@ -193,6 +220,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                     end: 'closed',
                   });
                 all.delete(id);
+              } else if (event === 'processor.stopping') {
+                const reason = d.reason as 'last-release' | 'shutdown' | 'escalation';
+                all.push(id, {
+                  event,
+                  lease: id,
+                  processor: d.processor,
+                  reason,
+                  deadlineMs: d.deadlineMs ?? 0,
+                });
+              } else if (event === 'processor.failed') {
+                const action = d.action ?? 'stop';
+                all.push(id, { event, lease: id, processor: d.processor, reason: 'crash-limit', action });
               } else all.push(id, { event, lease: id, processor: d.processor });
             },
           };
@@ -273,6 +312,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           send({ id: r.id, ok: false, error: { code: 'EOPNOTSUPP', message } });
           return;
         }
+        case 'ack': {
+          const a = supervisor.ack(r.processor, party);
+          if (!a.ok) {
+            send({ id: r.id, ok: false, error: wireError(a.error, r.processor) });
+            return;
+          }
+          awaited.get(party)?.delete(a.value.device);
+          send({ id: r.id, ok: true, pending: a.value.pending });
+          return;
+        }
         case 'watch': {
           const w = all.watch(r.lease, cred?.uid ?? null, watching);
           if (!w.ok) {
@@ -296,6 +345,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           else perUid.delete(uid);
         }
         unsubscribe?.();
+        // A party gone is no party to wait for: its pending acknowledgements are given.
+        connections.delete(party);
+        for (const device of awaited.get(party) ?? []) supervisor.ack(device, party);
+        awaited.delete(party);
         for (const id of [...watching.watching]) all.unwatch(id, watching);
         // EOF on any death of the holder: its leases end.
         for (const l of leases.values()) l.lose();
@@ -326,7 +379,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   return {
     socketPath,
     async close() {
-      // Holders and watchers learn why before the connections close (replies leave on setImmediate).
+      // The shutdown's stops are announced while the connections are open, so their holders and
+      // subscribers can acknowledge (at most stopAckTimeoutMs); then holders and watchers learn why
+      // before the connections close (replies leave on setImmediate).
+      await supervisor.announceShutdown();
+      unhookStopping();
       all.shutdown();
       await new Promise((r) => setImmediate(r));
       await server.close();

@@ -37,13 +37,16 @@ export interface MonitorOptions {
 
 /** Messages between clients and the monitor (the lease protocol, in the simulation). */
 export type MonitorMessage =
-  | { op: 'acquire'; client: string; processor: string }
+  /** `firmware`: what the lease asks to boot (refused with EBUSY when it runs another for its leases). */
+  | { op: 'acquire'; client: string; processor: string; firmware?: string }
   | { op: 'release'; client: string; processor: string }
   | { op: 'ping' }
   | { op: 'granted'; processor: string }
   /** The lease is refused (observe policy: EPERM). */
   | { op: 'refused'; processor: string; code: string }
   | { op: 'lease.expired'; processor: string }
+  /** The monitor ended the lease: its processor was stopped by someone else, or failed its crash limit. */
+  | { op: 'lease.lost'; processor: string; reason: 'processor-stopped' | 'processor-failed' }
   | { op: 'processor.crashed' | 'processor.recovered'; processor: string };
 
 /** What a monitor holds, as data: for exploration's state encoding and for inspection. */
@@ -112,6 +115,8 @@ function monitorDriver(
           return inProcess(twin.sysfsWrite(world.index(p), 'recovery', 'recover\n').map(done));
         case 'write-firmware':
           return inProcess(twin.sysfsWrite(world.index(p), 'firmware', `${c.name}\n`).map(done));
+        case 'disable-recovery':
+          return inProcess(twin.sysfsWrite(world.index(p), 'recovery', 'disabled\n').map(done));
       }
     },
   };
@@ -176,7 +181,9 @@ export function monitorProgram(
             ...base,
             policy: s.policy,
             offGraceMs: s.offGraceMs,
+            stopAckTimeoutMs: s.stopAckTimeoutMs,
             ...(s.firmware ? { firmware: s.firmware } : {}),
+            ...(s.crashLimit ? { crashLimit: s.crashLimit } : {}),
           };
         },
         driver: monitorDriver(world, p, options, fds, open),
@@ -197,6 +204,21 @@ export function monitorProgram(
             sup.send(processor, id, 'lease.release');
           }
         },
+        // The simulated clients neither subscribe nor acknowledge: a v1 client's part. An announced
+        // stop waits for its lease holders (none after a last release) until stopAckTimeoutMs.
+        onStopping: (processor, reason, ms, ids) => {
+          log('monitor.stopping.told', processor, { reason, ms, parties: ids.length });
+          return ids;
+        },
+        onLeasesLost: (processor, ids, reason) => {
+          for (const id of ids) {
+            const h = holders.get(id);
+            if (h) h.conn.send(self, { op: 'lease.lost', processor, reason });
+          }
+        },
+        onFailed: (processor, action) => log('monitor.processor.failed', processor, { action }),
+        // The crash limit's exit: the monitor exits, and init restarts it as its restart settings say.
+        onExit: () => self.exit('crash-limit'),
         onLeaseEnd: (processor, id, end) => {
           const h = holders.get(id);
           if (!h) return;
@@ -236,11 +258,15 @@ export function monitorProgram(
       const msg = raw as MonitorMessage;
       if (msg.op === 'acquire') {
         const core = sup.core(msg.processor);
-        const admitted = admitLease({
-          ...settings(msg.processor),
-          votes: core.votes,
-          firmware: core.firmware,
-        });
+        const admitted = admitLease(
+          {
+            ...settings(msg.processor),
+            votes: core.votes,
+            firmware: core.firmware,
+            failed: core.failed,
+          },
+          msg.firmware,
+        );
         if (!admitted.ok) {
           log('lease.refused', msg.client, { processor: msg.processor, errno: admitted.error.code });
           conn.send(self, { op: 'refused', processor: msg.processor, code: admitted.error.code });
@@ -253,7 +279,10 @@ export function monitorProgram(
         const id = `lease-${nextLease++}`;
         map.set(key, id);
         holders.set(id, { conn, key, client: msg.client, processor: msg.processor });
-        sup.acquire({ id, client: msg.client, processor: msg.processor, ttlMs: scenario.monitor.ttlMs });
+        sup.acquire(
+          { id, client: msg.client, processor: msg.processor, ttlMs: scenario.monitor.ttlMs },
+          msg.firmware,
+        );
         log('lease.granted', msg.client, { processor: msg.processor });
         conn.send(self, { op: 'granted', processor: msg.processor });
       } else if (msg.op === 'release') {

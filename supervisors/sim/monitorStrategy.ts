@@ -14,7 +14,8 @@ import type { Strategy, StrategyName, StrategyRun } from './Strategy.js';
 
 /** A client's side of the lease protocol: connect, acquire, ping, reconnect after the monitor restarts. */
 function clientProgram(world: World, id: string): { program: Program; handle: ClientHandle } {
-  const { processor, heartbeatMs } = world.client(id);
+  const { processor, heartbeatMs, firmware } = world.client(id);
+  const acquire = { op: 'acquire', client: id, processor, ...(firmware ? { firmware } : {}) } as const;
   const { reconnectMs } = world.scenario.monitor;
   let conn: Connection | null = null;
   let wants = false;
@@ -27,12 +28,12 @@ function clientProgram(world: World, id: string): { program: Program; handle: Cl
       return;
     }
     conn = world.os.connect(self, monitor);
-    if (wants) conn.send(self, { op: 'acquire', client: id, processor } satisfies MonitorMessage);
+    if (wants) conn.send(self, acquire satisfies MonitorMessage);
   };
   const handle: ClientHandle = {
     acquire() {
       wants = true;
-      if (conn) conn.send(self, { op: 'acquire', client: id, processor });
+      if (conn) conn.send(self, acquire);
       else connect();
     },
     release() {
@@ -50,7 +51,7 @@ function clientProgram(world: World, id: string): { program: Program; handle: Cl
       if (msg.op === 'processor.crashed' || msg.op === 'processor.recovered')
         world.notice(id, msg.processor, msg.op);
       // The monitor let the lease expire (no heartbeat within ttlMs): claim it again if still wanted.
-      if (msg.op === 'lease.expired' && wants) conn?.send(self, { op: 'acquire', client: id, processor });
+      if (msg.op === 'lease.expired' && wants) conn?.send(self, acquire);
     },
     eof() {
       conn = null;
