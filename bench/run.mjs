@@ -13,6 +13,7 @@ import {
   STRATEGY_NAMES,
   VirtualClock,
 } from '../dist/index.js';
+import { memoryBenchmark } from './memory.mjs';
 import { runtimeBenchmarks } from './runtime.mjs';
 import { soakBenchmark } from './soak.mjs';
 
@@ -35,7 +36,11 @@ REPS times (5; 3 with --quick), interleaved round by round; the median is report
                       next to, round by round, a bare server answering the same frames (the floor)
   soak-1m-round-trips 1,000,000 acquire + release round trips (200,000 with --quick) over the socket of a
                       daemon process by 100 clients in another; its RSS (after a full GC) at the end
-                      against after the first 100,000 (20,000), and the round trips per second
+                      against after the first 100,000 (20,000), and the round trips per second; the
+                      daemon is \`rproc-supervisor daemon --driver sim\` (its log to /dev/null)
+  daemon-rss          RSS of an idle bare node, of a ready \`daemon --driver sim\`, of the soak's daemon
+                      when ready and after the soak, of a \`hold m4 -- sleep 30\` wrapper, and of what
+                      \`hold --exec\` leaves (sleep itself, no child)
 
 Targets (reported PASS/FAIL; the exit code is 0 either way):
   lease-churn 100k / 10k   <= 12   (linear scaling)
@@ -45,6 +50,7 @@ Targets (reported PASS/FAIL; the exit code is 0 either way):
   death-detection p99      <= 2 x the bare socket's p99
   lease-throughput         >= 20000 round trips/s
   soak-1m-round-trips      RSS at the end within 10 % of RSS after warm-up
+  daemon-rss               daemon RSS when ready <= 1.5 x bare node's (a goal)
 
   --json   print only a JSON array of { name, params, median_ms, ratio } on stdout
   --quick  fewer repetitions (3 instead of 5), fewer kills, a shorter throughput window
@@ -335,9 +341,12 @@ records.push({
 
 gc?.();
 records.push(...(await runtimeBenchmarks({ quick: args.includes('--quick'), progress })));
-records.push(
-  await soakBenchmark(args.includes('--quick') ? { total: 200_000, warmup: 20_000, progress } : { progress }),
+const soak = await soakBenchmark(
+  args.includes('--quick') ? { total: 200_000, warmup: 20_000, progress } : { progress },
 );
+records.push(soak);
+progress('memory: daemon ready vs bare node, hold, hold --exec');
+records.push(await memoryBenchmark(soak));
 
 // ---------------------------------------------------------------- output
 

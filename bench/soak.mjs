@@ -2,7 +2,7 @@
 // real daemon process by 100 clients; its RSS at the end against its RSS after warm-up.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -44,19 +44,20 @@ await Promise.all(conns.map(loop));
 process.stdout.write('done ' + (done - warmup) + ' ' + (performance.now() - t0) + '\\n', () => process.exit(0));
 `;
 
-const DAEMON_SCRIPT = `
-import { createSimDriver, createSupervisor } from ${JSON.stringify(new URL('../dist/node.js', import.meta.url).href)};
-import { startDaemon } from ${JSON.stringify(new URL('../dist/supervisors/runtime/startDaemon.js', import.meta.url).href)};
-const driver = createSimDriver({ processors: [{ name: 'm4', bootMs: 0, stopMs: 0 }] });
-const supervisor = await createSupervisor({ driver });
-await startDaemon({ supervisor, socketPath: process.argv[1] });
-// SIGUSR2: a full GC, so that both RSS readings are taken on a collected heap.
-process.on('SIGUSR2', () => globalThis.gc?.());
-// Its stdin is the bench's: when the bench goes, however it went, so does it.
-process.stdin.on('end', () => process.exit(0)).resume();
-`;
+/**
+ * Preloaded into the daemon (and the bare node it is compared with): SIGUSR2 runs a full GC, so that
+ * RSS readings are taken on a collected heap; its stdin is the bench's, so when the bench goes,
+ * however it went, so does it.
+ */
+export const GC_ON_SIGNAL = `data:text/javascript,${encodeURIComponent(
+  "process.on('SIGUSR2', () => globalThis.gc?.()); process.stdin.on('end', () => process.exit(0)).resume();",
+)}`;
 
-const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+/** `rproc-supervisor` as a user runs it. */
+export const BIN = new URL('../bin/rproc-supervisor.js', import.meta.url).pathname;
+
+export const rssKiB = (pid) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The daemon's RSS just after a full GC in it. */
 async function collectedRss(pid) {
@@ -78,22 +79,38 @@ export async function soakBenchmark({
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'rproc-soak-'));
   const socket = join(dir, 'd.sock');
-  // The daemon in its own process, as startDaemon serves it (the CLI's without its log: two text lines
-  // per lease would make the soak measure the log writer).
+  // The daemon as a board runs it: `rproc-supervisor daemon` on the sim driver, its log (one line per
+  // lease granted) to a file.
+  const logFd = openSync(join(dir, 'daemon.log'), 'w');
+  writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 0, stopMs: 0 }]));
   const daemon = spawn(
     process.execPath,
-    ['--expose-gc', '--input-type=module', '-e', DAEMON_SCRIPT, socket],
-    {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    },
+    [
+      '--expose-gc',
+      '--import',
+      GC_ON_SIGNAL,
+      BIN,
+      'daemon',
+      '--driver',
+      'sim',
+      '--processors',
+      join(dir, 'p.json'),
+      '--socket',
+      socket,
+    ],
+    { stdio: ['pipe', 'ignore', logFd] },
   );
+  const log = () => readFileSync(join(dir, 'daemon.log'), 'utf8');
   try {
     const deadline = Date.now() + 20_000;
-    while (!existsSync(socket)) {
+    while (!log().includes('info: ready')) {
       if (Date.now() > deadline || daemon.exitCode !== null)
-        throw new Error('soak: the daemon did not start');
+        throw new Error(`soak: the daemon did not start: ${log()}`);
       await sleep(20);
     }
+    // Ready and idle, before any client: its RSS (no GC forced: as it runs).
+    await sleep(1000);
+    const rssReady = rssKiB(daemon.pid);
     const t0 = performance.now();
     progress(`soak: ${total} acquire + release round trips by ${clients} clients (${warmup} to warm up)`);
     const child = spawn(
@@ -135,6 +152,7 @@ export async function soakBenchmark({
         clients,
         warmup,
         round_trips_per_s: Math.round(perS),
+        rss_ready_kib: rssReady,
         rss_warm_kib: rssWarm,
         rss_end_kib: rssEnd,
         rss_growth_pct: Math.round(growth * 1000) / 10,
@@ -146,6 +164,7 @@ export async function soakBenchmark({
     };
   } finally {
     daemon.kill('SIGKILL');
+    closeSync(logFd);
     rmSync(dir, { recursive: true, force: true });
   }
 }

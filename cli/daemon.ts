@@ -1,11 +1,11 @@
 // `rproc-supervisor daemon`: the lease daemon on a Unix socket, with a sim, sysfs or cdev driver.
 
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { createCdevDriver } from '../actors/drivers/cdevDriver.js';
+import { crashPoint } from '../actors/crashPoint.js';
+import { type CdevDriver, createCdevDriver } from '../actors/drivers/cdevDriver.js';
 import type { RprocDriver } from '../actors/drivers/RprocDriver.js';
-import { createSimDriver } from '../actors/drivers/simDriver.js';
 import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
@@ -24,6 +24,16 @@ import { startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { unknownProcessors } from '../supervisors/supervisorSettings.js';
 import { commandArgs } from './commandArgs.js';
 import { connectionBound, LIMIT_HELP, LIMIT_OPTIONS, limitFlags } from './daemonLimits.js';
+import {
+  daemonSystemd,
+  journalPrefix,
+  keepNotifying,
+  leaseBook,
+  statusLine,
+  stderrIsJournal,
+  storeFd,
+  unstoreFd,
+} from './daemonSystemd.js';
 import { defaultSocket } from './defaults.js';
 import { escapeJson, escapeText } from './escapeText.js';
 import { EXIT } from './exitCodes.js';
@@ -40,6 +50,7 @@ export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sy
                                [--max-leases-per-peer N] [--max-connections-per-uid N]
                                [--max-unsent-bytes N] [--frame-timeout-ms MS]
                                [--probe-timeout MS] [--rescan-ms MS]
+                               [--resume-grace-ms MS] [--fd-store]
 
 Serves leases on a Unix socket (docs/protocol.md): a processor runs while any lease holds it and stops
 when the last holder is gone, however it died. With hybrid (the default) the daemon also holds
@@ -74,11 +85,19 @@ Options:
   --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); logs its URL
   --stately-ws URL   with --inspect: also forward inspection events to this WebSocket (Stately's relay)
 ${LIMIT_HELP}
+  --resume-grace-ms MS  under a service manager's fd store: how long leases of the previous
+                     incarnation may resume, and inherited processors wait for them (default 10000)
+  --fd-store         the service manager keeps descriptors (FileDescriptorStoreMax=) though it does not
+                     say so in $FDSTORE (systemd before 254)
   -h, --help         show this help
 
 Stops cleanly on SIGTERM or SIGINT: announces the stops (stopAckTimeoutMs), ends every lease in reverse
 order, stops what it holds, exits 0. A processor past its crashLimit with action exit makes it shut down
 the same way and exit 70.
+Under systemd (docs/systemd.md) it serves on a passed socket (LISTEN_FDS), notifies READY=1, STATUS=,
+WATCHDOG=1 and STOPPING=1 ($NOTIFY_SOCKET), and with hybrid on cdev and an fd store hands each
+/dev/remoteprocN it holds to the service manager: a SIGTERM then exits without stopping what live leases
+hold, the next incarnation takes the descriptors back and its clients resume their leases.
 `;
 
 /** Runs the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
@@ -101,6 +120,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     'log-json': { type: 'boolean' },
     config: { type: 'string' },
     policy: { type: 'string', multiple: true },
+    'resume-grace-ms': { type: 'string' },
+    'fd-store': { type: 'boolean' },
     ...LIVE_INSPECT_OPTIONS,
     ...LIMIT_OPTIONS,
   });
@@ -111,6 +132,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.usage;
   };
   const logJson = values['log-json'] === true;
+  const journal = stderrIsJournal();
   const log = (entry: { level: string; msg: string; [k: string]: unknown }) => {
     // What a peer wrote (a client label…) may be in the entry: escaped, it cannot forge a line.
     const line = logJson
@@ -119,7 +141,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
           .filter(([k]) => k !== 'level' && k !== 'msg')
           .map(([k, v]) => ` ${k}=${typeof v === 'string' ? escapeText(v) : escapeJson(JSON.stringify(v))}`)
           .join('')}`;
-    io.stderr(`${line}\n`);
+    io.stderr(`${journal ? journalPrefix(entry.level) : ''}${line}\n`);
   };
   const strategy = (values.strategy as string | undefined) ?? 'hybrid';
   if (strategy !== 'hybrid' && strategy !== 'sysfs-monitor')
@@ -174,9 +196,31 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   const inspectPort = inspect.port;
   const limitArgs = limitFlags(values);
   if (!limitArgs.ok) return usage(limitArgs.message);
+  const resumeGraceMs = Number((values['resume-grace-ms'] as string | undefined) ?? 10_000);
+  if (!Number.isInteger(resumeGraceMs) || resumeGraceMs < 0 || resumeGraceMs > 2147483647)
+    return usage('--resume-grace-ms: expected an integer from 0 to 2147483647 (ms)');
+  // What a service manager passed and says (nothing without one).
+  const sd = daemonSystemd(log);
+  const manager = sd.manager;
+  const store =
+    manager &&
+    (manager.fdStoreMax > 0 || values['fd-store'] === true) &&
+    strategy === 'hybrid' &&
+    driverName === 'cdev'
+      ? manager
+      : null;
+  if (!store && sd.devices.size > 0) {
+    // Not used this time (another driver or strategy, no fd store): closed, and out of the store.
+    for (const [device, fd] of sd.devices) {
+      if (manager) unstoreFd(manager, device, log);
+      closeSync(fd);
+    }
+    sd.devices.clear();
+  }
 
   let driver: RprocDriver;
   let twin: KernelTwin | undefined;
+  let cdev: CdevDriver | undefined;
   if (driverName === 'sim') {
     let processors: ProcessorJson[] = [{ name: 'm4' }];
     if (values.processors) {
@@ -185,11 +229,24 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       if (!r.ok) return usage(processorsFileMessage(file, r.error));
       processors = r.value;
     }
+    // The kernel twin is loaded only for the sim driver: a board's daemon never runs it.
+    const { createSimDriver } = await import('../actors/drivers/simDriver.js');
     const sim = createSimDriver({ processors, kernel });
     twin = sim.twin;
     driver = sim;
   } else if (driverName === 'cdev') {
-    driver = createCdevDriver({ sysfsRoot, devRoot });
+    cdev = createCdevDriver({
+      sysfsRoot,
+      devRoot,
+      ...(store
+        ? {
+            inherited: sd.devices,
+            onHold: (device: string, fd: number) => storeFd(store, device, fd, log),
+            onLetGo: (device: string) => unstoreFd(store, device, log),
+          }
+        : {}),
+    });
+    driver = cdev;
   } else if (driverName === 'sysfs') {
     driver = createSysfsDriver({ root: sysfsRoot });
   } else {
@@ -201,6 +258,10 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     driverName === 'sim' ? undefined : { netlink: sysfsRoot === '/sys/class/remoteproc', rescanMs };
   // A crash limit's `exit`: shut down as on SIGTERM, then exit 70 so that the service manager acts.
   let exitCode: number = EXIT.ok;
+  const book = store ? leaseBook(sd, store, resumeGraceMs, log) : null;
+  const inherited = cdev?.inherited ?? [];
+  if (inherited.length > 0)
+    log({ level: 'info', msg: 'descriptors handed back by the service manager', devices: inherited });
   const supervisor = await createSupervisor({
     driver,
     strategy,
@@ -208,15 +269,26 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     log,
     settings: settings.value,
     ...(hotplug ? { hotplug } : {}),
+    ...(inherited.length > 0 ? { inherited, inheritedGraceMs: resumeGraceMs } : {}),
+    ...(book ? { firstLeaseId: book.firstLeaseId() } : {}),
     onExit: () => {
       exitCode = EXIT.software;
       onSignal('crash-limit');
     },
   });
+  if (inherited.length > 0) crashPoint('restart');
+  if (store && store.fdStoreMax > 0 && store.fdStoreMax < supervisor.status().processors.length + 1)
+    log({
+      level: 'warn',
+      msg: 'the fd store is smaller than the processors and the lease table: raise FileDescriptorStoreMax=',
+      fdStoreMax: store.fdStoreMax,
+    });
   const listed = supervisor.status().processors;
   for (const issue of unknownProcessors(settings.value, listed))
     log({ level: 'warn', msg: 'config names no present processor', issue });
-  const socketPath = (values.socket as string | undefined) ?? defaultSocket();
+  const socketPath =
+    (values.socket as string | undefined) ??
+    (sd.listen ? `fd ${sd.listen.fd} (${sd.listen.name})` : defaultSocket());
   // The signal handlers are in place before the socket exists: a SIGTERM as soon as the daemon
   // says `listening` (or while it starts) stops it cleanly, once what has started can be closed.
   let resolveExit: (code: number) => void = () => {};
@@ -227,7 +299,25 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   let live: LiveInspector | null = null;
   let started = false;
   let stopSignal: string | null = null;
+  let stopNotifying = () => {};
   const stop = async (signal: string) => {
+    manager?.notify({ STOPPING: '1', STATUS: 'shutting down' });
+    stopNotifying();
+    // A crash limit's exit stops what it holds, store or not: the processor is failing.
+    if (store && signal !== 'crash-limit') {
+      // The fd store keeps what live leases hold running: this exit is a restart's first half (or,
+      // if the unit stops, the service manager closes the descriptors and the kernel stops them).
+      book?.flush();
+      const held = supervisor.status().processors.filter((p) => p.leases.length > 0);
+      log({
+        level: 'info',
+        msg: 'handing over to the service manager: exiting without stopping what leases hold',
+        signal,
+        processors: held.map((p) => p.device),
+      });
+      resolveExit(EXIT.ok);
+      return;
+    }
     log({ level: 'info', msg: 'shutting down', signal });
     await live?.close();
     await daemon?.close();
@@ -254,6 +344,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       limits: limitArgs.limits,
       ...(bound.maxConnections !== undefined ? { maxConnections: bound.maxConnections } : {}),
       probeTimeoutMs,
+      ...(sd.listen ? { listenFd: sd.listen.fd } : {}),
+      ...(book ? { resume: book } : {}),
     });
   } catch (err) {
     await supervisor.close();
@@ -302,6 +394,10 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       level: 'info',
       msg: 'hotplug off (--rescan-ms 0, no netlink): processors that come later are not seen',
     });
+  if (manager) {
+    manager.notify({ READY: '1', STATUS: statusLine(supervisor, book), MAINPID: String(process.pid) });
+    stopNotifying = keepNotifying(manager, supervisor, driver, book, log);
+  }
   started = true;
   if (stopSignal) void stop(stopSignal);
   return exited;

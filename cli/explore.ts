@@ -9,6 +9,7 @@ import {
   type ExplorePolicy,
   invariantsOf,
   type Move,
+  STRATEGY_BOUNDS,
 } from '../scenarios/explore/exploreWorld.js';
 import { STRATEGY_NAMES } from '../scenarios/scenarioSchema.js';
 import { startRun } from '../scenarios/startRun.js';
@@ -87,6 +88,8 @@ function report(r: ExploreResult): string {
       lines.push(`  ${inv.padEnd(17)} holds${e ? `  (documented bound reached: ${e.bound})` : ''}`);
     }
   }
+  const bound = STRATEGY_BOUNDS[r.system.strategy];
+  if (bound) lines.push(`  bound: ${bound}`);
   return lines.join('\n');
 }
 
@@ -185,6 +188,13 @@ export function exploreCommand(args: string[], io: CliIo): number {
       return EXIT.failed;
     }
   }
-  if (values.json) io.stdout(`${JSON.stringify(results, null, 2)}\n`);
+  if (values.json) {
+    // A strategy's documented bound goes with its result (hybrid-fdstore's orphan time).
+    const out = results.map((r) => {
+      const bound = STRATEGY_BOUNDS[r.system.strategy];
+      return bound ? { ...r, bound } : r;
+    });
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  }
   return EXIT.ok;
 }

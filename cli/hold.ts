@@ -34,8 +34,10 @@ Options:
   --ttl MS            the lease ends after MS without a ping; the wrapper pings every MS/3 on its own
                       connection (CMD may ping too, through $RPROC_LEASE_FD: write {"op":"ping","id":1}
                       and a newline)
-  --reconnect         on a loss, acquire again (every 300 ms, for up to 10 s) before acting on it; the
-                      new lease's connection is the wrapper's only
+  --reconnect         on a loss, get the lease back (every 300 ms, for up to 10 s) before acting on it:
+                      first with the daemon's resume token (the same lease, from a daemon restarted
+                      under systemd's fd store, docs/systemd.md), else by a new acquire; the new
+                      lease's connection is the wrapper's only
   --on-lost A         what a lost lease does to CMD: term (default: SIGTERM), kill (SIGKILL), ignore
   --exec              once the processor runs, replace hold with CMD (execve, as flock -F): no wrapper
                       process remains; the lease lives exactly as long as CMD and whatever inherits
@@ -59,6 +61,10 @@ const ON_LOST: Record<string, NodeJS.Signals | null> = { term: 'SIGTERM', kill: 
 interface Held {
   client: DaemonClient;
   lease: string;
+  /** The daemon's resume token for it (a daemon with a service manager's fd store gives one). */
+  resume?: string;
+  /** It was resumed with a token rather than acquired anew. */
+  resumed?: boolean;
 }
 
 /**
@@ -183,7 +189,31 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       if (!quiet) say(`${processor}: ${r.error.code}: ${r.error.message}`);
       return unavailable(r.error) ? EXIT.unavailable : EXIT.failed;
     }
-    return { client, lease: r.lease };
+    return { client, lease: r.lease, ...(r.resume ? { resume: r.resume } : {}) };
+  };
+  /** The latest resume token: `--reconnect` tries `resume` with it before a new acquire. */
+  let token: string | undefined;
+  /**
+   * `resume` with the token (docs/systemd.md): the same lease back from a restarted daemon; null when
+   * there is no token or the daemon refuses it (ENOENT past its grace, or EPROTO from a daemon
+   * without the op): then a new acquire is made.
+   */
+  const resume = async (): Promise<Held | null> => {
+    if (!token) return null;
+    let client: DaemonClient;
+    try {
+      client = await DaemonClient.connect(socketPath);
+    } catch {
+      return null;
+    }
+    const r = await client.request({ op: 'resume', token, ...(ttlMs ? { ttlMs } : {}) });
+    if (!r.ok) {
+      client.close();
+      // Unknown, used or past the grace: the token is spent.
+      if (r.error.code !== 'ECONNRESET') token = undefined;
+      return null;
+    }
+    return { client, lease: r.lease, resumed: true, ...(r.resume ? { resume: r.resume } : {}) };
   };
   /**
    * Opens the wrapper's own connection and watches `held` on it: the watcher; null when the daemon
@@ -214,6 +244,8 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     while (!givenUp() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, RECONNECT_EVERY_MS));
       if (givenUp()) return null;
+      const resumed = await resume();
+      if (resumed) return resumed;
       const next = await acquire(true);
       if (typeof next !== 'number') return next;
     }
@@ -223,6 +255,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
   if (typeof first0 === 'number') return first0;
   if (values.exec) return execHeld(first0.client, cmd, say);
   let first: Held = first0;
+  token = first.resume;
   // The lease's connection goes to CMD; the wrapper watches the lease on a connection of its own.
   let watcher = await watch(first);
   // A daemon gone before CMD runs: --reconnect tries again, as it does later.
@@ -231,6 +264,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     const next = await reacquire(deadline0);
     if (!next) break;
     first = next;
+    token = next.resume;
     watcher = await watch(first);
   }
   if (watcher === 'gone') {
@@ -271,8 +305,9 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     const next = await reacquire(Date.now() + RECONNECT_FOR_MS, ended);
     if (ended()) return next?.client.close();
     if (!next) return act(reason);
-    say(`lease acquired again (${next.lease}, after ${reason})`);
     current = next;
+    token = next.resume;
+    say(`lease ${next.resumed ? 'resumed' : 'acquired again'} (${next.lease}, after ${reason})`);
     owned.add(next.client);
     pingOn = next.client;
     untrack = track(next.client, next.lease, (r) => void onLoss(r));

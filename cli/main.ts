@@ -9,7 +9,7 @@ export const MAIN_HELP = `Usage: rproc-supervisor <command> [options]
 Supervision of Linux remote processors (remoteproc), and a twin of the kernel's interfaces.
 
 Commands:
-  compare [FILE…]     run fault scenarios against the five strategies and compare the outcomes
+  compare [FILE…]     run fault scenarios against the six strategies and compare the outcomes
   explore             check invariants over every interleaving of faults; shortest counterexamples
   daemon              serve leases on a Unix socket (hybrid: the kernel stops processors if it dies)
   hold P -- CMD       hold a lease on processor P while CMD runs

@@ -3,7 +3,7 @@
 import type { KernelDocument } from '../actors/kernel/kernelDocument.js';
 import { type OpResult, resultJson, runKernelDocument } from '../actors/kernel/runKernelDocument.js';
 import type { Result } from '../machines/errno.js';
-import { type KernelProfile, parseKernel } from '../machines/profile.js';
+import type { KernelProfile } from '../machines/profile.js';
 import type { LabKernel } from './labCache.js';
 import { runVm, type VmOptions, type VmRun } from './labVm.js';
 import type { LabDocResult } from './protocol.js';
@@ -14,30 +14,17 @@ export interface NamedDocument {
   doc: KernelDocument;
 }
 
-/** Runs `docs` in one VM of `kernel`, each `advance` ending at the twin's instant ({@link advanceEnds}). */
+/** Runs `docs` in one VM of `kernel`. */
 export function runOnKernel(
   kernel: LabKernel,
   docs: NamedDocument[],
   options: VmOptions = {},
 ): Promise<Result<VmRun>> {
-  const profile = parseKernel(kernel.manifest.version) ?? '5.19';
   return runVm(
     kernel,
-    docs.map((d) => ({ name: d.name, doc: d.doc, advanceEnds: advanceEnds(d.doc, profile) })),
+    docs.map((d) => ({ name: d.name, doc: d.doc })),
     options,
   );
-}
-
-/**
- * The virtual instant at which each `advance` of `doc` ends on the twin of `profile` (by operation
- * index): the guest sleeps until it, scaled, so that real latency before an advance is absorbed.
- */
-export function advanceEnds(doc: KernelDocument, profile: KernelProfile): Record<number, number> {
-  const run = runKernelDocument(doc, { profile });
-  run.twin.stop();
-  const ends: Record<number, number> = {};
-  for (const r of run.results) if (r.op === 'advance') ends[r.i] = r.t;
-  return ends;
 }
 
 /** The twin's run of a document: its `--json` lines, and which operations returned at a tie. */

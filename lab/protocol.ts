@@ -7,14 +7,6 @@ import type { OpResult, ProcessorFinal } from '../actors/kernel/runKernelDocumen
 export interface LabJobDocument {
   name: string;
   doc: KernelDocument;
-  /**
-   * For each `advance` (by operation index), the virtual instant, in ms since the processors were
-   * registered, at which the twin's clock stands when it ends. The guest sleeps until that instant ×
-   * the time scale after insmod, not for the advance's own length: the runner's latency before it
-   * (forks, kills, opens that take real milliseconds and no virtual time) is absorbed rather than
-   * added (docs/lab.md, "Time"). Without it an advance sleeps its length.
-   */
-  advanceEnds?: Record<number, number>;
 }
 
 /** `job.json` in the guest's writable share. */

@@ -33,6 +33,7 @@ export function apply(s: ProcessorCore, fx: SupervisorEffect[], next: Next): voi
   } else if ('adopt' in next) {
     log(fx, 'info', 'adopt', { state: next.adopt });
     s.holds = true;
+    s.inherited = false;
     if (isRunningState(next.adopt)) markUp(s, fx);
     apply(s, fx, { done: 'running' });
   } else if ('start' in next) {
@@ -69,7 +70,7 @@ export function act(config: SupervisorConfig, s: ProcessorCore, fx: SupervisorEf
     apply(s, fx, { done: want });
   }
   // Not the owner and no reference of ours: there is nothing of ours to drop.
-  else if (want === 'offline' && policyOf(config) !== 'exclusive' && !s.holds) {
+  else if (want === 'offline' && policyOf(config) !== 'exclusive' && !s.holds && !s.inherited) {
     s.borrowed = false;
     apply(s, fx, { done: want });
     letGo(config, s, fx);
@@ -124,7 +125,9 @@ function bringUp(
     case 'read': {
       const state = stateOf(r);
       const policy = policyOf(config);
-      if (policy !== 'exclusive') return ownStart(policy, s, fx, state);
+      // An inherited descriptor's processor, powered, is adopted as an exclusive owner adopts.
+      if (s.inherited && !isPoweredState(state)) s.inherited = false;
+      if (policy !== 'exclusive' && !s.inherited) return ownStart(policy, s, fx, state);
       if (state === 'crashed') return { adopt: state };
       if (!isRunningState(state)) return { start: true };
       // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
@@ -148,7 +151,9 @@ function bringUp(
       return up('reread', { op: 'state' });
     case 'reread': {
       const state = stateOf(r);
-      return isRunningState(state) || state === 'crashed' ? { adopt: state } : { start: true };
+      if (isRunningState(state) || state === 'crashed') return { adopt: state };
+      s.inherited = false;
+      return { start: true };
     }
     case 'set-firmware':
       log(fx, 'info', 'start');
@@ -212,6 +217,9 @@ function bringDown(
   }
   const state = stateOf(r);
   if (!isPoweredState(state)) s.holds = false;
+  // An inherited descriptor's powered processor: the reference is ours, and this stop drops it.
+  else if (s.inherited) s.holds = true;
+  s.inherited = false;
   if (!isPoweredState(state) || s.desired !== 'offline') return { done: 'offline' };
   if (op.attempts >= MAX_STOP_ATTEMPTS) return { done: 'offline' };
   const attempts = op.attempts + 1;

@@ -31,6 +31,13 @@ export interface SupervisorConfig {
    */
   offGraceMs?: number;
   /**
+   * The supervisor starts with a descriptor of its previous incarnation for this processor (the
+   * service manager's fd store, docs/systemd.md): whatever that descriptor holds is its own. It waits
+   * `graceMs` for leases to resume, adopts the processor without a new start if it is powered, and
+   * stops it (whatever the policy) if no lease wants it by then. @default false
+   */
+  inherited?: boolean;
+  /**
    * Two-phase stop: before a stop of a processor it holds, tell the parties (`stopping`) and wait this
    * long for their `ack`s; an ack from every party ends the wait early. @default 0 (no wait)
    */
@@ -202,6 +209,11 @@ export interface ProcessorCore {
   holds: boolean;
   /** shared/attach: its leases are granted without a reference (someone else runs it; start was EBUSY). */
   borrowed: boolean;
+  /**
+   * It holds a previous incarnation's descriptor ({@link SupervisorConfig.inherited}) and has not yet
+   * read whether it is powered: if it is, the reference is its own (adopted, not started again).
+   */
+  inherited: boolean;
   /** The processor runs (or is attached) for the leases: a new one is usable at once. */
   up: boolean;
   /** Leases granted but not yet usable, in grant order (the shell answers them on `leases.ready`). */
@@ -242,6 +254,7 @@ export function initialCore(): ProcessorCore {
     scheduled: false,
     holds: false,
     borrowed: false,
+    inherited: false,
     up: false,
     waiting: [],
     offGrace: false,

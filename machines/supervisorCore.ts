@@ -41,8 +41,15 @@ export function stepCore(
   switch (input.type) {
     case 'start':
       if (config.firmware) s.firmware = config.firmware;
+      // A descriptor handed back by the service manager: its reference is ours whatever the policy
+      // (observe never writes, so it has none to keep); its leases have graceMs to resume.
+      if (config.inherited && policyOf(config) !== 'observe') {
+        s.inherited = true;
+        s.phase = 'adopting';
+        fx.push({ type: 'after', ms: config.graceMs, input: { type: 'grace.ended' } });
+      }
       // Only an exclusive owner reconciles: the others adopt nothing and stop nothing at start.
-      if (policyOf(config) !== 'exclusive') s.phase = 'steady';
+      else if (policyOf(config) !== 'exclusive') s.phase = 'steady';
       else if (config.restarted && config.reconcile === 'adopt') {
         s.phase = 'adopting';
         fx.push({ type: 'after', ms: config.graceMs, input: { type: 'grace.ended' } });

@@ -59,6 +59,7 @@ describe('compare', () => {
       'sysfs-monitor',
       'cdev',
       'hybrid',
+      'hybrid-fdstore',
     ]);
     expect(out[0]).toEqual({
       scenario: 'client crash',
@@ -89,7 +90,7 @@ describe('compare', () => {
       's.json': scenario({ 'sysfs-direct': { orphanMs: { min: 1 } } }),
     });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/all 5 runs of 1 scenarios hold/);
+    expect(r.stderr).toMatch(/all 6 runs of 1 scenarios hold/);
   });
 
   it('should run only the strategies asked for, and refuse unknown ones with exit 2', () => {
@@ -127,7 +128,7 @@ describe('compare', () => {
     expect(a.code).toBe(0);
     const page = readFileSync(join(dir, 'a.html'), 'utf8');
     expect(page).toBe(readFileSync(join(dir, 'b.html'), 'utf8'));
-    expect(page.match(/<svg/g)).toHaveLength(5);
+    expect(page.match(/<svg/g)).toHaveLength(6);
     expect(page).not.toMatch(/<script|https?:/);
     const bad = run(['compare', '--html', join(dir, 'no', 'such', 'dir.html'), 's.json'], {
       's.json': scenario(),

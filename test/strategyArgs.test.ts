@@ -40,7 +40,7 @@ describe('strategy lists', () => {
   });
 
   it('should refuse an unknown or empty name with one message naming the option as spelled', () => {
-    const known = 'known: sysfs-direct, parent-script, sysfs-monitor, cdev, hybrid';
+    const known = 'known: sysfs-direct, parent-script, sysfs-monitor, cdev, hybrid, hybrid-fdstore';
     expect(list(['--strategy', 'cdev,systemd'])).toEqual({
       ok: false,
       error: { code: 'EINVAL', op: '--strategy', detail: `--strategy: unknown systemd; ${known}` },

@@ -24,6 +24,14 @@ export const requestSchema = z.discriminatedUnion('op', [
     ttlMs: z.number().int().positive().nullable().optional(),
   }),
   z.strictObject({ ...base, op: z.literal('release'), lease: z.string().min(1) }),
+  /** Resumes a lease of the daemon's previous incarnation with its acquire's `resume` token (docs/systemd.md). */
+  z.strictObject({
+    ...base,
+    op: z.literal('resume'),
+    token: z.string().min(1).max(200),
+    client: z.string().min(1).max(200).optional(),
+    ttlMs: z.number().int().positive().nullable().optional(),
+  }),
   z.strictObject({
     ...base,
     op: z.literal('status'),
@@ -107,6 +115,8 @@ export interface StatusBody {
     /** Past its crash limit (docs/config.md, `crashLimit`): acquire is refused (EIO). */
     failed?: boolean;
     leases: StatusLease[];
+    /** A mounted twin's status only: the processor's power count (`rproc->power`). */
+    power?: number;
     /** Leases held but not listed, past the daemon's bound on leases per processor in one reply. */
     leasesOmitted?: number;
   }>;
@@ -121,7 +131,9 @@ export interface StatusBody {
 
 /** What a successful reply carries besides `id` and `ok`, per op. */
 export interface ReplyFields {
-  acquire: { lease: string; processor: { device: string; name: string } };
+  /** `resume`: a token for the `resume` op after a daemon restart, from a daemon with an fd store. */
+  acquire: { lease: string; processor: { device: string; name: string }; resume?: string };
+  resume: { lease: string; processor: { device: string; name: string }; resume?: string };
   release: Record<never, never>;
   status: { status: StatusBody };
   subscribe: Record<never, never>;

@@ -46,6 +46,11 @@ export interface SocketAccess {
   mode?: number;
   /** The socket's group. @default this process's gid */
   gid?: number;
+  /**
+   * A listening socket passed by a service manager (socket activation, docs/systemd.md): served as it
+   * is — never bound, chmod'ed, chown'ed or unlinked (its unit set its mode and owns its path).
+   */
+  fd?: number;
 }
 
 /** What a server does with one connection. */
@@ -79,7 +84,8 @@ export async function serveProtocol(
   limits: ServeLimits = {},
   access: SocketAccess = {},
 ): Promise<ProtocolServer> {
-  await claimSocket(socketPath, owner);
+  const passed = access.fd;
+  if (passed === undefined) await claimSocket(socketPath, owner);
   const sockets = new Set<Socket>();
   // Bounded by default: every server of the protocol (the daemon, the twin's status socket) is.
   const maxUnsent = limits.maxUnsentBytes ?? DEFAULT_PEER_LIMITS.maxUnsentBytes;
@@ -183,7 +189,8 @@ export async function serveProtocol(
       umask = process.umask(0o177);
     } catch {} // a worker thread cannot set it
     try {
-      server.listen(socketPath, () => resolve());
+      if (passed !== undefined) server.listen({ fd: passed }, () => resolve());
+      else server.listen(socketPath, () => resolve());
     } finally {
       if (umask !== null) process.umask(umask);
     }
@@ -197,8 +204,10 @@ export async function serveProtocol(
     lastAcceptError = now;
     onLimit({ msg: 'cannot accept a connection', error: err.code ?? err.message }, null);
   });
-  if (access.gid !== undefined) await chown(socketPath, -1, access.gid);
-  await chmod(socketPath, access.mode ?? 0o660);
+  if (passed === undefined) {
+    if (access.gid !== undefined) await chown(socketPath, -1, access.gid);
+    await chmod(socketPath, access.mode ?? 0o660);
+  }
   return {
     socketPath,
     async close() {
@@ -206,7 +215,8 @@ export async function serveProtocol(
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
-      await unlink(socketPath).catch(() => {});
+      // A passed socket's path is its unit's: the next instance serves on it.
+      if (passed === undefined) await unlink(socketPath).catch(() => {});
     },
   };
 }

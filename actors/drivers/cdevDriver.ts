@@ -1,10 +1,11 @@
 // cdev driver: holds /dev/remoteprocN with shutdown-on-release and writes commands to it (RprocDriver).
 
-import type { FileHandle } from 'node:fs/promises';
+import { close as closeFd, closeSync, write as writeFd } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../../machines/errno.js';
-import { RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
+import { crashPoint } from '../crashPoint.js';
+import { RPROC_GET_SHUTDOWN_ON_RELEASE, RPROC_SET_SHUTDOWN_ON_RELEASE } from '../kernel/cdevCommand.js';
 import { ioctlInt } from './ioctl.js';
 import { nodeError, type ObservedState, type RprocDriver } from './RprocDriver.js';
 import { nodeFiles, type SysfsFiles, sysfsAccess, sysfsBackedDriver } from './sysfsDriver.js';
@@ -17,6 +18,33 @@ export interface CdevDriverOptions {
   devRoot?: string;
   /** @default node's file system */
   files?: SysfsFiles;
+  /**
+   * Descriptors of `remoteprocN` this process inherited (the service manager's fd store, docs/systemd.md),
+   * by device: used in place of a new open — the same open file description, so no new reference and
+   * no new start. The driver owns them from now on.
+   */
+  inherited?: ReadonlyMap<string, number>;
+  /** Told each descriptor the driver opens (to hand it to the service manager's fd store). */
+  onHold?: (device: string, fd: number) => void;
+  /** Told each descriptor the driver lets go of (cleared and closed): remove it from the fd store. */
+  onLetGo?: (device: string) => void;
+}
+
+/** What the driver holds a device through: a FileHandle it opened, or an inherited descriptor. */
+interface DeviceHandle {
+  readonly fd: number;
+  write(text: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** An inherited descriptor as a {@link DeviceHandle}. */
+function inheritedHandle(fd: number): DeviceHandle {
+  return {
+    fd,
+    write: (text) =>
+      new Promise((resolve, reject) => writeFd(fd, text, (err, n) => (err ? reject(err) : resolve(n)))),
+    close: () => new Promise((resolve) => closeFd(fd, () => resolve())),
+  };
 }
 
 /** The cdev driver: an {@link RprocDriver} that also hears of removed processors. */
@@ -31,6 +59,12 @@ export interface CdevDriver extends RprocDriver {
    * the descriptor is closed; a device it does not hold is a no-op.
    */
   onRemoved(device: string): Promise<void>;
+  /**
+   * The devices whose inherited descriptor ({@link CdevDriverOptions.inherited}) the driver kept: those
+   * with shutdown-on-release still set. One found cleared was being let go of by the previous
+   * incarnation: it is closed (and `onLetGo` told), not kept.
+   */
+  readonly inherited: readonly string[];
 }
 
 /**
@@ -53,17 +87,29 @@ export interface CdevDriver extends RprocDriver {
 export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
   const devRoot = options.devRoot ?? '/dev';
   const sys = sysfsAccess(options.sysfsRoot ?? '/sys/class/remoteproc', options.files ?? nodeFiles);
-  const held = new Map<string, Promise<Result<FileHandle>>>();
+  const held = new Map<string, Promise<Result<DeviceHandle>>>();
+  const kept: string[] = [];
+  for (const [device, fd] of options.inherited ?? []) {
+    const flag = ioctlInt(fd, RPROC_GET_SHUTDOWN_ON_RELEASE);
+    if (flag.ok && flag.value !== 0) {
+      held.set(device, Promise.resolve(ok(inheritedHandle(fd))));
+      kept.push(device);
+    } else {
+      // Cleared: the previous incarnation was letting it go (its reference, if any, is not ours).
+      options.onLetGo?.(device);
+      closeSync(fd);
+    }
+  }
   /** Descriptors being let go of: a new open waits for it (the flag is cleared before it is set again). */
   const lettingGo = new Map<string, Promise<void>>();
 
-  const hold = (device: string): Promise<Result<FileHandle>> => {
+  const hold = (device: string): Promise<Result<DeviceHandle>> => {
     let h = held.get(device);
     if (!h) {
       const path = join(devRoot, device);
-      h = (async (): Promise<Result<FileHandle>> => {
+      h = (async (): Promise<Result<DeviceHandle>> => {
         await lettingGo.get(device);
-        let handle: FileHandle;
+        let handle: DeviceHandle;
         try {
           handle = await open(path, 'r+');
         } catch (err) {
@@ -74,6 +120,7 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
           await handle.close();
           return set;
         }
+        options.onHold?.(device, handle.fd);
         return ok(handle);
       })();
       held.set(device, h);
@@ -97,6 +144,7 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
       const r = await h;
       if (!r.ok) return;
       ioctlInt(r.value.fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+      options.onLetGo?.(device);
       await r.value.close();
     })();
     lettingGo.set(device, closing);
@@ -122,6 +170,8 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
     try {
       // One write of the bare word: the cdev rejects a trailing newline (kernel-semantics §5.2).
       await h.value.write(cmd);
+      if (cmd === 'start') crashPoint('boot');
+      if (cmd === 'stop') crashPoint('stop');
     } catch (err) {
       return nodeError(err, 'cdev.write', join(devRoot, device));
     }
@@ -148,5 +198,5 @@ export function createCdevDriver(options: CdevDriverOptions = {}): CdevDriver {
       }
     },
   });
-  return { ...driver, onRemoved: release };
+  return { ...driver, onRemoved: release, inherited: kept };
 }

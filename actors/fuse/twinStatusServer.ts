@@ -47,6 +47,8 @@ export async function startTwinStatusServer(
         device: p.device,
         state: p.context.state,
         crashes: crashes[p.index] ?? 0,
+        // The kernel's power count, which no real interface shows: what tests of references read.
+        power: p.context.power,
         leases: holders?.(p.index) ?? [],
       })),
   });

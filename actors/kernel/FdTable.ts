@@ -79,6 +79,22 @@ export class FdTable {
     return ok(got.value.refs === 0 ? got.value : null);
   }
 
+  /**
+   * `sendmsg(SCM_RIGHTS)` of `from`'s descriptor `fd` to `to` (a service manager's fd store, say): `to`
+   * gets a new descriptor, the lowest free, on the same open file description, which gains a reference.
+   */
+  pass(from: number, fd: number, to: number): Result<number> {
+    const got = this.get(from, fd);
+    if (!got.ok) return got;
+    const p = this.#proc(to);
+    if (!p.ok) return p;
+    let n = FIRST_FD;
+    while (p.value.fds.has(n)) n++;
+    p.value.fds.set(n, got.value);
+    got.value.refs++;
+    return ok(n);
+  }
+
   /** `fork()`: the child gets a copy of the parent's table; every description gains a reference. */
   fork(parent: number, child: number): Result {
     const p = this.#proc(parent);

@@ -192,6 +192,14 @@ export class KernelTwin {
     return closed.value ? this.#release(closed.value.rproc, pid) : PendingCall.settled(ok());
   }
 
+  /**
+   * Passes `from`'s descriptor `fd` to process `to` over a Unix socket (SCM_RIGHTS): the new descriptor
+   * in `to`, on the same open file description, so its release waits for both to close it.
+   */
+  passFd(from: number, fd: number, to: number): Result<number> {
+    return this.fds.pass(from, fd, to);
+  }
+
   /** `fork()`: `child` shares every open file description of `parent`. */
   fork(parent: number, child: number): Result {
     return this.fds.fork(parent, child);

@@ -5,7 +5,7 @@
 // Per document: write the firmware files, insmod the fake driver with the document's processors, run
 // the operations (sysfs by the runner itself, descriptors in one real process per pid), read each
 // processor's final fields, kill every process (their releases run), rmmod. Time is real: `advance`
-// sleeps until the twin's instant (scaled), `wait: false` issues the call and goes on.
+// sleeps, `wait: false` issues the call and goes on.
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
@@ -25,7 +25,7 @@ import { ioctlRequestNumber, RPROC_GET_SHUTDOWN_ON_RELEASE } from '../../actors/
 import type { KernelDocument, KernelOp } from '../../actors/kernel/kernelDocument.js';
 import type { OpResult, ProcessorFinal } from '../../actors/kernel/runKernelDocument.js';
 import type { Errno } from '../../machines/errno.js';
-import type { LabCommandResult, LabDocResult, LabJob, LabJobDocument } from '../protocol.js';
+import type { LabCommandResult, LabDocResult, LabJob } from '../protocol.js';
 import { Agents } from './agents.js';
 import { moduleParams, processorIndex } from './moduleParams.js';
 
@@ -124,7 +124,7 @@ function writeFirmware(dir: string, doc: KernelDocument): void {
 /** Runs one document; never throws for what the kernel answers. */
 async function runDocument(
   job: LabJob,
-  { doc, advanceEnds }: LabJobDocument,
+  doc: KernelDocument,
   agents: Agents,
 ): Promise<Omit<LabDocResult, 'name' | 'release' | 'ms'>> {
   writeFirmware(job.firmwareDir, doc);
@@ -141,7 +141,7 @@ async function runDocument(
   const results: OpResult[] = [];
   const pending: Promise<void>[] = [];
 
-  const perform = async (o: KernelOp, i: number): Promise<Outcome> => {
+  const perform = async (o: KernelOp): Promise<Outcome> => {
     switch (o.op) {
       case 'sysfs.read':
         return sysfsRead(`/sys/class/remoteproc/${dev[at(o.rproc)]}/${o.attr}`);
@@ -151,16 +151,9 @@ async function runDocument(
         return { ok: true, value: status(at(o.rproc)).power };
       case 'crash':
         return sysfsWrite(`${DEBUGFS}/${at(o.rproc)}/crash`, o.reason ?? 'unknown').then(() => okay);
-      case 'advance': {
-        // Until the twin's instant (protocol.ts `advanceEnds`), scaled: latency before it is absorbed.
-        const end = advanceEnds?.[i];
-        await sleep(
-          end === undefined
-            ? o.ms * job.timeScale
-            : Math.max(0, t0 + end * job.timeScale - performance.now()),
-        );
+      case 'advance':
+        await sleep(o.ms * job.timeScale);
         return okay;
-      }
       case 'unbind':
         return sysfsWrite('/sys/bus/platform/drivers/rproc_fake/unbind', `rproc_fake.${at(o.rproc)}`);
       case 'unload':
@@ -240,7 +233,7 @@ async function runDocument(
 
   for (const [i, o] of doc.ops.entries()) {
     console.error(`lab-runner:   ${i} ${o.op}`);
-    const done = perform(o, i).then((r) => {
+    const done = perform(o).then((r) => {
       // Real time divided by the time scale: comparable to the twin's virtual time, not equal to it.
       const res: OpResult = {
         i,
@@ -283,8 +276,7 @@ async function main(): Promise<void> {
   const out = join(dirname(jobPath), 'results.jsonl');
   const release = execFileSync('uname', ['-r']).toString().trim();
   const agents = await Agents.listen('/run/lab-agents.sock');
-  for (const document of job.documents) {
-    const { name, doc } = document;
+  for (const { name, doc } of job.documents) {
     const start = performance.now();
     // A call that never returns (a kernel bug, a lock held forever) ends the VM; the host starts a new
     // one for the documents after this one.
@@ -300,7 +292,7 @@ async function main(): Promise<void> {
     console.error(`lab-runner: ${name}`);
     let line: LabDocResult;
     try {
-      line = { name, release, ...(await runDocument(job, document, agents)), ms: 0 };
+      line = { name, release, ...(await runDocument(job, doc, agents)), ms: 0 };
     } catch (err) {
       line = { name, release, results: [], final: [], error: (err as Error).message, ms: 0 };
       await agents.reset();

@@ -72,9 +72,10 @@ export function baseScenario(sys: ExploreSystem): ScenarioJson {
       id: `c${i}`,
       processor: `p${i % sys.processors}`,
     })),
-    // Restarts are moves of their own ("start": "monitor"), so that every restart timing is explored.
+    // Restarts are moves of their own ("start": "monitor"), so that every restart timing is explored;
+    // hybrid-fdstore's init restarts on its own too (its fd store lives only while init restarts).
     monitor: {
-      restart: false,
+      restart: sys.strategy === 'hybrid-fdstore' ? FDSTORE_RESTART : false,
       reconcile: 'adopt',
       graceMs: 1000,
       ttlMs: null,
@@ -109,6 +110,17 @@ export interface Replay extends StartedRun {
   bounded: () => string | null;
 }
 
+/** hybrid-fdstore's init in explore: restart 500 ms after a death, at most 1 restart in 5000 ms. */
+export const FDSTORE_RESTART = { delayMs: 500, intensity: 1, periodMs: 5000 } as const;
+
+/**
+ * The bound each strategy documents and explore states with its verdict (docs/explore.md). For
+ * hybrid-fdstore, with the base scenario's grace (1000 ms) and {@link FDSTORE_RESTART}.
+ */
+export const STRATEGY_BOUNDS: Partial<Record<StrategyName, string>> = {
+  'hybrid-fdstore': `orphan time <= intensity x (delayMs + graceMs) = ${FDSTORE_RESTART.intensity * (FDSTORE_RESTART.delayMs + 1000)} ms, within the restart-limit window (${FDSTORE_RESTART.periodMs} ms): init keeps the descriptors while it restarts the daemon and closes them past its limit`,
+};
+
 /** hybrid's documented bound (docs/explore.md): its daemon's death during a crash recovery. */
 export const HYBRID_BOUND = 'daemon died during a crash recovery; the kernel release does nothing in CRASHED';
 
@@ -125,8 +137,8 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
       (q, i) => q.context.state === 'crashed' || stepOf(world, i).startsWith('recovering'),
     );
   });
-  const bounded = () =>
-    strategy.name === 'hybrid' && diedInCrash && !world.alive('monitor') ? HYBRID_BOUND : null;
+  const failSafe = strategy.name === 'hybrid' || strategy.name === 'hybrid-fdstore';
+  const bounded = () => (failSafe && diedInCrash && !world.alive('monitor') ? HYBRID_BOUND : null);
   let last = false;
   const watches = world.twin.processors.map((p) => startWatch(p.context.state));
   const holders: Array<number | null> = world.twin.processors.map(() => null);
@@ -142,7 +154,9 @@ export function replay(base: Scenario, moves: readonly Move[]): Replay {
       { state: ctx.state, step: stepOf(world, i) },
       () =>
         (world.wanting.get(name)?.size ?? 0) > 0 &&
-        !(strategy.name === 'hybrid' && !registeredWanter(started, name)),
+        !(strategy.name === 'hybrid' && !registeredWanter(started, name)) &&
+        // hybrid-fdstore's fail-safe: init closed the store (past its limit), no monitor runs.
+        !(strategy.name === 'hybrid-fdstore' && !world.alive('monitor')),
     );
     if (last && r.wrongful)
       broken.push({ invariant: 'no-wrongful-stop', detail: `${name} stopped under a live client` });
@@ -237,7 +251,9 @@ export function encode(started: StartedRun, abstract?: ExploreSystem): string {
     .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
   const conns = [...world.os.connections].map((c) => `${c.client.name}>${c.server.name}`).sort();
   const monitor = run.monitor?.() ?? null;
-  return JSON.stringify([procs, wanting, alive, conns, monitor ?? null]);
+  // init's own state, for a strategy whose init keeps some (hybrid-fdstore); nothing for the others.
+  const init = run.init ? [run.init()] : [];
+  return JSON.stringify([procs, wanting, alive, conns, monitor ?? null, ...init]);
 }
 
 /** The moves that can change `world`: a kill of a dead process, say, is left out. */

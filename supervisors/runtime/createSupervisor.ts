@@ -64,6 +64,16 @@ export interface SupervisorOptions {
    */
   hotplug?: HotplugOptions;
   /**
+   * Devices whose descriptor the driver inherited from a previous incarnation (the service manager's fd
+   * store, docs/systemd.md): each is adopted without a new start if powered, and stopped if no lease
+   * wants it within `inheritedGraceMs` (the core's `inherited` rule).
+   */
+  inherited?: readonly string[];
+  /** How long inherited processors wait for their leases to resume. @default 10000 */
+  inheritedGraceMs?: number;
+  /** The first number of `lease-N` ids given out (ids below it may be resumed by {@link AcquireOptions.id}). @default 1 */
+  firstLeaseId?: number;
+  /**
    * A processor passed its crash limit with action `exit`: the process should exit non-zero (the
    * daemon exits 70). @default a warning in the log, and nothing else
    */
@@ -80,6 +90,8 @@ export interface AcquireOptions {
   ttlMs?: number | null;
   /** Recorded on the lease (the daemon passes the peer's credentials). */
   peer?: { pid: number; uid: number; gid: number };
+  /** The lease's id, when it is free (a resumed lease keeps its id); else a new `lease-N`. */
+  id?: string;
   /**
    * {@link Supervisor.acquire} only: wait this long for a processor that is not there yet (hotplug)
    * before ENODEV. @default 0 (ENODEV at once)
@@ -449,7 +461,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const crashes = new Map<string, number>();
   const leases = new Map<string, LeaseHandle>();
   const leasesOn = new Map<string, Map<string, LeaseHandle>>();
-  let nextLease = 1;
+  let nextLease = options.firstLeaseId ?? 1;
+  const inherited = new Set(options.inherited ?? []);
   let closed = false;
   const eventListeners = new Set<(e: SupervisorEvent) => void>();
   const names = new Map(processors.map((p) => [p.device, p.name]));
@@ -478,6 +491,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       offGraceMs: s.offGraceMs,
       stopAckTimeoutMs: s.stopAckTimeoutMs,
       ...(s.firmware ? { firmware: s.firmware } : {}),
+      ...(inherited.has(device) ? { inherited: true, graceMs: options.inheritedGraceMs ?? 10_000 } : {}),
       ...(s.crashLimit ? { crashLimit: s.crashLimit } : {}),
     };
   };
@@ -616,7 +630,9 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       o.firmware,
     );
     if (!admitted.ok) return admitted;
-    const id = `lease-${nextLease++}`;
+    const id = o.id !== undefined && !leases.has(o.id) ? o.id : `lease-${nextLease++}`;
+    const n = /^lease-(\d+)$/.exec(id);
+    if (n) nextLease = Math.max(nextLease, Number(n[1]) + 1);
     const client = o.client ?? 'anonymous';
     const record = new LeaseHandle(id, client, processor, clock.now(), o.peer, o.onEvent, sup);
     leases.set(id, record);

@@ -1,6 +1,7 @@
 // startDaemon: the lease protocol server on a Unix socket, in front of a Supervisor.
 
 import type { Socket } from 'node:net';
+import { crashPoint } from '../../actors/crashPoint.js';
 import { type PeerCred, peerCred } from '../../actors/daemon/peerCred.js';
 import { peerGroups } from '../../actors/daemon/peerGroups.js';
 import { type PeerLimits, peerLimits } from '../../actors/daemon/peerLimits.js';
@@ -16,9 +17,11 @@ import {
   type ProtocolConnection,
   serveProtocol,
 } from '../../actors/daemon/serveProtocol.js';
+import { fail } from '../../machines/errno.js';
 import type { AcquireOptions, Lease, Supervisor } from './createSupervisor.js';
 import { DaemonLeases, type PushTo, watcher } from './daemonLeases.js';
 import { statusPage } from './daemonStatus.js';
+import type { ResumeBook, ResumeEntry } from './resumeBook.js';
 
 /** A structured log line. */
 export type DaemonLog = (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
@@ -51,6 +54,16 @@ export interface DaemonOptions {
    * ENODEV (`--probe-timeout`). @default 0: ENODEV at once
    */
   probeTimeoutMs?: number;
+  /**
+   * A listening socket passed by the service manager (socket activation, docs/systemd.md): served in
+   * place of binding `socketPath`, which is then only its name; it is never unlinked.
+   */
+  listenFd?: number;
+  /**
+   * Resume tokens (docs/systemd.md): with it every granted lease's reply carries `resume`, and the
+   * `resume` op takes back a lease of the previous incarnation. Without it `resume` answers ENOENT.
+   */
+  resume?: ResumeBook;
 }
 
 /** A running daemon. */
@@ -121,6 +134,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const all = new DaemonLeases();
   const limits = peerLimits(options.limits);
   const perUid = new Map<number, number>();
+  const book = options.resume;
   // Two-phase stop: who is told of an announced stop (every connection holding one of the processor's
   // leases, and every subscriber), and which announced stops still wait for each connection's ack.
   const connections = new Map<string, { leases: Map<string, Lease>; subscribed: () => boolean }>();
@@ -174,9 +188,53 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const watching = watcher(push);
     let unsubscribe: (() => void) | null = null;
 
+    /** The token of a granted lease: a new one, or the one it was resumed with (its uid, processor, label kept). */
+    const resumeToken = (lease: Lease, resumed?: { entry: ResumeEntry; token: string }) => {
+      if (!book) return null;
+      const entry: ResumeEntry = {
+        lease: lease.id,
+        uid: cred?.uid ?? null,
+        processor: lease.processor.device,
+        client: lease.client,
+        ttlMs: resumed?.entry.ttlMs ?? null,
+        ...(resumed?.entry.firmware ? { firmware: resumed.entry.firmware } : {}),
+      };
+      if (!resumed) return book.issue(entry);
+      book.resumed(entry, resumed.token);
+      return resumed.token;
+    };
+    /** A `resume` being handled as the `acquire` of its lease (read by that acquire at once). */
+    const resuming = new Map<Request['id'], { entry: ResumeEntry; token: string }>();
+
     const handle = async (r: Request) => {
       switch (r.op) {
+        case 'resume': {
+          const taken = book
+            ? book.take(r.token, cred?.uid ?? null)
+            : fail<ResumeEntry>(
+                'ENOENT',
+                'resume',
+                'this daemon keeps no leases across a restart (no service manager fd store)',
+              );
+          if (!taken.ok) {
+            send({ id: r.id, ok: false, error: wireError(taken.error, 'resume') });
+            return;
+          }
+          const e = taken.value;
+          const ttlMs = r.ttlMs !== undefined ? r.ttlMs : e.ttlMs;
+          resuming.set(r.id, { entry: e, token: r.token });
+          return handle({
+            op: 'acquire',
+            id: r.id,
+            processor: e.processor,
+            client: r.client ?? e.client,
+            ...(e.firmware ? { firmware: e.firmware } : {}),
+            ...(ttlMs !== null ? { ttlMs } : {}),
+          });
+        }
         case 'acquire': {
+          const resumed = resuming.get(r.id);
+          resuming.delete(r.id);
           const refusal = acquireRefusal(r, leases.size, limits);
           if (refusal) {
             send({ id: r.id, ok: false, error: refusal });
@@ -191,13 +249,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
               if (event === 'granted') {
                 answered = true;
-                send({ id: r.id, ok: true, lease: id, processor: got.value.processor });
+                const token = resumeToken(got.value, resumed);
+                send({
+                  id: r.id,
+                  ok: true,
+                  lease: id,
+                  processor: got.value.processor,
+                  ...(token ? { resume: token } : {}),
+                });
               } else if (event === 'failed') {
+                book?.end(id);
                 leases.delete(id);
                 all.delete(id);
                 const error = wireError(d.error ?? { code: 'EIO' }, `boot of ${r.processor} failed`);
                 send({ id: r.id, ok: false, error: { ...error, during: 'boot' } });
               } else if (event === 'lost') {
+                book?.end(id);
                 leases.delete(id);
                 // Lost before it was usable (its processor removed, its TTL run out during the boot):
                 // the acquire is answered with why, as the client has no lease id to match an event to.
@@ -247,12 +314,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             }
             if (socket.destroyed) return;
           }
+          if (resumed) options.id = resumed.entry.lease;
           const got = supervisor.tryAcquire(r.processor, options);
           if (!got.ok) {
             send({ id: r.id, ok: false, error: wireError(got.error, r.processor) });
             return;
           }
           const lease = got.value;
+          crashPoint('acquire');
           if (socket.destroyed) {
             lease.lose();
             return;
@@ -272,10 +341,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             return;
           }
           leases.delete(r.lease);
+          book?.end(r.lease);
           const ended = { event: 'lease.ended', lease: r.lease, processor: lease.processor.device } as const;
           all.pushWatchers(r.lease, { ...ended, end: 'released' });
           all.delete(r.lease);
           await lease.release();
+          crashPoint('release');
           send({ id: r.id, ok: true });
           return;
         }
@@ -373,6 +444,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     {
       ...(options.socketMode !== undefined ? { mode: options.socketMode } : {}),
       ...(options.socketGid !== undefined ? { gid: options.socketGid } : {}),
+      ...(options.listenFd !== undefined ? { fd: options.listenFd } : {}),
     },
   );
   log({ level: 'info', msg: 'listening', socket: socketPath });

@@ -3,8 +3,15 @@
 import type { World } from '../../actors/World.js';
 import type { MonitorView } from './monitorProgram.js';
 
-/** The five strategies compared, in the order docs/design.md lists them. */
-export const STRATEGY_NAMES = ['sysfs-direct', 'parent-script', 'sysfs-monitor', 'cdev', 'hybrid'] as const;
+/** The strategies compared, in the order docs/design.md lists them. */
+export const STRATEGY_NAMES = [
+  'sysfs-direct',
+  'parent-script',
+  'sysfs-monitor',
+  'cdev',
+  'hybrid',
+  'hybrid-fdstore',
+] as const;
 /** One strategy name. */
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
@@ -32,4 +39,9 @@ export interface StrategyRun {
   expectedRefs(processor: string, wanting: number): number;
   /** The live monitor's supervisor state, for exploration and inspection; null while none runs. */
   monitor?(): MonitorView | null;
+  /**
+   * What init keeps that changes the future (hybrid-fdstore: a restart due, the recent restarts' ages,
+   * the stored descriptors), for exploration's state encoding. Absent: init keeps nothing that matters.
+   */
+  init?(): unknown;
 }

@@ -21,6 +21,7 @@ import {
   type SupervisorDriver,
 } from '../runSupervisor.js';
 import { type ProcessorSettings, settingsFor } from '../supervisorSettings.js';
+import type { FdStore } from './fdStore.js';
 
 /** What the two monitor strategies differ in. */
 export interface MonitorOptions {
@@ -73,6 +74,7 @@ function monitorDriver(
   options: MonitorOptions,
   fds: Map<string, number>,
   open: (p: string) => void,
+  store: FdStore | null,
 ): SupervisorDriver {
   const { twin } = world;
   const read = (p: string, attr: 'state' | 'firmware'): Result<string> => {
@@ -98,6 +100,8 @@ function monitorDriver(
       fds.delete(p);
       const s = read(p, 'state');
       if (s.ok && isRunningState(s.value)) twin.cdevIoctl(self.pid, fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+      // init's copy first: the monitor's own close is then the last, with the flag as just set.
+      store?.remove(p);
       twin.close(self.pid, fd);
     },
     call(p: string, c: SupervisorCall): Pending<SupervisorAnswer> {
@@ -122,12 +126,17 @@ function monitorDriver(
   };
 }
 
-/** The monitor daemon's program. `restarted` is true for every incarnation after the first. */
+/**
+ * The monitor daemon's program. `restarted` is true for every incarnation after the first. With
+ * `store` (hybrid-fdstore), every cdev descriptor it opens is also given to init's fd store, and at its
+ * start it takes back the descriptors a dead incarnation left there.
+ */
 export function monitorProgram(
   world: World,
   options: MonitorOptions,
   restarted: boolean,
   onStart: (handle: MonitorHandle) => void,
+  store: FdStore | null = null,
 ): Program {
   const { scenario, twin } = world;
   const names = scenario.processors.map((p) => p.name);
@@ -154,15 +163,23 @@ export function monitorProgram(
       self = p;
       const fds = new Map<string, number>();
       const open = (name: string) => {
+        const handed = store?.take(name, p.pid) ?? null;
+        if (handed !== null) {
+          fds.set(name, handed);
+          return;
+        }
         const fd = twin.cdevOpen(p.pid, world.index(name), { cloexec: true });
         if (!fd.ok) return;
         fds.set(name, fd.value);
         twin.cdevIoctl(p.pid, fd.value, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
+        store?.keep(name, p.pid, fd.value);
       };
+      // What a dead incarnation left in init's fd store is this one's from its start.
+      for (const name of store?.names() ?? []) open(name);
       // An exclusive owner holds every device from its start; the others only while they hold a
       // reference (the flag is the processor's: a release would drop one that is not theirs).
       if (options.control === 'cdev')
-        for (const name of names) if (settings(name).policy === 'exclusive') open(name);
+        for (const name of names) if (settings(name).policy === 'exclusive' && !fds.has(name)) open(name);
       const { reconcile, graceMs, pollMs } = scenario.monitor;
       const base: SupervisorConfig = {
         recoverCrashed: options.recoverCrashed,
@@ -186,7 +203,7 @@ export function monitorProgram(
             ...(s.crashLimit ? { crashLimit: s.crashLimit } : {}),
           };
         },
-        driver: monitorDriver(world, p, options, fds, open),
+        driver: monitorDriver(world, p, options, fds, open, store),
         clock: p.clock,
         pollMs,
         ...(world.inspect ? { inspect: world.inspect } : {}),

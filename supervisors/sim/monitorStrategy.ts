@@ -4,6 +4,7 @@ import type { Connection, Program, SimProcess } from '../../actors/os/SimOs.js';
 import type { World } from '../../actors/World.js';
 import { shouldRestart } from '../../machines/restartIntensity.js';
 import { clientProcess, monitorRefs, releaseClient } from './clientProcess.js';
+import { FdStore } from './fdStore.js';
 import {
   type MonitorMessage,
   type MonitorOptions,
@@ -71,28 +72,44 @@ interface ClientHandle {
   release(): void;
 }
 
-/** One run of a monitor strategy: init, the live monitor's handle, each client incarnation's protocol side. */
-function startMonitorRun(world: World, options: MonitorOptions): StrategyRun {
+/**
+ * One run of a monitor strategy: init, the live monitor's handle, each client incarnation's protocol
+ * side. With `fdStore`, init keeps the monitor's cdev descriptors while it restarts the monitor
+ * ({@link FdStore}) and drops them when it stops restarting it.
+ */
+function startMonitorRun(world: World, options: MonitorOptions, fdStore = false): StrategyRun {
   const handles = new Map<SimProcess, ClientHandle>();
   let view: (() => MonitorView) | null = null;
   let history: number[] = [];
   let incarnation = 0;
   const monitor = () => (world.alive('monitor') && view ? view() : null);
+  // init: starts the monitor, restarts it on death by the scenario's delay and OTP intensity.
+  const init = world.os.spawn('init', {});
+  const store = fdStore ? new FdStore(world, init) : null;
+  /** init's restart due (fd store runs only: a monitor started by hand meanwhile makes it a no-op). */
+  let due: unknown = null;
   const spawnMonitor = () => {
+    due = null;
     if (world.alive('monitor')) return;
     world.os.spawn(
       'monitor',
-      monitorProgram(world, options, incarnation++ > 0, (h) => {
-        view = h.view;
-      }),
+      monitorProgram(
+        world,
+        options,
+        incarnation++ > 0,
+        (h) => {
+          view = h.view;
+        },
+        store,
+      ),
     );
   };
-  // init: starts the monitor, restarts it on death by the scenario's delay and OTP intensity.
-  const init = world.os.spawn('init', {});
   spawnMonitor();
   world.os.onExit((p) => {
     const restart = world.scenario.monitor.restart;
-    if (p.name !== 'monitor' || !restart || !init.alive) return;
+    if (p.name !== 'monitor') return;
+    // No restart to come (Restart=no, or init itself gone): the fd store goes with the unit.
+    if (!restart || !init.alive) return store?.drop('no-restart');
     const verdict = shouldRestart(history, world.clock.now(), restart);
     history = verdict.history;
     if (!verdict.restart) {
@@ -102,9 +119,16 @@ function startMonitorRun(world: World, options: MonitorOptions): StrategyRun {
         subject: 'monitor',
         data: { restarts: history.length },
       });
+      if (store) {
+        // The unit failed (StartLimitBurst): no restart still due, and the descriptors are closed.
+        if (due !== null) init.clock.clearTimeout(due);
+        due = null;
+        store.drop('restart-limit');
+      }
       return;
     }
-    init.timer(restart.delayMs, spawnMonitor);
+    const id = init.timer(restart.delayMs, spawnMonitor);
+    if (store) due = id;
   });
   return {
     startMonitor() {
@@ -130,15 +154,29 @@ function startMonitorRun(world: World, options: MonitorOptions): StrategyRun {
       // A live monitor holds one reference per processor it has votes for.
       const v = monitor();
       if (v) return (v.cores[p]?.votes ?? 0) > 0 ? 1 : 0;
-      // A dead one: hybrid's reference went with its descriptor (fail-safe); sysfs-monitor's stays.
-      return options.control === 'cdev' ? 0 : monitorRefs(world, n);
+      // A dead one: hybrid's reference went with its descriptor (fail-safe), unless init's fd store
+      // keeps the descriptor; sysfs-monitor's stays.
+      return options.control === 'cdev' && !store?.has(p) ? 0 : monitorRefs(world, n);
     },
     monitor,
+    ...(store
+      ? {
+          init: () => {
+            const now = world.clock.now();
+            return { due: due !== null, restarts: history.map((t) => now - t), stored: store.names() };
+          },
+        }
+      : {}),
   };
 }
 
-function monitorStrategy(name: StrategyName, summary: string, options: MonitorOptions): Strategy {
-  return { name, summary, start: (world) => startMonitorRun(world, options) };
+function monitorStrategy(
+  name: StrategyName,
+  summary: string,
+  options: MonitorOptions,
+  fdStore = false,
+): Strategy {
+  return { name, summary, start: (world) => startMonitorRun(world, options, fdStore) };
 }
 
 /** One monitor counts votes over sockets and writes sysfs; its death orphans the processors. */
@@ -158,4 +196,19 @@ export const hybrid = monitorStrategy(
   'hybrid',
   'one monitor counts votes and holds the cdev with shutdown-on-release; if it dies, the kernel stops the processor',
   { control: 'cdev', recoverCrashed: true, uevents: true },
+);
+
+/**
+ * hybrid, with init keeping the monitor's /dev/remoteprocN descriptors in its fd store (systemd's
+ * `FDSTORE=1`, `FileDescriptorStoreMax=`): a monitor that dies and is restarted leaves its processors
+ * running, and the restarted monitor takes the descriptors back and reconciles them. When init stops
+ * restarting it (no restart configured, or more than `intensity` restarts within `periodMs`:
+ * StartLimitBurst/StartLimitIntervalSec) it closes them, and the kernel stops the processors as it
+ * does for hybrid. The same monitor and supervisor core as hybrid: only init differs.
+ */
+export const hybridFdStore = monitorStrategy(
+  'hybrid-fdstore',
+  "hybrid, and init keeps the monitor's cdev descriptors across its restarts; past init's restart limit it closes them and the kernel stops the processor",
+  { control: 'cdev', recoverCrashed: true, uevents: true },
+  true,
 );

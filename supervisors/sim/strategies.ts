@@ -1,7 +1,7 @@
-// The five strategies, by name.
+// The strategies, by name.
 
 import { cdev } from './cdev.js';
-import { hybrid, sysfsMonitor } from './monitorStrategy.js';
+import { hybrid, hybridFdStore, sysfsMonitor } from './monitorStrategy.js';
 import { parentScript } from './parentScript.js';
 import type { Strategy, StrategyName } from './Strategy.js';
 import { sysfsDirect } from './sysfsDirect.js';
@@ -13,4 +13,5 @@ export const STRATEGIES: Record<StrategyName, Strategy> = {
   'sysfs-monitor': sysfsMonitor,
   cdev,
   hybrid,
+  'hybrid-fdstore': hybridFdStore,
 };
