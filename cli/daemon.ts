@@ -10,6 +10,7 @@ import { createSysfsDriver } from '../actors/drivers/sysfsDriver.js';
 import type { KernelTwin } from '../actors/kernel/KernelTwin.js';
 import type { ProcessorJson } from '../actors/kernel/processorSchema.js';
 import type { LiveInspector } from '../inspector/startLiveInspector.js';
+import { MAX_TTL_MS } from '../machines/leaseMachine.js';
 import {
   DEFAULT_PROFILE,
   KERNEL_PROFILES,
@@ -18,6 +19,7 @@ import {
   parseKernel,
 } from '../machines/profile.js';
 import { createSupervisor } from '../supervisors/runtime/createSupervisor.js';
+import { DEFAULT_RESCAN_MS } from '../supervisors/runtime/hotplug.js';
 import { startDaemon } from '../supervisors/runtime/startDaemon.js';
 import { unknownProcessors } from '../supervisors/supervisorSettings.js';
 import { commandArgs } from './commandArgs.js';
@@ -47,6 +49,7 @@ export const DAEMON_HELP = `Usage: rproc-supervisor daemon [--strategy hybrid|sy
                                [--inspect[=PORT]] [--stately-ws URL] [--config FILE] [--policy NAME=POLICY]…
                                [--max-leases-per-peer N] [--max-connections-per-uid N]
                                [--max-unsent-bytes N] [--frame-timeout-ms MS]
+                               [--probe-timeout MS] [--rescan-ms MS]
                                [--resume-grace-ms MS] [--fd-store]
 
 Serves leases on a Unix socket (docs/protocol.md): a processor runs while any lease holds it and stops
@@ -69,6 +72,12 @@ Options:
   --kernel K         a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192); default: with sim
                      ${DEFAULT_PROFILE}, with sysfs/cdev the profile of this kernel's release (uname -r)
   --poll-ms MS       how often state is polled (default 250)
+  --probe-timeout MS an acquire of a processor that is not there waits up to MS for it to appear
+                     (hotplug) before ENODEV (default 0: ENODEV at once)
+  --rescan-ms MS     with sysfs/cdev: processors that appear or disappear are heard of through kernel
+                     uevents (netlink) when --sysfs-root is /sys/class/remoteproc; elsewhere (a mounted
+                     twin, a container without netlink) the class directory is rescanned every MS
+                     (default ${DEFAULT_RESCAN_MS}; 0: never)
   --config FILE      per-processor settings: policy, firmware, offGraceMs, … (JSON, docs/config.md)
   --policy N=P       processor N (name or remoteprocN) gets policy P: shared (default), exclusive, attach,
                      observe (repeatable; over --config)
@@ -106,6 +115,8 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     'socket-mode': { type: 'string' },
     kernel: { type: 'string' },
     'poll-ms': { type: 'string' },
+    'probe-timeout': { type: 'string' },
+    'rescan-ms': { type: 'string' },
     'log-json': { type: 'boolean' },
     config: { type: 'string' },
     policy: { type: 'string', multiple: true },
@@ -169,6 +180,12 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
   if (!access.ok) return usage(access.error.detail ?? access.error.code);
   const pollMs = Number((values['poll-ms'] as string | undefined) ?? 250);
   if (!Number.isInteger(pollMs) || pollMs <= 0) return usage('--poll-ms: expected a positive integer');
+  const probeTimeoutMs = Number((values['probe-timeout'] as string | undefined) ?? 0);
+  if (!Number.isInteger(probeTimeoutMs) || probeTimeoutMs < 0 || probeTimeoutMs > MAX_TTL_MS)
+    return usage(`--probe-timeout: expected an integer from 0 to ${MAX_TTL_MS} (ms)`);
+  const rescanMs = Number((values['rescan-ms'] as string | undefined) ?? DEFAULT_RESCAN_MS);
+  if (!Number.isInteger(rescanMs) || rescanMs < 0 || rescanMs > MAX_TTL_MS)
+    return usage(`--rescan-ms: expected an integer from 0 to ${MAX_TTL_MS} (ms)`);
   const settings = readSupervisionConfig(
     values.config as string | undefined,
     (values.policy as string[] | undefined) ?? [],
@@ -236,6 +253,9 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     return usage(`--driver ${driverName}: expected sim, sysfs or cdev`);
   }
 
+  // A real driver follows processors that come and go: uevents on the kernel's own sysfs, else a rescan.
+  const hotplug =
+    driverName === 'sim' ? undefined : { netlink: sysfsRoot === '/sys/class/remoteproc', rescanMs };
   // A crash limit's `exit`: shut down as on SIGTERM, then exit 70 so that the service manager acts.
   let exitCode: number = EXIT.ok;
   const book = store ? leaseBook(sd, store, resumeGraceMs, log) : null;
@@ -248,6 +268,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     pollMs,
     log,
     settings: settings.value,
+    ...(hotplug ? { hotplug } : {}),
     ...(inherited.length > 0 ? { inherited, inheritedGraceMs: resumeGraceMs } : {}),
     ...(book ? { firstLeaseId: book.firstLeaseId() } : {}),
     onExit: () => {
@@ -322,6 +343,7 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
       log,
       limits: limitArgs.limits,
       ...(bound.maxConnections !== undefined ? { maxConnections: bound.maxConnections } : {}),
+      probeTimeoutMs,
       ...(sd.listen ? { listenFd: sd.listen.fd } : {}),
       ...(book ? { resume: book } : {}),
     });
@@ -358,11 +380,19 @@ export async function daemonCommand(args: string[], io: CliIo): Promise<number> 
     driver: driver.kind,
     processors: supervisor.status().processors.map((p) => `${p.device}:${p.name}`),
     policies: listed.map((p) => `${p.name}:${p.policy}`),
+    hotplug: supervisor.status().hotplug.source,
   });
-  if (driver.kind !== 'sim' && supervisor.status().processors.length === 0)
+  const { hotplug: watching } = supervisor.status();
+  if (watching.waiting)
     log({
       level: 'warn',
-      msg: `no processor under ${sysfsRoot}: this version does not see processors that appear later (no hotplug yet); restart the daemon once one is present`,
+      msg: `no processor under ${sysfsRoot} yet: waiting for hotplug (${watching.source === 'netlink' ? 'kernel uevents' : `a rescan every ${rescanMs} ms`})`,
+      hotplug: watching.source,
+    });
+  else if (driver.kind !== 'sim' && watching.source === 'none')
+    log({
+      level: 'info',
+      msg: 'hotplug off (--rescan-ms 0, no netlink): processors that come later are not seen',
     });
   if (manager) {
     manager.notify({ READY: '1', STATUS: statusLine(supervisor, book), MAINPID: String(process.pid) });

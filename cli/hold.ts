@@ -22,7 +22,8 @@ export const HOLD_HELP = `Usage: rproc-supervisor hold <processor> [--firmware F
 Holds a lease on <processor> (remoteprocN or its name) while CMD runs. The lease's connection is passed
 to CMD as an inherited descriptor, its number in $RPROC_LEASE_FD, so the lease lives until the last of
 this wrapper and CMD is gone: a SIGKILL of the wrapper alone does not end it; a SIGKILL of CMD after the
-wrapper is gone does. The wrapper never reads that descriptor: it is CMD's. It watches the lease on a
+wrapper is gone does. When CMD exits (any status; not killed by a signal), the wrapper first releases
+the lease, so the processor stops at once rather than after its offGraceMs (a death's grace). The wrapper never reads that descriptor: it is CMD's. It watches the lease on a
 connection of its own, and when the lease is lost (the daemon gone, the TTL expired, the processor
 stopped by someone else or removed) it prints "rproc-supervisor hold: lease lost (REASON)", signals CMD
 (--on-lost) and exits 69 once CMD has ended. SIGINT and SIGTERM are forwarded to CMD.
@@ -289,6 +290,8 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
 
   let lost: string | null = null;
   let untrack = () => {};
+  /** The lease held now: the first, or the one --reconnect got back. */
+  let current: Held = first;
   const act = (reason: string) => {
     lost = reason;
     say(`lease lost (${reason})`);
@@ -302,6 +305,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     const next = await reacquire(Date.now() + RECONNECT_FOR_MS, ended);
     if (ended()) return next?.client.close();
     if (!next) return act(reason);
+    current = next;
     token = next.resume;
     say(`lease ${next.resumed ? 'resumed' : 'acquired again'} (${next.lease}, after ${reason})`);
     owned.add(next.client);
@@ -310,6 +314,22 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
   };
   if (watcher) untrack = track(watcher, first.lease, (r) => void onLoss(r));
 
+  /**
+   * Releases `held` on its own connection (the only one allowed to) and waits for the answer, 1 s at
+   * most. The first lease's connection was CMD's: the wrapper reads it again now that CMD is gone.
+   */
+  const release = async (held: Held) => {
+    if (held.client.socket.destroyed) return;
+    held.client.socket.resume();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      held.client.request({ op: 'release', lease: held.lease }).catch(() => {}),
+      new Promise((r) => {
+        timer = setTimeout(r, 1000);
+      }),
+    ]);
+    clearTimeout(timer);
+  };
   const finish = () => {
     clearInterval(pinger);
     untrack();
@@ -322,7 +342,10 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       finish();
       resolve(EXIT.notFound);
     });
-    child.on('exit', (code, signal) => {
+    child.on('exit', async (code, signal) => {
+      // CMD exited (any status, not a signal): a clean release, so the processor stops at once (a
+      // connection's end is a death: the daemon keeps the processor for its offGraceMs).
+      if (!signal && !lost) await release(current);
       finish();
       if (lost) resolve(EXIT.unavailable);
       else resolve(code ?? signalExit(signal ? (constants.signals[signal] ?? 0) : 0));

@@ -14,6 +14,7 @@ import { processorsFileMessage, readProcessorsFile } from './processorsFile.js';
 
 export const TWIN_HELP = `Usage: rproc-supervisor twin --mount DIR [--kernel ${KERNEL_PROFILES.join('|')}|RELEASE] [--processors FILE]
                              [--socket PATH] [--json] [--inspect[=PORT]] [--stately-ws URL]
+       rproc-supervisor twin add|remove …  (a running twin's processors, at run time: twin add --help)
 
 Mounts the kernel twin under DIR (FUSE, as root): class/remoteproc/remoteprocN/{${SYSFS_ATTRS.join(',')}}
 and dev/remoteprocN, with the kernel's strings, errno values and release semantics. Runs in the
@@ -23,7 +24,8 @@ Options:
   --mount DIR        the mount point (created if missing); a dead mount left by a killed twin is cleared
   --kernel K         a profile (${KERNEL_PROFILES.join(', ')}) or a release (6.1.192, what uname -r prints); default ${DEFAULT_PROFILE}
   --processors FILE  a JSON array of processor objects, as for the daemon (default: one, "m4")
-  --socket PATH      also answer "rproc-supervisor status --socket PATH" (status, subscribe, ping)
+  --socket PATH      also answer "rproc-supervisor status --socket PATH" (status, subscribe, ping),
+                     crash, and twin add|remove (processors added and unbound at run time)
   --json             print one JSON line describing the mount, instead of text
   --inspect[=PORT]   serve the live inspector on 127.0.0.1:PORT (default: a free port); prints its URL
   --stately-ws URL   with --inspect: also forward inspection events to this WebSocket (Stately's relay)
@@ -75,6 +77,9 @@ function mountFailure(err: unknown, dir: string): { code: number; message: strin
 
 /** Runs `twin` until SIGINT/SIGTERM. Resolves with the exit code. */
 export async function twinCommand(args: string[], io: CliIo): Promise<number> {
+  // `twin add NAME` / `twin remove PROC`: a running twin's processors changed through its --socket.
+  if (args[0] === 'add' || args[0] === 'remove')
+    return (await import('./twinEdit.js')).twinEditCommand(args[0], args.slice(1), io);
   const parsed = commandArgs('twin', TWIN_HELP, io, inspectWithoutPort(args), {
     mount: { type: 'string' },
     kernel: { type: 'string' },

@@ -1,6 +1,14 @@
 // runSupervisor: the supervisor actor tree and the runner of its effects — shared by the simulated monitor and the daemon.
 
-import { type AnyActor, type AnyActorRef, assign, createActor, type InspectionEvent, setup } from 'xstate';
+import {
+  type AnyActor,
+  type AnyActorRef,
+  assign,
+  createActor,
+  type InspectionEvent,
+  setup,
+  stopChild,
+} from 'xstate';
 import type { TwinClock } from '../actors/VirtualClock.js';
 import type { CrashAction } from '../machines/corePolicy.js';
 import type { RprocError } from '../machines/errno.js';
@@ -23,6 +31,7 @@ import {
   leaseChildren,
   type ProcessorActorEmitted,
   type ProcessorActorEvent,
+  type ProcessorActorInput,
   type ProcessorSnapshot,
   processorLogic,
 } from './processorActor.js';
@@ -92,6 +101,21 @@ export interface RunningSupervisor {
   send(processor: string, id: string, event: Exclude<LeaseEvent['type'], 'lease.grant'>): void;
   /** The processor actor of `processor`. */
   processor(processor: string): AnyActorRef;
+  /**
+   * Spawns a processor actor for `processor` (hotplug: a processor that appeared), on the same path as
+   * the processors spawned at start, and sends it its `start` input; polls include it from now on.
+   * `config` overrides `configFor`. A processor already there is left as it is (false).
+   */
+  addProcessor(processor: string, config?: SupervisorConfig): boolean;
+  /**
+   * Removes `processor` (hotplug: it disappeared). From this call on no driver call goes out for it
+   * and answers still on their way are dropped; its leases end as lost (each lease's end is reported
+   * through `onLeaseEnd`, before this returns), then its actor stops and leaves the tree. False for a
+   * processor the tree does not have.
+   */
+  removeProcessor(processor: string): boolean;
+  /** The processors the tree has now, in the order they were added. */
+  processors(): string[];
   /** The core state of `processor`. */
   core(processor: string): ProcessorCore;
   /** True when no processor has an operation under way or decided. */
@@ -108,11 +132,34 @@ export interface RunningSupervisor {
   stop(): void;
 }
 
-/** The root of the tree: spawns one processor actor per processor, with XState's own `spawn`. */
+type RootContext = { processors: readonly string[]; configs: Record<string, SupervisorConfig> };
+
+/** Spawns a processor actor per processor of `which` (its id the processor's): the one spawn path. */
+function spawnProcessors(
+  spawn: (src: 'processor', options: { id: string; input: ProcessorActorInput }) => unknown,
+  which: RootContext,
+): Record<never, never> {
+  for (const processor of which.processors)
+    spawn('processor', {
+      id: processor,
+      input: { processor, config: which.configs[processor] as SupervisorConfig },
+    });
+  return {};
+}
+/** Processors joining the tree: those at start (the root's input) or one that appeared later. */
+type RootEvent =
+  | { type: 'processors.add'; processors: readonly string[]; configs: Record<string, SupervisorConfig> }
+  | { type: 'processors.remove'; processor: string };
+
+/**
+ * The root of the tree: spawns one processor actor per processor, with XState's own `spawn`. The one
+ * spawn path: the processors at start and those hotplug adds later go through the same `assign`.
+ */
 const supervisorRoot = setup({
   types: {
-    input: {} as { processors: readonly string[]; configs: Record<string, SupervisorConfig> },
-    context: {} as { processors: readonly string[]; configs: Record<string, SupervisorConfig> },
+    input: {} as RootContext,
+    context: {} as RootContext,
+    events: {} as RootEvent,
   },
   actors: { processor: processorLogic },
 }).createMachine({
@@ -120,14 +167,11 @@ const supervisorRoot = setup({
   context: ({ input }) => input,
   // XState's `spawn` inside one `assign`: all children join the snapshot at once (a `spawnChild` per
   // processor copies the children so far each time, which made start-up quadratic in processors).
-  entry: assign(({ spawn, context }) => {
-    for (const processor of context.processors)
-      spawn('processor', {
-        id: processor,
-        input: { processor, config: context.configs[processor] as SupervisorConfig },
-      });
-    return {};
-  }),
+  entry: assign(({ spawn, context }) => spawnProcessors(spawn, context)),
+  on: {
+    'processors.add': { actions: assign(({ spawn, event }) => spawnProcessors(spawn, event)) },
+    'processors.remove': { actions: stopChild(({ event }) => event.processor) },
+  },
 });
 
 /**
@@ -158,21 +202,20 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
   };
   root.start();
   const refs = new Map<string, AnyActorRef>();
-  for (const p of options.processors) {
-    const ref = root.getSnapshot().children[p] as AnyActorRef | undefined;
-    if (!ref) throw new Error(`supervisor: no actor for processor ${p}`);
-    refs.set(p, ref);
-  }
+  /** Each processor actor's subscriptions (its effects, its leases' ends), undone when it is removed. */
+  const wiring = new Map<string, Array<() => void>>();
   const ref = (p: string): AnyActorRef => {
     const r = refs.get(p);
     if (!r) throw new Error(`supervisor: unknown processor ${p}`);
     return r;
   };
+  // A removed processor takes no more input: an answer or a timer of it that comes later is dropped.
   const input = (p: string, i: SupervisorInput) => {
-    if (!stopped) ref(p).send({ type: 'core.input', input: i } satisfies ProcessorActorEvent);
+    if (!stopped) refs.get(p)?.send({ type: 'core.input', input: i } satisfies ProcessorActorEvent);
   };
-
   const run = (p: string, effects: SupervisorEffect[]) => {
+    // A removed processor's last effects (its leases' ends) go nowhere: no call to a device that is gone.
+    if (!refs.has(p)) return;
     for (const e of effects) {
       switch (e.type) {
         case 'call': {
@@ -235,25 +278,38 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
   const acked = () =>
     [...refs.values()].every((r) => (r.getSnapshot() as ProcessorSnapshot).context.stopWait === null);
   const ackWaiters: Array<() => void> = [];
-  for (const [p, r] of refs) {
-    r.subscribe(() => {
-      if (idleWaiters.length && idle()) for (const w of idleWaiters.splice(0)) w();
-      if (ackWaiters.length && acked()) for (const w of ackWaiters.splice(0)) w();
-    });
-    r.on('core.effects', (e: Extract<ProcessorActorEmitted, { type: 'core.effects' }>) => run(p, e.effects));
-    r.on('lease.ended', (e: Extract<ProcessorActorEmitted, { type: 'lease.ended' }>) =>
-      options.onLeaseEnd?.(p, e.id, e.end),
-    );
-  }
-  for (const p of options.processors) input(p, { type: 'start' });
+  /**
+   * Wires the actors of `added` (just spawned, on the root's one spawn path) into the runner and sends
+   * each its `start` input: at start for all processors at once, later for one that appeared.
+   */
+  const join = (added: readonly string[]) => {
+    for (const p of added) {
+      const r = root.getSnapshot().children[p] as AnyActorRef | undefined;
+      if (!r) throw new Error(`supervisor: no actor for processor ${p}`);
+      refs.set(p, r);
+      const sub = r.subscribe(() => {
+        if (idleWaiters.length && idle()) for (const w of idleWaiters.splice(0)) w();
+        if (ackWaiters.length && acked()) for (const w of ackWaiters.splice(0)) w();
+      });
+      const effects = r.on('core.effects', (e: Extract<ProcessorActorEmitted, { type: 'core.effects' }>) =>
+        run(p, e.effects),
+      );
+      const ended = r.on('lease.ended', (e: Extract<ProcessorActorEmitted, { type: 'lease.ended' }>) =>
+        options.onLeaseEnd?.(p, e.id, e.end),
+      );
+      wiring.set(p, [() => sub.unsubscribe(), () => effects.unsubscribe(), () => ended.unsubscribe()]);
+    }
+    for (const p of added) input(p, { type: 'start' });
+  };
+  join(options.processors);
 
   const unsubscribe = options.uevents?.((p, action) => {
     if (refs.has(p)) input(p, { type: 'uevent', action });
   });
   const poll = () => {
-    for (const p of options.processors) {
+    for (const p of [...refs.keys()]) {
       driver.call(p, { op: 'state' }).onSettled((r) => {
-        if (!r.ok || stopped) return;
+        if (!r.ok || stopped || !refs.has(p)) return;
         const state = String(r.value);
         options.onPoll?.(p, state);
         if (!(KERNEL_STATES as readonly string[]).includes(state)) return;
@@ -290,9 +346,34 @@ export function runSupervisor(options: RunSupervisorOptions): RunningSupervisor 
     send(p, id, event) {
       // Straight to the lease actor (an ended one is gone from its parent's children and takes nothing);
       // its end reaches the processor actor as XState's done event.
-      if (!stopped) leaseChildren(ref(p)).get(id)?.send({ type: event });
+      // A removed processor's leases have ended: they take nothing either.
+      const r = refs.get(p);
+      if (!stopped && r) leaseChildren(r).get(id)?.send({ type: event });
     },
     processor: ref,
+    processors: () => [...refs.keys()],
+    addProcessor(p, config) {
+      if (stopped || refs.has(p)) return false;
+      configs[p] = config ?? options.configFor?.(p) ?? options.config;
+      root.send({ type: 'processors.add', processors: [p], configs: { [p]: configs[p] } });
+      join([p]);
+      return true;
+    },
+    removeProcessor(p) {
+      const r = refs.get(p);
+      if (!r || stopped) return false;
+      // First: nothing more reaches the driver for it (run and input check refs).
+      refs.delete(p);
+      // Its leases end as lost; each end reaches `onLeaseEnd` (the lease.ended wiring is still there).
+      for (const lease of [...leaseChildren(r).values()]) lease.send({ type: 'lease.lost' });
+      for (const undo of wiring.get(p) ?? []) undo();
+      wiring.delete(p);
+      root.send({ type: 'processors.remove', processor: p });
+      delete configs[p];
+      if (idleWaiters.length && idle()) for (const w of idleWaiters.splice(0)) w();
+      if (ackWaiters.length && acked()) for (const w of ackWaiters.splice(0)) w();
+      return true;
+    },
     shutdown() {
       for (const p of refs.keys()) input(p, { type: 'shutdown' });
     },

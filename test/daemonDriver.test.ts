@@ -51,7 +51,7 @@ describe('daemon without --driver', () => {
     expect(existsSync(join(dir, 'd.sock'))).toBe(false);
   });
 
-  it('should start with a real driver and no processor, say it cannot see one appear yet, and refuse acquires with ENODEV', async () => {
+  it('should start with a real driver and no processor, say it waits for hotplug, and refuse acquires with ENODEV', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rproc-empty-'));
     mkdirSync(join(dir, 'class'));
     const socket = join(dir, 'd.sock');
@@ -59,9 +59,10 @@ describe('daemon without --driver', () => {
       ['--driver', 'cdev', '--dev-root', dir, '--sysfs-root', join(dir, 'class')],
       socket,
     );
-    await until(() => d.stderr().includes('no hotplug yet'), 10_000);
+    await until(() => d.stderr().includes('waiting for hotplug'), 10_000);
+    // Not the kernel's sysfs: no uevents, a rescan (default 1000 ms).
     expect(d.stderr()).toContain(
-      `warn: no processor under ${join(dir, 'class')}: this version does not see processors that appear later (no hotplug yet); restart the daemon once one is present`,
+      `warn: no processor under ${join(dir, 'class')} yet: waiting for hotplug (a rescan every 1000 ms) hotplug=rescan`,
     );
     const c = await DaemonClient.connect(socket);
     expect(okReply(await c.request({ op: 'status' })).status.processors).toEqual([]);

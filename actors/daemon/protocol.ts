@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { fail, invalid, type Result, type RprocError } from '../../machines/errno.js';
 import { CRASH_TYPES } from '../../machines/rprocTypes.js';
-import { formatIssues } from '../kernel/processorSchema.js';
+import { formatIssues, processorSchema } from '../kernel/processorSchema.js';
 
 /** Protocol version carried in every frame as `v`. */
 export const PROTOCOL_VERSION = 1;
@@ -53,6 +53,10 @@ export const requestSchema = z.discriminatedUnion('op', [
     processor: z.string().min(1).max(200),
     reason: z.enum([...CRASH_TYPES, 'unknown']).optional(),
   }),
+  /** A mounted twin's socket only (hotplug tests): registers a processor, the fields of a processors file's object. */
+  z.strictObject({ ...base, op: z.literal('add-processor'), ...processorSchema.shape }),
+  /** A mounted twin's socket only (hotplug tests): unbinds processor `processor` (rproc_del). */
+  z.strictObject({ ...base, op: z.literal('remove-processor'), processor: z.string().min(1).max(200) }),
 ]);
 
 /** One request. */
@@ -118,6 +122,11 @@ export interface StatusBody {
   }>;
   /** Present when more processors follow: send `status` again with `after` set to it. */
   next?: string;
+  /**
+   * A daemon's (1.2): where it hears of processors that come and go, and whether it waits for one (a
+   * real driver, no processor yet).
+   */
+  hotplug?: { source: 'netlink' | 'rescan' | 'none'; waiting: boolean };
 }
 
 /** What a successful reply carries besides `id` and `ok`, per op. */
@@ -131,6 +140,8 @@ export interface ReplyFields {
   ping: Record<never, never>;
   watch: { processor: { device: string; name: string } };
   crash: { processor: { device: string; name: string } };
+  'add-processor': { processor: { device: string; name: string } };
+  'remove-processor': { processor: { device: string; name: string } };
   /** `pending`: an announced stop of the processor waited for this connection's acknowledgement. */
   ack: { pending: boolean };
 }

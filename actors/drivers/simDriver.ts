@@ -53,7 +53,9 @@ export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin
     ok: false,
     error: { code: 'ENOENT', op: 'sim', detail: `no ${device}` },
   });
-  const list = (): ProcessorRef[] => twin.processors.map((p) => ({ device: p.device, name: p.name }));
+  // A processor the twin unbound (rproc_del) is not listed: its sysfs directory is gone.
+  const list = (): ProcessorRef[] =>
+    twin.processors.filter((p) => !p.context.removed).map((p) => ({ device: p.device, name: p.name }));
   const state = async (device: string): Promise<Result<ObservedState>> => {
     if (!valid(device)) return noDevice(device);
     const r = twin.sysfsRead(index(device), 'state');
@@ -104,7 +106,8 @@ export function createSimDriver(options: SimDriverOptions): RprocDriver & { twin
       if (fd === undefined) return;
       fds.delete(i);
       const s = twin.sysfsRead(i, 'state');
-      if (s.ok && isRunningState(s.value.trim())) twin.cdevIoctl(pid, fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+      // A removed processor (no sysfs state any more) is let go of as the cdev driver does: flag cleared.
+      if (!s.ok || isRunningState(s.value.trim())) twin.cdevIoctl(pid, fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
       await promise(twin.close(pid, fd));
     },
     watch: (device, onState, intervalMs) => pollState(() => state(device), onState, intervalMs),

@@ -1,6 +1,7 @@
 // twinFileSystem: the FUSE requests of the mounted twin answered by a KernelTwin — class/remoteproc/remoteprocN/* and dev/remoteprocN.
 
 import { constants } from 'node:fs';
+import { profileFeatures } from '../../machines/profile.js';
 import type { KernelTwin } from '../kernel/KernelTwin.js';
 import type { PendingCall } from '../kernel/PendingCall.js';
 import { SYSFS_ATTRS, type SysfsAttr } from '../kernel/sysfsAttributes.js';
@@ -69,32 +70,51 @@ export class TwinFileSystem {
     this.#twin = twin;
     this.#send = send;
     this.#log = log;
-    const dir = (ino: number, name: string, parent: number, children: () => Node[]): Node => {
-      const n: Node = { kind: 'dir', ino, name, parent, children };
-      this.#nodes.set(ino, n);
+    const classDir = this.#dir(2, 'class', ROOT, () => [remoteproc]);
+    // A processor the twin unbound is gone from the class directory at once; its device node too where
+    // devtmpfs removes it (v5.14+), else the static node stays (its open is ENXIO).
+    const devDir = this.#dir(3, 'dev', ROOT, () =>
+      this.#devFiles.filter((n) => n.kind !== 'cdev' || this.#nodeStays(n.index)),
+    );
+    const remoteproc = this.#dir(4, 'remoteproc', 2, () =>
+      this.#procDirs.filter((d) => !this.#twin.processor(d.index).context.removed).map((d) => d.node),
+    );
+    this.#dir(ROOT, '', ROOT, () => [classDir, devDir]);
+    for (const p of twin.processors) this.#addProcessor(p.index, p.device);
+    // Processors the twin registers at run time (hotplug) appear as they are added.
+    twin.onAdd((p) => this.#addProcessor(p.index, p.device));
+  }
+
+  readonly #procDirs: Array<{ index: number; node: Node }> = [];
+  readonly #devFiles: Node[] = [];
+
+  #dir(ino: number, name: string, parent: number, children: () => Node[]): Node {
+    const n: Node = { kind: 'dir', ino, name, parent, children };
+    this.#nodes.set(ino, n);
+    return n;
+  }
+
+  #nodeStays(index: number): boolean {
+    const p = this.#twin.processor(index);
+    return !p.context.removed || !profileFeatures(p.profile).devtmpfsNode;
+  }
+
+  /** The nodes of processor `index`: its directory of attributes (inode 16 + 8·index), its device file. */
+  #addProcessor(index: number, device: string): void {
+    const base = 16 + index * 8;
+    const attrs = SYSFS_ATTRS.map((attr, k): Node => {
+      const n: Node = { kind: 'attr', ino: base + 1 + k, name: attr, parent: base, index };
+      this.#nodes.set(n.ino, n);
       return n;
-    };
-    const procDirs: Node[] = [];
-    const devFiles: Node[] = [];
-    for (const p of twin.processors) {
-      const base = 16 + p.index * 8;
-      const attrs = SYSFS_ATTRS.map((attr, k): Node => {
-        const n: Node = { kind: 'attr', ino: base + 1 + k, name: attr, parent: base, index: p.index };
-        this.#nodes.set(n.ino, n);
-        return n;
-      });
-      // An attribute the profile lacks (recovery, coredump before 5.10) is not there at all.
-      procDirs.push(
-        dir(base, p.device, 4, () => attrs.filter((a) => a.kind !== 'attr' || this.#exists(a.index, a.name))),
-      );
-      const dev: Node = { kind: 'cdev', ino: base + 6, name: p.device, parent: 3, index: p.index };
-      this.#nodes.set(dev.ino, dev);
-      devFiles.push(dev);
-    }
-    const classDir = dir(2, 'class', ROOT, () => [remoteproc]);
-    const devDir = dir(3, 'dev', ROOT, () => devFiles);
-    const remoteproc = dir(4, 'remoteproc', 2, () => procDirs);
-    dir(ROOT, '', ROOT, () => [classDir, devDir]);
+    });
+    // An attribute the profile lacks (recovery, coredump before 5.10) is not there at all.
+    const node = this.#dir(base, device, 4, () =>
+      attrs.filter((a) => a.kind !== 'attr' || this.#exists(a.index, a.name)),
+    );
+    this.#procDirs.push({ index, node });
+    const dev: Node = { kind: 'cdev', ino: base + 6, name: device, parent: 3, index };
+    this.#nodes.set(dev.ino, dev);
+    this.#devFiles.push(dev);
   }
 
   /** Descriptors of the device files currently open through the mount. */

@@ -13,7 +13,8 @@ export interface TwinStatusServer {
 
 /**
  * Serves `status`, `subscribe` and `ping` of the lease protocol (docs/protocol.md) for `twin` on a Unix
- * socket (and `crash`, which injects one into the twin): `status` lists the processors with their twin state, crash count and, as leases, who holds
+ * socket (and `crash`, which injects one into the twin; `add-processor` and `remove-processor`, which
+ * register and unbind processors at run time, for hotplug tests): `status` lists the processors with their twin state, crash count and, as leases, who holds
  * their device files when `holders` says (a twin grants no leases of its own); subscribers get `processor.state` and `processor.crashed` events. `acquire` and `release` get
  * an EOPNOTSUPP error reply. A stale socket is removed; a live one is an error (EADDRINUSE).
  */
@@ -22,8 +23,9 @@ export async function startTwinStatusServer(
   socketPath: string,
   holders?: (index: number) => StatusLease[],
 ): Promise<TwinStatusServer> {
-  const crashes = twin.processors.map(() => 0);
-  const last = twin.processors.map((p) => p.context.state as string);
+  // By index; processors the twin adds at run time (add-processor) join them.
+  const crashes: number[] = twin.processors.map(() => 0);
+  const last: string[] = twin.processors.map((p) => p.context.state as string);
   const listeners = new Set<(body: PushedEvent) => void>();
   const unsubscribeTwin = twin.subscribe((index, ctx) => {
     if (ctx.state === last[index]) return;
@@ -37,15 +39,18 @@ export async function startTwinStatusServer(
   });
   const status = (): StatusBody => ({
     strategy: 'twin',
-    processors: twin.processors.map((p) => ({
-      name: p.name,
-      device: p.device,
-      state: p.context.state,
-      crashes: crashes[p.index] ?? 0,
-      // The kernel's power count, which no real interface shows: what tests of references read.
-      power: p.context.power,
-      leases: holders?.(p.index) ?? [],
-    })),
+    // An unbound processor (remove-processor) is gone from the class directory: not listed.
+    processors: twin.processors
+      .filter((p) => !p.context.removed)
+      .map((p) => ({
+        name: p.name,
+        device: p.device,
+        state: p.context.state,
+        crashes: crashes[p.index] ?? 0,
+        // The kernel's power count, which no real interface shows: what tests of references read.
+        power: p.context.power,
+        leases: holders?.(p.index) ?? [],
+      })),
   });
 
   const server = await serveProtocol(socketPath, 'something', ({ send }) => ({
@@ -61,6 +66,22 @@ export async function startTwinStatusServer(
         } else {
           twin.crash(p.index, r.reason ?? 'unknown');
           send({ id: r.id, ok: true, processor: { device: p.device, name: p.name } });
+        }
+      } else if (r.op === 'add-processor') {
+        // Hotplug for tests: a platform driver registers one more processor (rproc_add).
+        const { id, v: _v, op: _op, ...spec } = r;
+        const p = twin.add(spec);
+        send({ id, ok: true, processor: { device: p.device, name: p.name } });
+      } else if (r.op === 'remove-processor') {
+        // Hotplug for tests: driver unbind (rproc_del): one shutdown, then the device is gone.
+        const p = twin.resolve(r.processor);
+        if (!p || p.context.removed) {
+          const message = `ENODEV: no processor "${r.processor}"`;
+          send({ id: r.id, ok: false, error: { code: 'ENODEV', message } });
+        } else {
+          twin
+            .unbind(p.index)
+            .onSettled(() => send({ id: r.id, ok: true, processor: { device: p.device, name: p.name } }));
         }
       } else if (r.op === 'subscribe') {
         listeners.add(send);

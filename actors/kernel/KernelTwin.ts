@@ -57,24 +57,71 @@ const encoder = new TextEncoder();
 export class KernelTwin {
   readonly profile: KernelProfile;
   readonly clock: TwinClock;
+  /** Every processor registered, in index order; an unbound one stays (its `context.removed` is set). */
   readonly processors: readonly Processor[];
   readonly fds = new FdTable();
   #releaseListeners = new Set<(index: number, pid: number, stops: boolean) => void>();
+  #addListeners = new Set<(p: Processor) => void>();
+  readonly #list: Processor[];
+  readonly #inspect: ((event: InspectionEvent) => void) | undefined;
 
   constructor(options: KernelTwinOptions) {
     this.profile = options.profile ?? DEFAULT_PROFILE;
     this.clock = options.clock ?? new VirtualClock();
-    this.processors = options.processors.map(
-      (spec, i) =>
-        new Processor(i, this.profile, { ...RPROC_DEFAULTS, ...spec }, this.clock, options.inspect),
+    this.#inspect = options.inspect;
+    this.#list = [];
+    this.processors = this.#list;
+    for (const spec of options.processors) this.#register(spec);
+  }
+
+  #register(spec: ProcessorSpec): Processor {
+    const p = new Processor(
+      this.#list.length,
+      this.profile,
+      { ...RPROC_DEFAULTS, ...spec },
+      this.clock,
+      this.#inspect,
     );
+    this.#list.push(p);
+    return p;
+  }
+
+  /**
+   * A platform driver registers one more processor at run time (`rproc_add`, hotplug): it gets the next
+   * index, `remoteproc<processors.length>`. The twin never reuses the index of an unbound processor
+   * (the kernel's ida may, once the old device is released). Subscriptions made before it include it.
+   */
+  add(spec: ProcessorSpec): Processor {
+    const p = this.#register(spec);
+    for (const l of this.#addListeners) l(p);
+    return p;
+  }
+
+  /** Calls `listener` with each processor {@link KernelTwin.add} registers. Returns an unsubscribe. */
+  onAdd(listener: (p: Processor) => void): () => void {
+    this.#addListeners.add(listener);
+    return () => this.#addListeners.delete(listener);
+  }
+
+  /** Subscribes `each` to every processor, those added later included; returns the unsubscribe. */
+  #everyProcessor(each: (p: Processor) => { unsubscribe(): void }): () => void {
+    const subs = this.#list.map(each);
+    const off = this.onAdd((p) => subs.push(each(p)));
+    return () => {
+      off();
+      for (const s of subs) s.unsubscribe();
+    };
   }
 
   /** The processor called `ref` (its `name`, or `remoteprocN`), or undefined. */
   resolve(ref: string): Processor | undefined {
     const i = deviceIndex(ref);
     if (i !== undefined) return this.processors[i];
-    return this.processors.find((p) => p.name === ref);
+    // A name taken again by a processor added after the first was unbound is the new one's.
+    return (
+      this.processors.find((p) => p.name === ref && !p.context.removed) ??
+      this.processors.find((p) => p.name === ref)
+    );
   }
 
   /** The processor at `index`; an unknown index is a programmer error. */
@@ -232,12 +279,12 @@ export class KernelTwin {
     this.processor(index).actor.send({ type: 'rproc.resume' });
   }
 
-  /** Calls `listener` with a processor's index and context after each of its changes. Returns an unsubscribe. */
+  /**
+   * Calls `listener` with a processor's index and context after each of its changes (processors added
+   * later included). Returns an unsubscribe.
+   */
   subscribe(listener: (index: number, context: RprocContext) => void): () => void {
-    const subs = this.processors.map((p) => p.actor.subscribe((s) => listener(p.index, s.context)));
-    return () => {
-      for (const s of subs) s.unsubscribe();
-    };
+    return this.#everyProcessor((p) => p.actor.subscribe((s) => listener(p.index, s.context)));
   }
 
   /**
@@ -245,10 +292,7 @@ export class KernelTwin {
    * stopped (by a stop or by a crash recovery), `add` when it starts. Returns an unsubscribe.
    */
   onUevent(listener: (index: number, action: 'add' | 'remove') => void): () => void {
-    const subs = this.processors.map((p) => p.actor.on('rproc.uevent', (e) => listener(p.index, e.action)));
-    return () => {
-      for (const s of subs) s.unsubscribe();
-    };
+    return this.#everyProcessor((p) => p.actor.on('rproc.uevent', (e) => listener(p.index, e.action)));
   }
 
   /**

@@ -3,6 +3,7 @@
 import type { InspectionEvent } from 'xstate';
 import type { LeaseLostReason } from '../../actors/daemon/protocol.js';
 import {
+  deviceIndex,
   findProcessor,
   nodeError,
   type ObservedState,
@@ -31,6 +32,8 @@ import {
   type SupervisorDriver,
 } from '../runSupervisor.js';
 import { type ProcessorSettings, type SupervisionConfig, settingsFor } from '../supervisorSettings.js';
+import { type HotplugOptions, type HotplugSource, startHotplug } from './hotplug.js';
+import { ProcessorWaiters } from './processorWaiters.js';
 
 /** Options of {@link createSupervisor}. */
 export interface SupervisorOptions {
@@ -54,6 +57,12 @@ export interface SupervisorOptions {
   inspect?: (event: InspectionEvent) => void;
   /** Structured log lines. @default none */
   log?: (entry: { level: 'info' | 'warn'; msg: string; [k: string]: unknown }) => void;
+  /**
+   * Follow processors that appear or disappear (hotplug, docs/protocol.md): kernel uevents with
+   * `netlink`, else a rescan of the driver's listing every `rescanMs`. @default none: the processors
+   * listed at start only
+   */
+  hotplug?: HotplugOptions;
   /**
    * Devices whose descriptor the driver inherited from a previous incarnation (the service manager's fd
    * store, docs/systemd.md): each is adopted without a new start if powered, and stopped if no lease
@@ -83,6 +92,11 @@ export interface AcquireOptions {
   peer?: { pid: number; uid: number; gid: number };
   /** The lease's id, when it is free (a resumed lease keeps its id); else a new `lease-N`. */
   id?: string;
+  /**
+   * {@link Supervisor.acquire} only: wait this long for a processor that is not there yet (hotplug)
+   * before ENODEV. @default 0 (ENODEV at once)
+   */
+  probeTimeoutMs?: number;
   /**
    * One listener for every event of the lease, in place before any can happen: what the daemon uses,
    * as it costs less per lease than an `on()` per event.
@@ -179,6 +193,11 @@ export interface SupervisorStatus {
     /** `reference: false`: granted without a kernel reference of the supervisor's (shared, start EBUSY). */
     leases: Array<{ id: string; client: string; since: number; pid?: number; reference: boolean }>;
   }>;
+  /**
+   * Where processors that come and go are heard of (`none` without hotplug), and whether the supervisor
+   * is waiting for one: hotplug is on and it has no processor.
+   */
+  hotplug: { source: HotplugSource; waiting: boolean };
 }
 
 /** The production supervisor. */
@@ -210,6 +229,23 @@ export interface Supervisor {
    * its connections, so that their holders can still acknowledge.
    */
   announceShutdown(): Promise<void>;
+  /**
+   * The processor called `ref`, now or once it appears within `timeoutMs` (hotplug); ENODEV when it
+   * does not.
+   */
+  whenPresent(ref: string, timeoutMs: number): Promise<Result<ProcessorRef>>;
+  /**
+   * A processor appeared (hotplug calls this): it is supervised from now on, with its settings from
+   * `settings` by its name, and acquires waiting for it go on. EBUSY if its device is there already.
+   */
+  addProcessor(ref: ProcessorRef): Result<ProcessorRef>;
+  /**
+   * A processor disappeared (hotplug calls this): no more calls go to it, its leases are lost
+   * (`processor-removed`), and the driver lets go of its device (shutdown-on-release cleared first:
+   * a flagged close of a removed processor's cdev may run a driver op that is gone, docs/abi.md).
+   * ENODEV for an unknown device.
+   */
+  removeProcessor(device: string): Promise<Result<ProcessorRef>>;
   /**
    * Attaches an XState inspection observer (the inspector's feed) to the supervisor's actor tree: the
    * root, its processor actors and their lease actors, from now on. Returns the detach.
@@ -415,7 +451,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
   const clock = options.clock ?? realClock;
   const logging = options.log !== undefined;
   const log = options.log ?? (() => {});
-  const processors = await driver.list();
+  const processors: ProcessorRef[] = await driver.list();
   // Only a processor found powered can be a previous incarnation's to adopt. With none (a first start,
   // or a hybrid daemon's restart after the kernel's release stopped everything), there is no grace
   // period to wait out: a lease that ends at once stops its processor at once.
@@ -459,6 +495,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       ...(s.crashLimit ? { crashLimit: s.crashLimit } : {}),
     };
   };
+  const waiters = new ProcessorWaiters(clock);
   const stoppingListeners = new Set<StoppingListener>();
   const sup = runSupervisor({
     processors: processors.map((p) => p.device),
@@ -575,7 +612,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     if (closed) return fail('ENODEV', 'acquire', 'the supervisor is closed');
     const ttl = checkTtl(o.ttlMs);
     if (!ttl.ok) return ttl;
-    // The processors were listed once at start (the supervisor watches only those): no I/O per acquire.
+    // The processors it has (listed at start, and what hotplug added since): no I/O per acquire.
     const found = findProcessor(processors, ref);
     if (!found.ok) return found;
     const processor = found.value;
@@ -605,8 +642,58 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
     return ok(record);
   };
 
+  const addProcessor = (p: ProcessorRef): Result<ProcessorRef> => {
+    if (closed) return fail('ENODEV', 'hotplug', 'the supervisor is closed');
+    if (processors.some((x) => x.device === p.device))
+      return fail('EBUSY', 'hotplug', `${p.device} is supervised already`);
+    processors.push(p);
+    processors.sort((a, b) => (deviceIndex(a.device) ?? 0) - (deviceIndex(b.device) ?? 0));
+    names.set(p.device, p.name);
+    states.set(p.device, 'unknown');
+    settings.set(p.device, settingsFor(options.settings, p));
+    // A processor that appears is nobody's previous incarnation: nothing to adopt.
+    sup.addProcessor(p.device, { ...configFor(p.device), restarted: false });
+    log({ level: 'info', msg: 'processor added', processor: p.device, name: p.name });
+    waiters.appeared(p);
+    return ok(p);
+  };
+  const removeProcessor = async (device: string): Promise<Result<ProcessorRef>> => {
+    const i = processors.findIndex((x) => x.device === device);
+    const p = processors[i];
+    if (!p) return fail('ENODEV', 'hotplug', `no processor ${device}`);
+    processors.splice(i, 1);
+    const held = [...(leasesOn.get(device)?.values() ?? [])];
+    for (const r of held) if (r.end === null) r.lostReason ??= 'processor-removed';
+    // No call goes to it from here on; its leases end (lost, processor-removed) through the tree.
+    sup.removeProcessor(device);
+    log({ level: 'info', msg: 'processor removed', processor: device, name: p.name, leases: held.length });
+    // Its descriptor: shutdown-on-release cleared, then closed (never a flagged close of a removed cdev).
+    await driver.letGo?.(device);
+    leasesOn.delete(device);
+    states.delete(device);
+    crashes.delete(device);
+    settings.delete(device);
+    return ok(p);
+  };
+  const hotplug = options.hotplug
+    ? startHotplug(
+        {
+          list: () => driver.list(),
+          known: () => processors,
+          add: addProcessor,
+          remove: removeProcessor,
+          log,
+        },
+        options.hotplug,
+        clock,
+      )
+    : null;
+
   return {
     tryAcquire,
+    addProcessor,
+    removeProcessor,
+    whenPresent: (ref, timeoutMs) => waiters.wait(ref, () => processors, closed ? 0 : timeoutMs),
     async crash(ref, reason = 'unknown') {
       const found = findProcessor(processors, ref);
       if (!found.ok) return found;
@@ -620,6 +707,11 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       return r.ok ? ok(found.value) : r;
     },
     async acquire(ref, o) {
+      // With a probe timeout, a processor not there yet may appear (hotplug) before ENODEV.
+      if (o?.probeTimeoutMs) {
+        const present = await waiters.wait(ref, () => processors, o.probeTimeoutMs);
+        if (!present.ok) throw new RprocSupervisorError('ENODEV', present.error.detail ?? ref);
+      }
       const r = tryAcquire(ref, o);
       if (!r.ok) throw new RprocSupervisorError(r.error.code, r.error.detail ?? ref);
       // Resolves once the processor runs (or is attached) for it: acquire means usable.
@@ -665,6 +757,7 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
           })),
         };
       }),
+      hotplug: { source: hotplug?.source ?? 'none', waiting: hotplug !== null && processors.length === 0 },
     }),
     async close() {
       if (closed) return;
@@ -672,6 +765,8 @@ export async function createSupervisor(options: SupervisorOptions): Promise<Supe
       // stops are announced first (two-phase), while the holders can still acknowledge.
       await announceShutdown();
       closed = true;
+      hotplug?.stop();
+      waiters.close();
       for (const r of [...leases.values()].reverse()) r.lease.lose('daemon-gone');
       // The last votes' stops (decided later in this instant) finish before the devices go.
       await sup.whenIdle();

@@ -50,6 +50,11 @@ export interface DaemonOptions {
   /** Connections open at once at most, all peers together (the daemon's descriptors). @default none */
   maxConnections?: number;
   /**
+   * An `acquire` of a processor that is not there waits this long for it to appear (hotplug) before
+   * ENODEV (`--probe-timeout`). @default 0: ENODEV at once
+   */
+  probeTimeoutMs?: number;
+  /**
    * A listening socket passed by the service manager (socket activation, docs/systemd.md): served in
    * place of binding `socketPath`, which is then only its name; it is never unlinked.
    */
@@ -91,6 +96,7 @@ export function statusFrame(supervisor: Supervisor): StatusBody {
         reference: l.reference,
       })),
     })),
+    hotplug: s.hotplug,
   };
 }
 
@@ -120,6 +126,7 @@ export function acquireRefusal(
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { supervisor, socketPath } = options;
+  const probeTimeoutMs = options.probeTimeoutMs ?? 0;
   const log = options.log ?? (() => {});
   const credentials = options.credentials ?? peerCred;
   const groups = options.groups ?? peerGroups;
@@ -233,6 +240,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             send({ id: r.id, ok: false, error: refusal });
             return;
           }
+          let answered = false;
           const options: AcquireOptions = {
             ttlMs: r.ttlMs ?? null,
             onEvent: (event, d) => {
@@ -240,6 +248,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               const id = got.value.id;
               // Acquire means usable: the reply waits for the processor to run (or its boot to fail).
               if (event === 'granted') {
+                answered = true;
                 const token = resumeToken(got.value, resumed);
                 send({
                   id: r.id,
@@ -257,8 +266,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               } else if (event === 'lost') {
                 book?.end(id);
                 leases.delete(id);
+                // Lost before it was usable (its processor removed, its TTL run out during the boot):
+                // the acquire is answered with why, as the client has no lease id to match an event to.
                 // No reason: its holder's connection ended it (the holder is gone; watchers are told).
-                if (d.reason)
+                if (d.reason && !answered) {
+                  const message = `ENODEV: lease ${id} on ${r.processor} lost (${d.reason}) before the processor ran`;
+                  send({ id: r.id, ok: false, error: { code: 'ENODEV', message } });
+                } else if (d.reason)
                   all.push(id, {
                     event: 'lease.lost',
                     lease: id,
@@ -291,6 +305,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           if (r.client) options.client = r.client;
           if (r.firmware) options.firmware = r.firmware;
           if (cred) options.peer = cred;
+          // --probe-timeout: a processor not there yet may appear (hotplug) while the acquire waits.
+          if (probeTimeoutMs > 0) {
+            const present = await supervisor.whenPresent(r.processor, probeTimeoutMs);
+            if (!present.ok) {
+              send({ id: r.id, ok: false, error: wireError(present.error, r.processor) });
+              return;
+            }
+            if (socket.destroyed) return;
+          }
           if (resumed) options.id = resumed.entry.lease;
           const got = supervisor.tryAcquire(r.processor, options);
           if (!got.ok) {
@@ -352,6 +375,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           const c = await supervisor.crash(r.processor, r.reason);
           if (!c.ok) send({ id: r.id, ok: false, error: wireError(c.error, r.processor) });
           else send({ id: r.id, ok: true, processor: c.value });
+          return;
+        }
+        case 'add-processor':
+        case 'remove-processor': {
+          const message = `EOPNOTSUPP: ${r.op} is a mounted twin's op (its --socket): a daemon's processors come and go with the kernel's (hotplug)`;
+          send({ id: r.id, ok: false, error: { code: 'EOPNOTSUPP', message } });
           return;
         }
         case 'ack': {
