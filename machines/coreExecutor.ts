@@ -1,5 +1,6 @@
 // coreExecutor: the executor's rules of the supervisor core — one operation at a time, one reference, barriers, stop until offline.
 
+import { barrierNext, barrierStart } from './coreBarrier.js';
 import { ensure, log, schedule } from './coreEffects.js';
 import type { ProcessorPolicy } from './corePolicy.js';
 import { failWaiting, markUp } from './coreReadiness.js';
@@ -132,23 +133,12 @@ function bringUp(
       if (!isRunningState(state)) return { start: true };
       // `state` reads running while a stop is under way (a dead daemon's release, say): wait for the
       // lock with a call that does nothing to a healthy processor (§3.3), then look again.
-      return s.noRecovery ? up('fw-read', { op: 'read-firmware' }) : up('barrier', { op: 'recover' });
+      return up(...barrierStart(s));
     }
     case 'barrier':
-      // No sysfs `recovery` before v5.10: the `firmware` store takes the lock too, and rewriting the same
-      // name is harmless.
-      if (!r.ok && r.error.code === 'ENOENT') {
-        s.noRecovery = true;
-        return up('fw-read', { op: 'read-firmware' });
-      }
-      return up('reread', { op: 'state' });
     case 'fw-read':
-      // `unknown`: an attached processor, whose firmware cannot be written (nor is a stop under way).
-      if (r.ok && r.value !== 'unknown')
-        return up('fw-write', { op: 'write-firmware', name: String(r.value) });
-      return up('reread', { op: 'state' });
     case 'fw-write':
-      return up('reread', { op: 'state' });
+      return up(...barrierNext(s, op.wait, r));
     case 'reread': {
       const state = stateOf(r);
       if (isRunningState(state) || state === 'crashed') return { adopt: state };

@@ -1,5 +1,6 @@
 // coreStopped: a processor that runs for leases is found offline — a stop by someone else, or a recovery midway? (core rule)
 
+import { barrierNext, barrierStart } from './coreBarrier.js';
 import { log } from './coreEffects.js';
 import type { Next } from './coreExecutor.js';
 import type {
@@ -26,7 +27,7 @@ export function checkIfStopped(s: ProcessorCore, fx: SupervisorEffect[], state: 
   if (isPoweredState(state) || s.phase !== 'steady' || s.votes === 0 || s.failed) return;
   if (s.desired !== 'running' || s.op || s.scheduled || s.stopWait) return;
   if (!(s.holds || s.borrowed) || !(s.up || s.crashed)) return;
-  const next = s.noRecovery ? check('fw-read', { op: 'read-firmware' }) : check('barrier', { op: 'recover' });
+  const next = check(...barrierStart(s));
   if ('call' in next) {
     s.op = next.op;
     fx.push({ type: 'call', call: next.call });
@@ -49,17 +50,9 @@ export function checkStopped(
 ): Next {
   switch (op.wait) {
     case 'barrier':
-      if (!r.ok && r.error.code === 'ENOENT') {
-        s.noRecovery = true;
-        return check('fw-read', { op: 'read-firmware' });
-      }
-      return check('reread', { op: 'state' });
     case 'fw-read':
-      if (r.ok && r.value !== 'unknown')
-        return check('fw-write', { op: 'write-firmware', name: String(r.value) });
-      return check('reread', { op: 'state' });
     case 'fw-write':
-      return check('reread', { op: 'state' });
+      return check(...barrierNext(s, op.wait, r));
     case 'reread': {
       if (!r.ok || isPoweredState(String(r.value))) return { done: 'running' };
       if (s.votes === 0 || s.desired !== 'running' || s.failed) return { done: 'running' };
