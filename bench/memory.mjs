@@ -1,10 +1,10 @@
 // bench/memory.mjs: the daemon's RSS (ready, after the soak) next to an idle bare node in the same run, and hold's RSS.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, GC_ON_SIGNAL, rssKiB } from './soak.mjs';
+import { BIN, GC_ON_SIGNAL, rssKiB, simDaemonArgv } from './soak.mjs';
 
 /** The goal (issue 14): the daemon's RSS when ready at most this many times an idle bare node's. */
 export const DAEMON_RSS_GOAL = 1.5;
@@ -50,24 +50,8 @@ export async function memoryBenchmark(soak) {
   };
   try {
     const bare = start(['--expose-gc', '--import', GC_ON_SIGNAL, '-e', 'setInterval(() => {}, 1e9)']);
-    writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 0, stopMs: 0 }]));
     const socket = join(dir, 'd.sock');
-    const daemon = start(
-      [
-        '--expose-gc',
-        '--import',
-        GC_ON_SIGNAL,
-        BIN,
-        'daemon',
-        '--driver',
-        'sim',
-        '--processors',
-        join(dir, 'p.json'),
-        '--socket',
-        socket,
-      ],
-      ['pipe', 'ignore', 'pipe'],
-    );
+    const daemon = start(simDaemonArgv(dir, socket), ['pipe', 'ignore', 'pipe']);
     let log = '';
     daemon.stderr.setEncoding('utf8').on('data', (c) => {
       if (log.length < 4096) log += c;

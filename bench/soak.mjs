@@ -56,6 +56,16 @@ export const GC_ON_SIGNAL = `data:text/javascript,${encodeURIComponent(
 /** `rproc-supervisor` as a user runs it. */
 export const BIN = new URL('../bin/rproc-supervisor.js', import.meta.url).pathname;
 
+/**
+ * Node's argv for `rproc-supervisor daemon --driver sim` on one instant processor `m4` (its file written
+ * in `dir`), serving `socket`, with a full GC on SIGUSR2 ({@link GC_ON_SIGNAL}) for RSS readings.
+ */
+export function simDaemonArgv(dir, socket) {
+  writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 0, stopMs: 0 }]));
+  const daemon = ['daemon', '--driver', 'sim', '--processors', join(dir, 'p.json'), '--socket', socket];
+  return ['--expose-gc', '--import', GC_ON_SIGNAL, BIN, ...daemon];
+}
+
 export const rssKiB = (pid) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -82,24 +92,7 @@ export async function soakBenchmark({
   // The daemon as a board runs it: `rproc-supervisor daemon` on the sim driver, its log (one line per
   // lease granted) to a file.
   const logFd = openSync(join(dir, 'daemon.log'), 'w');
-  writeFileSync(join(dir, 'p.json'), JSON.stringify([{ name: 'm4', bootMs: 0, stopMs: 0 }]));
-  const daemon = spawn(
-    process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      GC_ON_SIGNAL,
-      BIN,
-      'daemon',
-      '--driver',
-      'sim',
-      '--processors',
-      join(dir, 'p.json'),
-      '--socket',
-      socket,
-    ],
-    { stdio: ['pipe', 'ignore', logFd] },
-  );
+  const daemon = spawn(process.execPath, simDaemonArgv(dir, socket), { stdio: ['pipe', 'ignore', logFd] });
   const log = () => readFileSync(join(dir, 'daemon.log'), 'utf8');
   try {
     const deadline = Date.now() + 20_000;
