@@ -68,6 +68,28 @@ describe('FdTable', () => {
 });
 
 describe('KernelTwin', () => {
+  // A lock-free store is seen by the next reader at once, even when it is made from inside the twin's
+  // own step (a start's reply listener that clears the flag and closes, as a supervisor letting go
+  // does): the close must not read the flag still set and shut the processor down.
+  it('should let a flag cleared from inside a reply be seen by a close in the same step', () => {
+    const clock = new VirtualClock();
+    const twin = new KernelTwin({ processors: [{ name: 'm4', bootMs: 10, stopMs: 5 }], clock });
+    twin.cdevOpen(10, 0);
+    twin.cdevIoctl(10, 3, RPROC_SET_SHUTDOWN_ON_RELEASE, 1);
+    let flagInListener: unknown;
+    twin.cdevWrite(10, 3, 'start').onSettled(() => {
+      twin.cdevIoctl(10, 3, RPROC_SET_SHUTDOWN_ON_RELEASE, 0);
+      flagInListener = twin.processor(0).context.shutdownOnRelease;
+      twin.close(10, 3);
+    });
+    clock.advanceBy(10);
+    clock.advanceBy(50);
+    expect(flagInListener).toBe(false);
+    expect(twin.sysfsRead(0, 'state')).toEqual({ ok: true, value: 'running\n' });
+    expect(twin.processor(0).context).toMatchObject({ power: 1, shutdownOnRelease: false });
+    twin.stop();
+  });
+
   it('should return from a start only after the boot, and from a close only after the release', () => {
     const clock = new VirtualClock();
     const twin = new KernelTwin({ processors: [{ name: 'm4', bootMs: 300, stopMs: 50 }], clock });

@@ -19,6 +19,10 @@ export function deviceIndex(device: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** The fields userspace stores without `rproc->lock`. */
+type LockFreeField = 'recoveryDisabled' | 'coredump' | 'shutdownOnRelease';
+type LockFreePatch = Partial<Pick<RprocContext, LockFreeField>>;
+
 /** One processor of the twin: `remoteproc<index>`, driven through core calls. */
 export class Processor {
   readonly index: number;
@@ -26,6 +30,8 @@ export class Processor {
   readonly actor: Actor<typeof rprocMachine>;
   #nextId = 1;
   #pending = new Map<number, PendingCall>();
+  /** Lock-free stores sent to the actor and not yet in its snapshot (see {@link set}). */
+  #unapplied: LockFreePatch | undefined;
 
   constructor(
     index: number,
@@ -61,9 +67,16 @@ export class Processor {
     return this.context.options.name;
   }
 
-  /** `struct rproc` as the model holds it now. */
+  /** `struct rproc` as the model holds it now, with lock-free fields {@link set} and not yet applied. */
   get context(): RprocContext {
-    return this.actor.getSnapshot().context;
+    const context = this.actor.getSnapshot().context;
+    const unapplied = this.#unapplied;
+    if (unapplied === undefined) return context;
+    if ((Object.keys(unapplied) as LockFreeField[]).every((k) => context[k] === unapplied[k])) {
+      this.#unapplied = undefined;
+      return context;
+    }
+    return { ...context, ...unapplied };
   }
 
   /** Calls a core function that takes `rproc->lock`; settles with its return value. */
@@ -75,12 +88,15 @@ export class Processor {
     return pending;
   }
 
-  /** Sets fields userspace changes without the lock (`recovery_disabled`, `dump_conf`, `cdev_put_on_release`). */
-  set(patch: {
-    recoveryDisabled?: boolean;
-    coredump?: RprocContext['coredump'];
-    shutdownOnRelease?: boolean;
-  }): void {
+  /**
+   * Sets fields userspace changes without the lock (`recovery_disabled`, `dump_conf`,
+   * `cdev_put_on_release`). A store is a plain write in the kernel, seen by the next reader at once:
+   * when it comes from inside the actor's own step (a reply's listener that does an ioctl), XState
+   * queues the event until that step ends, so {@link context} shows the patch until the actor has it —
+   * otherwise a close right after a cleared flag read it still set and shut the processor down.
+   */
+  set(patch: LockFreePatch): void {
+    this.#unapplied = { ...this.#unapplied, ...patch };
     this.actor.send({ type: 'rproc.set', ...patch });
   }
 }
