@@ -27,13 +27,21 @@ async function underAttack(opts: Parameters<typeof attackedDaemon>[0] = {}) {
   return { d, legit, rssBefore: d.rssKiB() };
 }
 
-/** What every attack must leave: an answering daemon, the legitimate lease, a bounded RSS. */
-async function survived(d: AttackedDaemon, legit: { kept(): Promise<boolean> }, rssBefore: number) {
+/**
+ * What every attack must leave: an answering daemon, the legitimate lease, an RSS grown less than
+ * `boundMiB` (100 MiB unless the attack's own bounds add up to more).
+ */
+async function survived(
+  d: AttackedDaemon,
+  legit: { kept(): Promise<boolean> },
+  rssBefore: number,
+  boundMiB = 100,
+) {
   expect(d.proc.exitCode, 'the daemon is still running').toBeNull();
   expect(await d.answers(), 'the daemon answers a new connection').toBe(true);
   expect(await legit.kept(), 'the legitimate holder keeps its lease').toBe(true);
   // Bounded: the attacks below would take it to hundreds of MiB or GiB unbounded.
-  expect(d.rssKiB() - rssBefore, 'RSS growth in KiB').toBeLessThan(100 * 1024);
+  expect(d.rssKiB() - rssBefore, 'RSS growth in KiB').toBeLessThan(boundMiB * 1024);
 }
 
 /** Runs the command without blocking this process (the legitimate holder keeps pinging meanwhile). */
@@ -267,7 +275,10 @@ describe('attacks on the daemon', { timeout: 60_000 }, () => {
     while (Date.now() < end) {
       await Promise.all(flooders.map((f) => f.request({ op: 'ping' })));
     }
-    await survived(d, legit, rssBefore);
+    // The inspector's own bounds add up to 52 MiB of text (8 MiB unread per page × 5, 8 MiB of stream
+    // and 4 MiB of states stored), held as JS strings and socket buffers: a clean-clone run measured
+    // 100.2 MiB of growth, over the general 100 MiB bound; this case gets 160.
+    await survived(d, legit, rssBefore, 160);
     // A new page still gets a bounded first message.
     const fresh = await wsConnect(`ws://127.0.0.1:${url.port}${url.pathname}ws`);
     cleanups.push(() => fresh.terminate());
