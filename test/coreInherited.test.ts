@@ -2,38 +2,12 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ProcessorPolicy } from '../machines/corePolicy.js';
-import { ok } from '../machines/errno.js';
-import {
-  initialCore,
-  type ProcessorCore,
-  type SupervisorConfig,
-  type SupervisorEffect,
-  type SupervisorInput,
-  stepCore,
-} from '../machines/supervisorCore.js';
+import type { SupervisorConfig, SupervisorInput } from '../machines/supervisorCore.js';
+import { answer, calls, config as coreConfig, run as runFrom } from './coreRun.js';
 
-const config = (policy: ProcessorPolicy, inherited = true): SupervisorConfig => ({
-  recoverCrashed: true,
-  reconcile: 'adopt',
-  graceMs: 5000,
-  restarted: false,
-  policy,
-  inherited,
-});
-
-function run(c: SupervisorConfig, inputs: SupervisorInput[]): { s: ProcessorCore; fx: SupervisorEffect[] } {
-  let s = initialCore();
-  const fx: SupervisorEffect[] = [];
-  for (const i of [{ type: 'start' } as const, ...inputs]) {
-    const [next, effects] = stepCore(c, s, i);
-    s = next;
-    fx.push(...effects);
-  }
-  return { s, fx };
-}
-
-const calls = (fx: SupervisorEffect[]) => fx.flatMap((e) => (e.type === 'call' ? [e.call.op] : []));
-const answer = (value: unknown): SupervisorInput => ({ type: 'answer', result: ok(value) });
+const config = (policy: ProcessorPolicy, inherited = true): SupervisorConfig =>
+  coreConfig({ graceMs: 5000, policy, inherited });
+const run = (c: SupervisorConfig, inputs: SupervisorInput[]) => runFrom(inputs, c);
 const vote: SupervisorInput = { type: 'vote', delta: 1, lease: 'lease-1' };
 
 describe('inherited descriptors (fd store)', () => {
