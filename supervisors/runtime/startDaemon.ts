@@ -181,6 +181,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       perUid.set(uid, open + 1);
     }
     const leases = new Map<string, Lease>();
+    /** Acquires of this connection waiting for their processor to appear (--probe-timeout): they count as leases. */
+    let probing = 0;
     const party = `connection-${nextConnection++}`;
     connections.set(party, { leases, subscribed: () => unsubscribe !== null });
     const push: PushTo = (e) => send(e);
@@ -235,7 +237,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         case 'acquire': {
           const resumed = resuming.get(r.id);
           resuming.delete(r.id);
-          const refusal = acquireRefusal(r, leases.size, limits);
+          const refusal = acquireRefusal(r, leases.size + probing, limits);
           if (refusal) {
             send({ id: r.id, ok: false, error: refusal });
             return;
@@ -307,7 +309,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           if (cred) options.peer = cred;
           // --probe-timeout: a processor not there yet may appear (hotplug) while the acquire waits.
           if (probeTimeoutMs > 0) {
-            const present = await supervisor.whenPresent(r.processor, probeTimeoutMs);
+            probing++;
+            const present = await supervisor.whenPresent(r.processor, probeTimeoutMs).finally(() => {
+              probing--;
+            });
             if (!present.ok) {
               send({ id: r.id, ok: false, error: wireError(present.error, r.processor) });
               return;
