@@ -65,6 +65,8 @@ interface Held {
   resume?: string;
   /** It was resumed with a token rather than acquired anew. */
   resumed?: boolean;
+  /** The losses heard on its connection until the wrapper tracks it. */
+  heard: ReturnType<typeof hearLoss>;
 }
 
 /**
@@ -74,6 +76,53 @@ interface Held {
 function unavailable(error: WireError): boolean {
   return ['ECONNRESET', 'EACCES', 'ETIMEDOUT'].includes(error.code) || error.during === 'boot';
 }
+
+/**
+ * Records every `lease.lost` heard on the connections it is given (a lease's own connection from its
+ * connect, then the watcher) while the wrapper is not tracking the lease yet: between the acquire's
+ * answer and the watch the lease can already be gone (its processor removed, stopped by another), and
+ * the event can come in the same data as the answer; a loss then must not go unsaid.
+ */
+function hearLoss(first: DaemonClient) {
+  const lost = new Map<string, string>();
+  const waiters: Array<() => void> = [];
+  const conns: DaemonClient[] = [];
+  const on = (e: PushedEvent) => {
+    if (e.event !== 'lease.lost' || lost.has(e.lease) || lost.size >= 16) return;
+    lost.set(e.lease, e.reason);
+    for (const w of waiters.splice(0)) w();
+  };
+  const add = (c: DaemonClient) => {
+    conns.push(c);
+    c.on('event', on);
+  };
+  add(first);
+  return {
+    add,
+    reason: (lease: string): string | null => lost.get(lease) ?? null,
+    /** The reason once heard, or null after `ms`. */
+    wait: (lease: string, ms: number): Promise<string | null> =>
+      lost.has(lease)
+        ? Promise.resolve(lost.get(lease) ?? null)
+        : new Promise((resolve) => {
+            const done = () => {
+              clearTimeout(t);
+              resolve(lost.get(lease) ?? null);
+            };
+            const t = setTimeout(() => {
+              waiters.splice(waiters.indexOf(done), 1);
+              resolve(null);
+            }, ms);
+            waiters.push(done);
+          }),
+    stop: () => {
+      for (const c of conns.splice(0)) c.off('event', on);
+    },
+  };
+}
+
+/** How long a wrapper whose watch found its lease gone waits for the `lease.lost` that says why. */
+const LOSS_REASON_WAIT_MS = 1000;
 
 /**
  * Calls `onLoss` once when lease `lease` is lost as `conn` sees it: `lease.lost` with its reason, or the
@@ -177,6 +226,7 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       if (!quiet) say(`cannot reach the daemon at ${socketPath}: ${errnoOf(err)}`);
       return EXIT.unavailable;
     }
+    const heard = hearLoss(client);
     const r = await client.request({
       op: 'acquire',
       processor,
@@ -185,11 +235,12 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
       ...(ttlMs ? { ttlMs } : {}),
     });
     if (!r.ok) {
+      heard.stop();
       client.close();
       if (!quiet) say(`${processor}: ${r.error.code}: ${r.error.message}`);
       return unavailable(r.error) ? EXIT.unavailable : EXIT.failed;
     }
-    return { client, lease: r.lease, ...(r.resume ? { resume: r.resume } : {}) };
+    return { client, lease: r.lease, heard, ...(r.resume ? { resume: r.resume } : {}) };
   };
   /** The latest resume token: `--reconnect` tries `resume` with it before a new acquire. */
   let token: string | undefined;
@@ -206,31 +257,42 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     } catch {
       return null;
     }
+    const heard = hearLoss(client);
     const r = await client.request({ op: 'resume', token, ...(ttlMs ? { ttlMs } : {}) });
     if (!r.ok) {
+      heard.stop();
       client.close();
       // Unknown, used or past the grace: the token is spent.
       if (r.error.code !== 'ECONNRESET') token = undefined;
       return null;
     }
-    return { client, lease: r.lease, resumed: true, ...(r.resume ? { resume: r.resume } : {}) };
+    return { client, lease: r.lease, resumed: true, heard, ...(r.resume ? { resume: r.resume } : {}) };
   };
   /**
    * Opens the wrapper's own connection and watches `held` on it: the watcher; null when the daemon
    * refuses `watch` (one without it answers EPROTO: CMD then runs unwatched); 'gone' when the daemon
-   * went before the watch was in place (the lease is lost).
+   * went before the watch was in place (the lease is lost); `{ lost }` when the lease itself was lost
+   * before the watch (the daemon knows it no more: ENOENT), with the reason its `lease.lost` gave.
    */
-  const watch = async (held: Held): Promise<DaemonClient | null | 'gone'> => {
+  const watch = async (held: Held): Promise<DaemonClient | null | 'gone' | { lost: string }> => {
     let w: DaemonClient | undefined;
     try {
       w = await DaemonClient.connect(socketPath);
+      held.heard.add(w);
       const r = await w.request({ op: 'watch', lease: held.lease });
       if (held.client.socket.destroyed || (!r.ok && r.error.code === 'ECONNRESET')) throw r;
       if (r.ok) return w;
       w.close();
+      if (r.error.code === 'ENOENT') {
+        const reason = await held.heard.wait(held.lease, LOSS_REASON_WAIT_MS);
+        held.heard.stop();
+        held.client.close();
+        return { lost: reason ?? 'ended before it was watched' };
+      }
       say(`cannot watch ${held.lease} (${r.error.code}): a lost lease will not be acted on`);
       return null;
     } catch {
+      held.heard.stop();
       w?.close();
       held.client.close();
       return 'gone';
@@ -258,17 +320,20 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
   token = first.resume;
   // The lease's connection goes to CMD; the wrapper watches the lease on a connection of its own.
   let watcher = await watch(first);
-  // A daemon gone before CMD runs: --reconnect tries again, as it does later.
+  // A daemon gone, or the lease lost, before CMD runs: --reconnect tries again, as it does later.
   const deadline0 = Date.now() + RECONNECT_FOR_MS;
-  while (watcher === 'gone' && values.reconnect) {
+  const early = (w: typeof watcher): w is 'gone' | { lost: string } =>
+    w === 'gone' || (w !== null && 'lost' in w);
+  while (early(watcher) && values.reconnect) {
     const next = await reacquire(deadline0);
     if (!next) break;
     first = next;
     token = next.resume;
     watcher = await watch(first);
   }
-  if (watcher === 'gone') {
-    say('lease lost (daemon-gone)');
+  if (early(watcher)) {
+    // CMD is not run: the lease it would have run under is gone.
+    say(`lease lost (${watcher === 'gone' ? 'daemon-gone' : watcher.lost})`);
     return EXIT.unavailable;
   }
   let pingOn: DaemonClient | null = watcher;
@@ -311,8 +376,17 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     owned.add(next.client);
     pingOn = next.client;
     untrack = track(next.client, next.lease, (r) => void onLoss(r));
+    next.heard.stop();
   };
   if (watcher) untrack = track(watcher, first.lease, (r) => void onLoss(r));
+  // A loss that came before the tracking (in the watch's own answer's data, or on CMD's connection
+  // before it was handed over) is acted on now.
+  first.heard.stop();
+  const before = first.heard.reason(first.lease);
+  if (before !== null) {
+    untrack();
+    void onLoss(before);
+  }
 
   /**
    * Releases `held` on its own connection (the only one allowed to) and waits for the answer, 1 s at

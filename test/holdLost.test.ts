@@ -220,6 +220,72 @@ describe('hold when the acquire fails', () => {
   });
 });
 
+// A lease lost between the acquire's answer and the wrapper's watch (its processor removed, say: seen on
+// a real unbind in the lab guest) is a lost lease: CMD is not run, the reason is said, exit 69.
+describe('hold on a lease lost before its watch is in place', { timeout: 40_000 }, () => {
+  /**
+   * A protocol server in this process that grants every acquire (lease-1) and then: `lost` pushes the
+   * lease's `lease.lost` on the holder's connection; the watch is answered ENOENT (`watch: 'gone'`) or
+   * granted with the `lease.lost` in the same write (`watch: 'then-lost'`).
+   */
+  async function losing(lost: boolean, watch: 'gone' | 'then-lost') {
+    const socketPath = join(mkdtempSync(join(tmpdir(), 'rproc-holdearly-')), 'e.sock');
+    const lostEvent = {
+      event: 'lease.lost',
+      lease: 'lease-1',
+      processor: 'remoteproc0',
+      reason: 'processor-removed',
+    } as ServerFrame;
+    const server = await serveProtocol(socketPath, 'test', (conn) => ({
+      request: (r) => {
+        if (r.op === 'acquire') {
+          conn.send({
+            id: r.id,
+            ok: true,
+            lease: 'lease-1',
+            processor: { device: 'remoteproc0', name: 'm4' },
+          } as ServerFrame);
+          if (lost) conn.send(lostEvent);
+        } else if (r.op === 'watch' && watch === 'gone')
+          conn.send({
+            id: r.id,
+            ok: false,
+            error: { code: 'ENOENT', message: 'ENOENT: no lease lease-1' },
+          } as ServerFrame);
+        else if (r.op === 'watch') {
+          conn.send({ id: r.id, ok: true, processor: 'remoteproc0' } as ServerFrame);
+          conn.send(lostEvent);
+        } else conn.send({ id: r.id, ok: true } as ServerFrame);
+      },
+    }));
+    cleanups.push(() => server.close());
+    return socketPath;
+  }
+
+  it('should not run CMD and say the reason the lease.lost gave when the watch finds the lease gone', async () => {
+    const socket = await losing(true, 'gone');
+    const dir = mkdtempSync(join(tmpdir(), 'rproc-holdcmd-'));
+    const h = hold(socket, `touch ${dir}/ran`);
+    expect([await h.code, h.stderr()]).toEqual([69, LOST('processor-removed')]);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+
+  it('should say the lease ended before it was watched when no lease.lost says why', async () => {
+    const socket = await losing(false, 'gone');
+    const dir = mkdtempSync(join(tmpdir(), 'rproc-holdcmd-'));
+    const h = hold(socket, `touch ${dir}/ran`);
+    expect([await h.code, h.stderr()]).toEqual([69, LOST('ended before it was watched')]);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+
+  it('should act on a lease.lost that comes in the same data as the watch’s answer', async () => {
+    const socket = await losing(false, 'then-lost');
+    const dir = mkdtempSync(join(tmpdir(), 'rproc-holdcmd-'));
+    const h = hold(socket, waiter(dir));
+    expect([await h.code, h.stderr()]).toEqual([69, LOST('processor-removed')]);
+  });
+});
+
 describe.skipIf(cannotMount)('hold acts on a lost lease (mounted twin, cdev driver)', () => {
   it('should print daemon-gone, SIGTERM CMD and exit 69 when the daemon is SIGKILLed; the twin stops m4', async () => {
     const t = await spawnTwin([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
