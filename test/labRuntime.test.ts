@@ -37,6 +37,7 @@ const REQUIRED = [
   'should find the removal itself before a stop and at close: no Oops',
   'should stop and close safely when its processor was removed at power 2: no Oops',
   'should leave an auto-booted processor running under shared, and detach an attach core',
+  'should lose the lease on a real unbind (processor-removed) and serve the processor again after bind',
 ];
 
 interface Report {

@@ -36,6 +36,11 @@ export function unbindFake(i: number): void {
   writeFileSync('/sys/bus/platform/drivers/rproc_fake/unbind', `rproc_fake.${i}`);
 }
 
+/** Binds processor `i` to the driver again: a fresh rproc with the same options (lab/driver/README.md). */
+export function bindFake(i: number): void {
+  writeFileSync('/sys/bus/platform/drivers/rproc_fake/bind', `rproc_fake.${i}`);
+}
+
 /** The fake driver's oracle for processor `i`: the kernel's own fields (lab/driver/README.md). */
 export function fakeStatus(i: number): { state: string; power: number; flag: number; bound: number } {
   const [state = '?', power = '0', flag = '0', , bound = '0'] = readFileSync(

@@ -12,7 +12,7 @@ import { parseKernel } from '../../machines/profile.js';
 import { bin } from '../bin.js';
 import { type DriverFactory, driverSuite } from '../driverSuite.js';
 import { until } from '../wait.js';
-import { dmesg, fakeStatus, inGuest, loadFake, release, unloadFake } from './fake.js';
+import { bindFake, dmesg, fakeStatus, inGuest, loadFake, release, unbindFake, unloadFake } from './fake.js';
 
 if (!inGuest) throw new Error('test/labGuest runs inside the lab guest only (test/lab.test.ts starts it)');
 const realKernel = parseKernel(release());
@@ -280,5 +280,66 @@ describe(`the ownership policies on the real kernel ${release()}`, () => {
     expect(devices).toHaveLength(2);
     // (The daemon does write `stop` once: under shared that drops its own reference, 2 → 1.)
     expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1 });
+  }, 900_000);
+});
+
+// Hotplug on a real kernel (issue 12 point 2, issue 15 point 6): an unbind through the driver core and a
+// bind again, heard through the kernel's own uevents (NETLINK_KOBJECT_UEVENT, the daemon's default on
+// /sys/class/remoteproc). The lease on the removed processor is lost with its reason, the cdev driver lets
+// go of its descriptor safely, and the rebound processor is served again without a daemon restart.
+describe(`hotplug on the real kernel ${release()}: unbind and bind, heard as uevents`, () => {
+  afterAll(cleanUp);
+
+  it('should lose the lease on a real unbind (processor-removed) and serve the processor again after bind', async () => {
+    await cleanUp();
+    const [before = ''] = loadFake([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
+    const d = await daemon();
+    const ready = d
+      .err()
+      .split('\n')
+      .find((l) => l.includes('"ready"'));
+    expect(JSON.parse(ready ?? '{}')).toMatchObject({ hotplug: 'netlink' });
+    const h = await hold();
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1, flag: 1, bound: 1 });
+
+    unbindFake(0);
+    await until(() => /"msg":"processor removed"/.test(d.err()), 60_000, 20).catch((e) => {
+      throw new Error(`the daemon's removal: ${e}\n${d.err()}`);
+    });
+    await until(() => h.err().includes('lease lost (processor-removed)'), 60_000, 20).catch((e) => {
+      throw new Error(`hold told: ${e}; hold said ${h.err()}`);
+    });
+    await exited(h.child);
+    expect(h.child.exitCode, h.err()).toBe(69);
+    const removed = fakeStatus(0);
+    expect(removed.bound).toBe(0);
+    // rproc_del shut the processor down (the daemon held its only reference): nothing left running.
+    expect(removed).toMatchObject({ state: 'offline', power: 0 });
+
+    bindFake(0);
+    await until(() => /"msg":"processor added"/.test(d.err()), 60_000, 20).catch((e) => {
+      throw new Error(`the daemon's add: ${e}\n${d.err()}`);
+    });
+    const added = d
+      .err()
+      .split('\n')
+      .filter((l) => l.includes('"processor added"'))
+      .map((l) => JSON.parse(l) as { processor: string; name: string });
+    expect(added.at(-1)).toMatchObject({ name: 'm4' });
+    const h2 = await hold();
+    expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1, flag: 1, bound: 1 });
+    process.kill(-(h2.child.pid as number), 'SIGKILL');
+    await until(() => fakeStatus(0).state === 'offline', 30_000, 20).catch((e) => {
+      throw new Error(
+        `offline after the second hold's SIGKILL: ${e}; ${JSON.stringify(fakeStatus(0))}\n${d.err()}`,
+      );
+    });
+    console.log(
+      `hotplug: ${before} unbound and bound again as ${added.at(-1)?.processor}; removal and add heard as uevents`,
+    );
+    d.child.kill('SIGTERM');
+    await exited(d.child);
+    expect(d.child.exitCode, d.err()).toBe(0);
+    expect(dmesg()).not.toMatch(/Oops|BUG:/);
   }, 900_000);
 });
