@@ -262,19 +262,18 @@ describe('hold on a lease lost before its watch is in place', { timeout: 40_000 
     return socketPath;
   }
 
-  it('should not run CMD and say the reason the lease.lost gave when the watch finds the lease gone', async () => {
-    const socket = await losing(true, 'gone');
+  it.each([
+    ['the reason the lease.lost gave', true, 'processor-removed'],
+    [
+      'that the lease ended before it was watched when no lease.lost says why',
+      false,
+      'ended before it was watched',
+    ],
+  ])('should not run CMD when the watch finds the lease gone, and say %s', async (_, lost, reason) => {
+    const socket = await losing(lost, 'gone');
     const dir = mkdtempSync(join(tmpdir(), 'rproc-holdcmd-'));
     const h = hold(socket, `touch ${dir}/ran`);
-    expect([await h.code, h.stderr()]).toEqual([69, LOST('processor-removed')]);
-    expect(existsSync(join(dir, 'ran'))).toBe(false);
-  });
-
-  it('should say the lease ended before it was watched when no lease.lost says why', async () => {
-    const socket = await losing(false, 'gone');
-    const dir = mkdtempSync(join(tmpdir(), 'rproc-holdcmd-'));
-    const h = hold(socket, `touch ${dir}/ran`);
-    expect([await h.code, h.stderr()]).toEqual([69, LOST('ended before it was watched')]);
+    expect([await h.code, h.stderr()]).toEqual([69, LOST(reason)]);
     expect(existsSync(join(dir, 'ran'))).toBe(false);
   });
 
