@@ -2,13 +2,8 @@
 
 import { performance } from 'node:perf_hooks';
 import { explore, STRATEGY_NAMES } from '../dist/index.js';
+import { median, ratios as perRound, range, round } from './stats.mjs';
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x, digits = 2) => Number(x.toFixed(digits));
 const sys = (strategy, clients = 2, processors = 1) => ({ strategy, clients, processors, kernel: '5.19' });
 
 /** The explore records: speed-up of `reuse` over `replay`, closed spaces of every strategy, the 3x2 run. */
@@ -28,7 +23,7 @@ export function exploreBenchmarks({ quick, progress }) {
       states = res.states;
     }
   }
-  const ratios = rates.reuse.map((x, i) => x / rates.replay[i]);
+  const ratios = perRound(rates.reuse, rates.replay);
   const ratio = round(median(ratios));
   records.push({
     name: 'explore-speedup',
@@ -39,7 +34,7 @@ export function exploreBenchmarks({ quick, progress }) {
       replay_states_per_s: round(median(rates.replay), 1),
       reuse_states_per_s: round(median(rates.reuse), 1),
       ratio_of: 'median per round of reuse / replay states per s',
-      ratio_range_per_round: [round(Math.min(...ratios)), round(Math.max(...ratios))],
+      ratio_range_per_round: range(ratios),
       reps: rounds,
       target: '>= 5',
       pass: ratio >= 5,

@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, GC_ON_SIGNAL, rssKiB, simDaemonArgv } from './soak.mjs';
+import { round } from './stats.mjs';
 
 /** The goal (issue 14): the daemon's RSS when ready at most this many times an idle bare node's. */
 export const DAEMON_RSS_GOAL = 1.5;
@@ -95,7 +96,7 @@ export async function memoryBenchmark(soak) {
         daemon_ready_kib: readyKib,
         soak_daemon_ready_kib: soakReady,
         soak_daemon_end_kib: soakEnd,
-        after_soak_vs_bare: soakEnd === null ? null : Math.round((soakEnd / bareKib) * 100) / 100,
+        after_soak_vs_bare: soakEnd === null ? null : round(soakEnd / bareKib),
         hold_kib: holdKib,
         hold_exec_kib: execKib,
         hold_exec_children: childrenOf(exec.pid).length,
@@ -103,7 +104,7 @@ export async function memoryBenchmark(soak) {
         pass: ratio <= DAEMON_RSS_GOAL,
       },
       median_ms: null,
-      ratio: Math.round(ratio * 100) / 100,
+      ratio: round(ratio),
     };
   } finally {
     for (const p of procs) p.kill('SIGKILL');

@@ -17,6 +17,7 @@ import { exploreBenchmarks } from './explore.mjs';
 import { memoryBenchmark } from './memory.mjs';
 import { runtimeBenchmarks } from './runtime.mjs';
 import { soakBenchmark } from './soak.mjs';
+import { median, range, ratios, round } from './stats.mjs';
 
 const HELP = `Usage: node --expose-gc bench/run.mjs [--json] [--quick] [--help]
 
@@ -90,13 +91,6 @@ const gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
 const progress = (msg) => {
   if (!JSON_OUT) process.stderr.write(`  ${msg}\n`);
 };
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x, digits = 2) => (x === null ? null : Number(x.toFixed(digits)));
 
 /** Times fn() after a full GC (when available), so one workload's garbage is not charged to the next. */
 function timed(fn) {
@@ -265,8 +259,7 @@ for (let r = 0; r < REPS; r++) heap.push(heapPerLease(HEAP_N));
 // ---------------------------------------------------------------- records
 
 const med = (key) => median(samples[key]);
-const perRound = (num, den) => samples[num].map((x, i) => x / samples[den][i]);
-const range = (xs) => [round(Math.min(...xs)), round(Math.max(...xs))];
+const perRound = (num, den) => ratios(samples[num], samples[den]);
 
 const records = [];
 const sweepMs = med('sweep');

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { peerCred } from '../dist/actors/daemon/peerCred.js';
 import { createSimDriver, createSupervisor } from '../dist/node.js';
 import { startDaemon } from '../dist/supervisors/runtime/startDaemon.js';
+import { range, ratios, round } from './stats.mjs';
 
 const TARGET_P50 = 1.1; // daemon p50 / bare-socket p50 (issue 16; was 1.25)
 const TARGET_P99 = 2; // daemon p99 / bare-socket p99
@@ -20,7 +21,6 @@ const POLL_PERIOD_MS = 1000;
 const NO_POLL_MS = 3_600_000; // the supervisor's state polling plays no part
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const round = (x, digits = 2) => (x === null || x === undefined ? null : Number(x.toFixed(digits)));
 /** Nearest-rank percentile (p99 of 50 samples is the largest). */
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -467,10 +467,7 @@ export async function runtimeBenchmarks({ quick = false, progress = () => {} } =
         name: 'lease-throughput-vs-floor',
         params: {
           ratio_of: 'median round trips/s (daemon) / median (bare server)',
-          ratio_range_per_round: [
-            round(Math.min(...tp.daemon.map((d, i) => d / tp.bare[i]))),
-            round(Math.max(...tp.daemon.map((d, i) => d / tp.bare[i]))),
-          ],
+          ratio_range_per_round: range(ratios(tp.daemon, tp.bare)),
           target: `>= ${TARGET_VS_FLOOR}`,
           pass: cyclesPerS / bareLeases >= TARGET_VS_FLOOR,
         },
