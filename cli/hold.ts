@@ -315,7 +315,11 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
   };
   const first0 = await acquire();
   if (typeof first0 === 'number') return first0;
-  if (values.exec) return execHeld(first0.client, cmd, say);
+  if (values.exec) {
+    // No wrapper stays to act on a loss (docs/protocol.md, hold --exec): nothing to record.
+    first0.heard.stop();
+    return execHeld(first0.client, cmd, say);
+  }
   let first: Held = first0;
   token = first.resume;
   // The lease's connection goes to CMD; the wrapper watches the lease on a connection of its own.
@@ -375,18 +379,22 @@ export async function holdCommand(args: string[], io: CliIo): Promise<number> {
     say(`lease ${next.resumed ? 'resumed' : 'acquired again'} (${next.lease}, after ${reason})`);
     owned.add(next.client);
     pingOn = next.client;
-    untrack = track(next.client, next.lease, (r) => void onLoss(r));
-    next.heard.stop();
+    follow(next, next.client);
   };
-  if (watcher) untrack = track(watcher, first.lease, (r) => void onLoss(r));
-  // A loss that came before the tracking (in the watch's own answer's data, or on CMD's connection
-  // before it was handed over) is acted on now.
-  first.heard.stop();
-  const before = first.heard.reason(first.lease);
-  if (before !== null) {
+  /**
+   * Tracks `held` on `conn` (none: a daemon without `watch`) and acts now on a loss heard before the
+   * tracking began: in the same data as the acquire's or the watch's answer, or on CMD's connection
+   * before it was handed over.
+   */
+  const follow = (held: Held, conn: DaemonClient | null) => {
+    if (conn) untrack = track(conn, held.lease, (r) => void onLoss(r));
+    held.heard.stop();
+    const before = held.heard.reason(held.lease);
+    if (before === null) return;
     untrack();
     void onLoss(before);
-  }
+  };
+  follow(first, watcher);
 
   /**
    * Releases `held` on its own connection (the only one allowed to) and waits for the answer, 1 s at
