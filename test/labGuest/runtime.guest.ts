@@ -58,6 +58,16 @@ function cli(args: string[], detached = false): { child: ChildProcess; err: () =
   return { child, err: () => err };
 }
 
+/** The whole JSON lines a process logged (`--log-json`) on stderr so far, parsed. */
+function logged(p: { err: () => string }): Array<Record<string, unknown>> {
+  const text = p.err();
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 const SOCKET = join(process.env.TMPDIR ?? '/run', 'lab-daemon.sock');
 const killed: ChildProcess[] = [];
 
@@ -137,12 +147,7 @@ describe(`the daemon on the real kernel ${release()}`, () => {
   it('should say which profile it runs as, from uname -r', async () => {
     loadFake([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
     first = await daemon();
-    const lines = first
-      .err()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toContainEqual(
+    expect(logged(first)).toContainEqual(
       expect.objectContaining({ profile: realKernel, from: `uname -r ${release()}` }),
     );
   }, 600_000);
@@ -294,11 +299,7 @@ describe(`hotplug on the real kernel ${release()}: unbind and bind, heard as uev
     await cleanUp();
     const [before = ''] = loadFake([{ name: 'm4', bootMs: 20, stopMs: 5 }]);
     const d = await daemon();
-    const ready = d
-      .err()
-      .split('\n')
-      .find((l) => l.includes('"ready"'));
-    expect(JSON.parse(ready ?? '{}')).toMatchObject({ hotplug: 'netlink' });
+    expect(logged(d).find((l) => l.msg === 'ready')).toMatchObject({ hotplug: 'netlink' });
     const h = await hold();
     expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1, flag: 1, bound: 1 });
 
@@ -324,11 +325,7 @@ describe(`hotplug on the real kernel ${release()}: unbind and bind, heard as uev
     await until(() => /"msg":"processor added"/.test(d.err()), 60_000, 20).catch((e) => {
       throw new Error(`the daemon's add: ${e}\n${d.err()}`);
     });
-    const added = d
-      .err()
-      .split('\n')
-      .filter((l) => l.includes('"processor added"'))
-      .map((l) => JSON.parse(l) as { processor: string; name: string });
+    const added = logged(d).filter((l) => l.msg === 'processor added');
     expect(added.at(-1)).toMatchObject({ name: 'm4' });
     const h2 = await hold();
     expect(fakeStatus(0)).toMatchObject({ state: 'running', power: 1, flag: 1, bound: 1 });
